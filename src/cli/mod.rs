@@ -1,0 +1,102 @@
+//! The command-line face: the same stages as the interactive application,
+//! without a screen, for scripts and for quick looks.
+
+mod events;
+mod load;
+mod output;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Exit codes shared by every command.
+pub mod exit {
+    /// Success.
+    pub const OK: u8 = 0;
+    /// Nothing could be done (no record loaded, …).
+    pub const FAILED: u8 = 1;
+    /// The command line was wrong.
+    pub const USAGE: u8 = 2;
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "chatevict",
+    version,
+    about = "Find externally started Microsoft Teams chats in Unified Audit Log exports \
+             and remove them from your users' view.",
+    after_help = "Reads Purview and classic audit CSV exports, Search-UnifiedAuditLog output \
+                  (Export-Csv or ConvertTo-Json), Management Activity API JSON/NDJSON and \
+                  Microsoft Graph audit log query records, in UTF-8 or UTF-16."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List the records of one or more audit exports.
+    Events(EventsArgs),
+}
+
+/// Options shared by every command that loads exports.
+#[derive(Debug, clap::Args)]
+pub struct LoadArgs {
+    /// Audit export files (any supported shape; several are merged and
+    /// deduplicated on the record Id).
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// How many skipped rows to list on stderr (0: all of them).
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    pub max_problems: usize,
+    /// Parser threads (default: one per core).
+    #[arg(long, default_value_t = 0, value_name = "N", hide_short_help = true)]
+    pub threads: usize,
+    /// Print no summary on stderr.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct EventsArgs {
+    #[command(flatten)]
+    pub load: LoadArgs,
+    /// Keep records whose operation, user, chat name or chat id contains
+    /// TEXT (case-insensitive).
+    #[arg(long, value_name = "TEXT")]
+    pub filter: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Print counts as one JSON object instead of the records.
+    #[arg(long)]
+    pub stats: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Aligned columns for people.
+    Table,
+    /// One JSON object per record.
+    Jsonl,
+    /// CSV with a header row.
+    Csv,
+}
+
+/// Runs the command line; returns the process exit code.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { exit::USAGE } else { exit::OK };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let code = match cli.command {
+        Command::Events(a) => events::run(&a),
+    };
+    ExitCode::from(code)
+}

@@ -1,0 +1,231 @@
+//! Writing records: JSON Lines, CSV and aligned tables.
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+use unicode_width::UnicodeWidthChar;
+
+use crate::sanitize::{for_terminal, is_unsafe};
+use crate::triage::external;
+use crate::ual::{Dataset, Record, record_type, time};
+
+/// The normalised record as the command line prints it.
+#[derive(Debug, Serialize)]
+pub struct RecordRow<'a> {
+    pub id: &'a str,
+    pub time: String,
+    pub operation: &'a str,
+    pub record_type: Option<u32>,
+    pub record_type_name: Option<&'a str>,
+    pub workload: &'a str,
+    pub user_id: &'a str,
+    pub user_key: &'a str,
+    pub organization_id: &'a str,
+    pub user_type: Option<i32>,
+    pub client_ip: &'a str,
+    pub object: &'a str,
+    pub chat_id: &'a str,
+    pub chat_name: &'a str,
+    pub communication_type: &'a str,
+    pub resource_tenant_id: &'a str,
+    pub members: Vec<MemberRow<'a>>,
+    pub external: bool,
+    pub guests: bool,
+    pub source: SourceRow,
+}
+
+#[derive(Debug, Serialize)]
+pub struct MemberRow<'a> {
+    pub upn: &'a str,
+    pub display_name: &'a str,
+    pub organization_id: &'a str,
+    pub role: Option<i32>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SourceRow {
+    pub file: String,
+    pub line: u64,
+}
+
+impl<'a> RecordRow<'a> {
+    pub fn new(ds: &'a Dataset, r: &'a Record) -> RecordRow<'a> {
+        let c = r.chat.as_deref();
+        let chat = |f: fn(&crate::ual::ChatFields) -> Option<crate::ual::Sym>| ds.opt(c.and_then(f));
+        RecordRow {
+            id: &r.id,
+            time: time::format_rfc3339(&r.time),
+            operation: ds.str(r.operation),
+            record_type: r.record_type,
+            record_type_name: r
+                .record_type
+                .and_then(record_type::name)
+                .or(r.record_type_name.map(|s| ds.str(s))),
+            workload: ds.opt(r.workload),
+            user_id: ds.opt(r.user_id),
+            user_key: ds.opt(r.user_key),
+            organization_id: ds.opt(r.organization_id),
+            user_type: r.user_type,
+            client_ip: ds.opt(r.client_ip),
+            object: ds.opt(r.object),
+            chat_id: chat(|c| c.chat_id),
+            chat_name: chat(|c| c.chat_name),
+            communication_type: chat(|c| c.communication_type),
+            resource_tenant_id: chat(|c| c.resource_tenant_id),
+            members: c
+                .map(|c| {
+                    c.members
+                        .iter()
+                        .map(|m| MemberRow {
+                            upn: ds.opt(m.upn),
+                            display_name: ds.opt(m.display_name),
+                            organization_id: ds.opt(m.organization_id),
+                            role: m.role,
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+            external: external::is_external(ds, r),
+            guests: external::has_guests(ds, r),
+            source: SourceRow {
+                file: ds.source_of(r).path.display().to_string(),
+                line: r.source.line,
+            },
+        }
+    }
+}
+
+/// A JSON formatter that also writes C1 controls, bidi overrides and
+/// invisible characters as `\uXXXX`: the JSON means the same, and a
+/// terminal that shows it cannot be steered by it.
+pub struct SafeJson;
+
+impl serde_json::ser::Formatter for SafeJson {
+    fn write_string_fragment<W: ?Sized + Write>(&mut self, w: &mut W, fragment: &str) -> io::Result<()> {
+        let mut start = 0;
+        for (i, c) in fragment.char_indices() {
+            if is_unsafe(c) {
+                w.write_all(&fragment.as_bytes()[start..i])?;
+                let mut units = [0u16; 2];
+                for u in c.encode_utf16(&mut units) {
+                    write!(w, "\\u{:04x}", u)?;
+                }
+                start = i + c.len_utf8();
+            }
+        }
+        w.write_all(&fragment.as_bytes()[start..])
+    }
+}
+
+/// Writes one value as a line of safe JSON.
+pub fn write_json_line<W: Write, T: Serialize>(w: &mut W, v: &T) -> io::Result<()> {
+    let mut ser = serde_json::Serializer::with_formatter(&mut *w, SafeJson);
+    v.serialize(&mut ser).map_err(io::Error::other)?;
+    w.write_all(b"\n")
+}
+
+/// The CSV columns of `--format csv`.
+pub const CSV_HEADER: &[&str] = &[
+    "id",
+    "time",
+    "operation",
+    "record_type",
+    "workload",
+    "user_id",
+    "user_key",
+    "organization_id",
+    "user_type",
+    "client_ip",
+    "object",
+    "chat_id",
+    "chat_name",
+    "communication_type",
+    "resource_tenant_id",
+    "members",
+    "external",
+    "guests",
+    "source_file",
+    "source_line",
+];
+
+/// One record as CSV fields; `members` is a JSON array in one cell.
+pub fn csv_fields(row: &RecordRow, sanitize: bool) -> Vec<String> {
+    let members = serde_json::to_string(&row.members).unwrap_or_default();
+    let opt = |v: Option<i32>| v.map(|v| v.to_string()).unwrap_or_default();
+    let fields = vec![
+        row.id.to_owned(),
+        row.time.clone(),
+        row.operation.to_owned(),
+        row.record_type.map(|v| v.to_string()).unwrap_or_default(),
+        row.workload.to_owned(),
+        row.user_id.to_owned(),
+        row.user_key.to_owned(),
+        row.organization_id.to_owned(),
+        opt(row.user_type),
+        row.client_ip.to_owned(),
+        row.object.to_owned(),
+        row.chat_id.to_owned(),
+        row.chat_name.to_owned(),
+        row.communication_type.to_owned(),
+        row.resource_tenant_id.to_owned(),
+        members,
+        row.external.to_string(),
+        row.guests.to_string(),
+        row.source.file.clone(),
+        row.source.line.to_string(),
+    ];
+    if sanitize {
+        fields.into_iter().map(|f| for_terminal(&f).into_owned()).collect()
+    } else {
+        fields
+    }
+}
+
+/// Cuts sanitised text to `width` terminal columns, with `…` when cut,
+/// and pads it to exactly `width`.
+pub fn fit(s: &str, width: usize) -> String {
+    let safe = for_terminal(s);
+    let mut out = String::new();
+    let mut used = 0;
+    let total: usize = safe.chars().map(|c| c.width().unwrap_or(0)).sum();
+    if total <= width {
+        out.push_str(&safe);
+        used = total;
+    } else {
+        for c in safe.chars() {
+            let w = c.width().unwrap_or(0);
+            if used + w + 1 > width {
+                break;
+            }
+            out.push(c);
+            used += w;
+        }
+        out.push('…');
+        used += 1;
+    }
+    out.extend(std::iter::repeat_n(' ', width.saturating_sub(used)));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fit_pads_cuts_and_counts_wide_characters() {
+        assert_eq!(fit("abc", 5), "abc  ");
+        assert_eq!(fit("abcdef", 4), "abc…");
+        assert_eq!(fit("李王田中", 5), "李王…");
+        assert_eq!(fit("a\u{1b}b", 12), "a\\u{1b}b    ");
+    }
+
+    #[test]
+    fn safe_json_escapes_what_terminals_obey() {
+        let mut out = Vec::new();
+        write_json_line(&mut out, &"x\u{202e}y\u{1b}z\u{9b}\u{e0041}").unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(text, "\"x\\u202ey\\u001bz\\u009b\\udb40\\udc41\"\n");
+        let back: String = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, "x\u{202e}y\u{1b}z\u{9b}\u{e0041}");
+    }
+}

@@ -1,0 +1,12 @@
+//! chatevict: find the Microsoft Teams chats that outsiders started with a
+//! tenant's users in Unified Audit Log exports, and remove them from those
+//! users' view through Microsoft Graph.
+//!
+//! The library is what the `chatevict` binary, the tests and the
+//! benchmarks share; see `DESIGN.md` in the project for the layout.
+#![forbid(unsafe_code)]
+
+pub mod cli;
+pub mod sanitize;
+pub mod triage;
+pub mod ual;

@@ -1,0 +1,85 @@
+//! Making untrusted text safe for a terminal.
+//!
+//! Anything that came from an export or a server may carry escape
+//! sequences (which a terminal would obey), bidirectional overrides (which
+//! reorder what is shown, as U+202E does), , or invisible characters that
+//! make two different names look the same (a zero-width space, a no-break
+//! space). Such characters are shown as visible escapes, `\u{200b}`, and
+//! never sent raw.
+
+use std::borrow::Cow;
+use std::fmt::Write;
+
+/// Is this character shown as an escape rather than as itself?
+pub fn is_unsafe(c: char) -> bool {
+    matches!(c,
+        '\u{0}'..='\u{1f}' | '\u{7f}'..='\u{9f}'   // C0, DEL, C1 controls
+        | '\u{a0}'                                  // no-break space
+        | '\u{ad}'                                  // soft hyphen
+        | '\u{34f}'                                 // combining grapheme joiner
+        | '\u{61c}'                                 // Arabic letter mark
+        | '\u{115f}' | '\u{1160}' | '\u{3164}' | '\u{ffa0}' // Hangul fillers
+        | '\u{17b4}' | '\u{17b5}'
+        | '\u{180e}'                                // Mongolian vowel separator
+        | '\u{2000}'..='\u{200f}'                   // odd spaces, zero-width, LRM/RLM
+        | '\u{2028}'..='\u{202f}'                   // separators, bidi embeddings/overrides
+        | '\u{205f}'..='\u{206f}'                   // word joiner, invisible ops, bidi isolates
+        | '\u{3000}'                                // ideographic space
+        | '\u{feff}'                                // zero-width no-break space / BOM
+        | '\u{fff9}'..='\u{fffb}'                   // interlinear annotations
+        | '\u{e0000}'..='\u{e007f}'                 // tag characters
+    )
+}
+
+/// `s` with every unsafe character replaced by a visible escape.
+pub fn for_terminal(s: &str) -> Cow<'_, str> {
+    if s.bytes().all(|b| (0x20..0x7f).contains(&b)) || !s.chars().any(is_unsafe) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if !is_unsafe(c) {
+            out.push(c);
+            continue;
+        }
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c => {
+                let _ = write!(out, "\\u{{{:x}}}", c as u32);
+            }
+        }
+    }
+    Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_text_is_borrowed() {
+        assert!(matches!(for_terminal("Alice Müller 李"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn hostile_text_is_escaped() {
+        assert_eq!(for_terminal("a\u{1b}[31mred"), "a\\u{1b}[31mred");
+        assert_eq!(for_terminal("evil\u{202e}gpj.exe"), "evil\\u{202e}gpj.exe");
+        assert_eq!(for_terminal("Bob\u{a0}Smith"), "Bob\\u{a0}Smith");
+        assert_eq!(for_terminal("zero\u{200b}width"), "zero\\u{200b}width");
+        assert_eq!(for_terminal("c1\u{9b}31m"), "c1\\u{9b}31m");
+        assert_eq!(for_terminal("two\nlines\t"), "two\\nlines\\t");
+        assert_eq!(for_terminal("\u{2066}iso\u{2069}"), "\\u{2066}iso\\u{2069}");
+    }
+
+    #[test]
+    fn nothing_unsafe_survives() {
+        for c in (0u32..0x110000).filter_map(char::from_u32) {
+            let s = c.to_string();
+            let out = for_terminal(&s);
+            assert!(!out.chars().any(is_unsafe), "{c:?}");
+        }
+    }
+}

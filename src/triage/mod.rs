@@ -1,0 +1,5 @@
+//! Turning records into decisions: which chats are external, which home
+//! users they reach, and what to remove. Pure: no terminal, network or
+//! async code.
+
+pub mod external;

@@ -1,0 +1,267 @@
+//! Unified Audit Log exports → normalised records.
+//!
+//! Pure and fast: no terminal, network or async code lives here. The shape
+//! of each file is sniffed from its content, never from its name:
+//!
+//! | shape | how it is recognised |
+//! |---|---|
+//! | Purview "Audit (New search)" CSV, classic CSV, `Export-Csv` | a header row with an `AuditData` column |
+//! | NDJSON (Management Activity API, SIEM exports) | a complete JSON object on the first line |
+//! | JSON arrays, glued arrays, `{"value":[…]}` pages | anything else starting with `[` or `{` |
+//!
+//! and within JSON, each object's envelope: bare AuditData, PowerShell
+//! `ConvertTo-Json` (`AuditData` string), Graph `auditLogRecord`
+//! (`auditData`), Defender streaming (`properties.RawEventData`).
+
+mod csv_rows;
+mod dataset;
+mod fields;
+mod input;
+mod json_values;
+mod normalize;
+mod parsed;
+mod pipeline;
+mod pool;
+pub mod record;
+pub mod record_type;
+pub mod time;
+
+use std::path::{Path, PathBuf};
+
+pub use dataset::{Dataset, FileFailure, Problem, RawError, SourceFile};
+pub use input::Encoding;
+pub use normalize::Skip;
+pub use pipeline::Progress;
+pub use record::{ChatFields, JsonEnvelope, Member, ParticipantInfo, Record, Sym};
+
+use csv_rows::CsvLayout;
+use input::{Input, InputError};
+use parsed::Parsed;
+
+/// The shapes chatevict reads, for the message given on any other file.
+pub const ACCEPTED_SHAPES: &str = "Purview Audit (New search) CSV; classic audit CSV \
+(CreationDate,UserIds,Operations,AuditData); Search-UnifiedAuditLog | Export-Csv or \
+ConvertTo-Json; Office 365 Management Activity API JSON or NDJSON; Microsoft Graph audit \
+log query records (JSON array or {\"value\": [...]} page); Defender XDR streaming NDJSON";
+
+/// Loading options.
+#[derive(Debug, Clone)]
+pub struct LoadOptions {
+    /// Parser threads; 0 means one per core.
+    pub threads: usize,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        LoadOptions { threads: 0 }
+    }
+}
+
+/// Loading stopped before the end.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("loading was cancelled")]
+    Cancelled,
+}
+
+/// Loads every file into one dataset. A file that cannot be read or is no
+/// audit export is recorded in [`Dataset::failures`]; a broken row in
+/// [`Dataset::problems`]; both leave the rest loading.
+pub fn load(paths: &[PathBuf], opts: &LoadOptions, progress: &Progress) -> Result<Dataset, LoadError> {
+    let threads = if opts.threads == 0 {
+        std::thread::available_parallelism().map_or(2, |n| n.get())
+    } else {
+        opts.threads
+    };
+    let mut ds = Dataset::default();
+    for path in paths {
+        if progress.cancelled() {
+            return Err(LoadError::Cancelled);
+        }
+        if let Err(message) = load_file(&mut ds, path, threads, progress)? {
+            ds.failures.push(FileFailure {
+                path: path.clone(),
+                message,
+            });
+        }
+    }
+    Ok(ds)
+}
+
+/// Loads one file; the inner error is a message for a file that could
+/// not be loaded at all.
+fn load_file(ds: &mut Dataset, path: &Path, threads: usize, progress: &Progress) -> Result<Result<(), String>, LoadError> {
+    let mut input = match Input::open(path) {
+        Ok(i) => i,
+        Err(InputError::Io(e)) => return Ok(Err(format!("cannot read: {e}"))),
+        Err(e) => return Ok(Err(e.to_string())),
+    };
+    let mut head = Vec::new();
+    // Enough to see the header or the first JSON line in any real export.
+    if let Err(e) = input.read_into(&mut head, 256 << 10) {
+        return Ok(Err(format!("cannot read: {e}")));
+    }
+    progress
+        .bytes_read
+        .fetch_add(head.len() as u64, std::sync::atomic::Ordering::Relaxed);
+    let lead = head.iter().take_while(|b| b.is_ascii_whitespace()).count();
+    let first = head.get(lead).copied();
+    let base = input.start;
+    let mut source = SourceFile {
+        path: path.to_path_buf(),
+        shape: "",
+        encoding: input.encoding,
+        bytes: input.file_len,
+        records: 0,
+        duplicates: 0,
+        skipped: 0,
+        envelopes: Vec::new(),
+        held: input.held.clone(),
+    };
+    match first {
+        None => {
+            return Ok(Err(format!("the file is empty; {}", accepted())));
+        }
+        Some(b'{') if json_values::looks_like_ndjson(&head[lead..]) => {
+            source.shape = "ndjson";
+            let file = ds.add_source(source);
+            let parse = move |p: &pipeline::Piece, out: &mut Parsed| {
+                json_values::parse_ndjson_chunk(&p.bytes, p.offset, p.line, file, out)
+            };
+            let split: fn(&[u8]) -> Option<usize> = |b| memchr::memrchr(b'\n', b).map(|n| n + 1);
+            run(ds, &mut input, head, base, 1, split, &parse, file, threads, progress)?;
+        }
+        Some(b'{' | b'[') => {
+            source.shape = "json";
+            let file = ds.add_source(source);
+            let before = head.len();
+            if let Err(e) = input.read_rest(&mut head) {
+                return Ok(Err(format!("cannot read: {e}")));
+            }
+            progress.bytes_read.fetch_add(
+                (head.len() - before) as u64,
+                std::sync::atomic::Ordering::Relaxed,
+            );
+            let mut out = Parsed::new();
+            json_values::parse_value_stream(&head, base, file, &mut out);
+            ds.absorb(file, out);
+        }
+        Some(_) => {
+            let Some((layout, header_end, header_lines)) = csv_header(&mut input, &mut head) else {
+                return Ok(Err(format!(
+                    "not an audit export: no AuditData column in the header; {}",
+                    accepted()
+                )));
+            };
+            source.shape = layout.shape.id();
+            let file = ds.add_source(source);
+            let rest = head.split_off(header_end);
+            let parse = move |p: &pipeline::Piece, out: &mut Parsed| {
+                csv_rows::parse_chunk(&layout, &p.bytes, p.offset, p.line, file, out)
+            };
+            run(
+                ds,
+                &mut input,
+                rest,
+                base + header_end as u64,
+                1 + header_lines,
+                csv_rows::last_row_end,
+                &parse,
+                file,
+                threads,
+                progress,
+            )?;
+        }
+    }
+    // A JSON file in which nothing looked like an audit record is no export.
+    let file = ds.sources.len() - 1;
+    let src = &ds.sources[file];
+    let not_records = ds
+        .problems
+        .iter()
+        .filter(|p| p.file as usize == file && p.reason == Skip::NotARecord)
+        .count();
+    if src.records == 0 && src.duplicates == 0 && src.skipped > 0 && not_records == src.skipped {
+        ds.problems.retain(|p| p.file as usize != file);
+        ds.sources[file].skipped = 0;
+        return Ok(Err(format!(
+            "not an audit export: no value in it is an audit record; {}",
+            accepted()
+        )));
+    }
+    Ok(Ok(()))
+}
+
+fn accepted() -> String {
+    format!("chatevict reads: {ACCEPTED_SHAPES}")
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run(
+    ds: &mut Dataset,
+    input: &mut Input,
+    carry: Vec<u8>,
+    offset: u64,
+    line: u64,
+    split: fn(&[u8]) -> Option<usize>,
+    parse: &(dyn Fn(&pipeline::Piece, &mut Parsed) + Sync),
+    file: u32,
+    threads: usize,
+    progress: &Progress,
+) -> Result<(), LoadError> {
+    let mut sink = |p: Parsed| ds.absorb(file, p);
+    match pipeline::run(input, carry, offset, line, split, parse, threads, progress, &mut sink) {
+        Ok(()) => Ok(()),
+        Err(pipeline::PipelineError::Cancelled) => Err(LoadError::Cancelled),
+        Err(pipeline::PipelineError::Io(e)) => {
+            // What was read before the error stays loaded; the error is
+            // reported as a problem of the file.
+            ds.sources[file as usize].skipped += 1;
+            ds.problems.push(Problem {
+                file,
+                line: 0,
+                reason: Skip::Read(e.to_string()),
+            });
+            Ok(())
+        }
+    }
+}
+
+/// Finds the CSV header (after PowerShell's `#TYPE` line, if any).
+/// Returns the layout, the offset after the header row in `head`, and
+/// how many lines precede the first data row.
+fn csv_header(input: &mut Input, head: &mut Vec<u8>) -> Option<(CsvLayout, usize, u64)> {
+    // Make sure the header line is complete.
+    while !head.contains(&b'\n') {
+        match input.read_into(head, 64 << 10) {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {}
+        }
+    }
+    let mut pos = 0;
+    let mut lines = 0u64;
+    loop {
+        let rest = &head[pos..];
+        let end = memchr::memchr(b'\n', rest).map_or(rest.len(), |n| n + 1);
+        let line = rest[..end].trim_ascii();
+        if line.is_empty() && end < rest.len() || line.starts_with(b"#TYPE") || line.starts_with(b"#") && !line.contains(&b',') {
+            pos += end;
+            lines += 1;
+            if end == 0 || pos >= head.len() {
+                return None;
+            }
+            continue;
+        }
+        break;
+    }
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(&head[pos..]);
+    let mut rec = csv::ByteRecord::new();
+    rdr.read_byte_record(&mut rec).ok()?;
+    let layout = CsvLayout::from_header(&rec)?;
+    let end = pos + rdr.position().byte() as usize;
+    lines += bytecount::count(&head[pos..end], b'\n') as u64;
+    Some((layout, end, lines))
+}

@@ -1,0 +1,189 @@
+//! The normalised audit record: what every export shape is reduced to.
+//!
+//! Strings that repeat across records (operations, tenants, users, chat ids)
+//! are interned in the dataset's string pool and referred to by [`Sym`]; only
+//! the record id, unique by nature, is owned by the record. This keeps a
+//! 500k-record export well inside the memory budget. The raw `AuditData` is
+//! not kept: [`RawSpan`] says where to read it again from the source file.
+
+use chrono::{DateTime, Utc};
+
+/// A handle into the dataset's string pool.
+pub type Sym = lasso::Spur;
+
+/// One audit record, as loaded.
+#[derive(Debug, Clone)]
+pub struct Record {
+    pub id: Box<str>,
+    /// `AuditData.CreationTime`, in UTC.
+    pub time: DateTime<Utc>,
+    pub operation: Sym,
+    /// The numeric `RecordType` (25 = Microsoft Teams).
+    pub record_type: Option<u32>,
+    /// The record type's name, kept only when the export gave a name that
+    /// maps to no known number.
+    pub record_type_name: Option<Sym>,
+    pub workload: Option<Sym>,
+    /// `UserId`: usually the actor's UPN.
+    pub user_id: Option<Sym>,
+    /// `UserKey`: for Entra users, the actor's object id.
+    pub user_key: Option<Sym>,
+    /// `OrganizationId`: the home tenant of the record.
+    pub organization_id: Option<Sym>,
+    pub user_type: Option<i32>,
+    pub client_ip: Option<Sym>,
+    /// `ObjectId`, else `ItemName`: what the operation touched.
+    pub object: Option<Sym>,
+    /// The Teams fields, for records that carry any of them.
+    pub chat: Option<Box<ChatFields>>,
+    pub source: Source,
+}
+
+/// The Microsoft Teams part of a record.
+#[derive(Debug, Clone, Default)]
+pub struct ChatFields {
+    /// `ChatThreadId`.
+    pub chat_id: Option<Sym>,
+    pub chat_name: Option<Sym>,
+    /// `CommunicationType`: `OneOnOne`, `GroupChat`, `Team`, …
+    pub communication_type: Option<Sym>,
+    pub resource_tenant_id: Option<Sym>,
+    pub team_name: Option<Sym>,
+    pub channel_name: Option<Sym>,
+    pub members: Box<[Member]>,
+    pub participants: Option<Box<ParticipantInfo>>,
+}
+
+/// One entry of `Members[]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Member {
+    pub upn: Option<Sym>,
+    pub display_name: Option<Sym>,
+    pub organization_id: Option<Sym>,
+    /// `Role`: 1 member, 2 owner, 3 guest (as Teams logs it).
+    pub role: Option<i32>,
+}
+
+/// `ParticipantInfo`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ParticipantInfo {
+    pub has_foreign_tenant_users: Option<bool>,
+    pub has_guest_users: Option<bool>,
+    pub has_other_guest_users: Option<bool>,
+    pub has_unauthenticated_users: Option<bool>,
+    pub participating_domains: Box<[Sym]>,
+    pub participating_tenant_ids: Box<[Sym]>,
+    pub participating_sip_domains: Box<[SipDomain]>,
+}
+
+/// One entry of `ParticipantInfo.ParticipatingSIPDomains`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SipDomain {
+    pub domain: Option<Sym>,
+    pub tenant_id: Option<Sym>,
+}
+
+/// Where a record came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Source {
+    /// Index into [`crate::ual::Dataset::sources`].
+    pub file: u32,
+    /// 1-based line where the record starts.
+    pub line: u64,
+    pub raw: RawSpan,
+}
+
+/// The bytes of the whole record (CSV row or JSON value) in the source
+/// text, and how to find `AuditData` inside them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RawSpan {
+    pub offset: u64,
+    pub len: u32,
+    pub kind: RawKind,
+}
+
+/// How a record is laid out in its source, so that its `AuditData` can be
+/// read again on demand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RawKind {
+    /// A CSV row; `AuditData` is the given column.
+    CsvRow { column: u16 },
+    /// A JSON object; where `AuditData` sits in it.
+    Json(JsonEnvelope),
+}
+
+/// The JSON record shapes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum JsonEnvelope {
+    /// A bare AuditData object (Management Activity API, NDJSON).
+    Bare,
+    /// `Search-UnifiedAuditLog | ConvertTo-Json`: `AuditData` is a string
+    /// (or, rarely, an object).
+    PowerShell,
+    /// Microsoft Graph `auditLogRecord`: `auditData` object.
+    Graph,
+    /// Defender XDR streaming: `properties.RawEventData`.
+    DefenderStream,
+}
+
+impl JsonEnvelope {
+    pub fn name(self) -> &'static str {
+        match self {
+            JsonEnvelope::Bare => "Management Activity API JSON",
+            JsonEnvelope::PowerShell => "Search-UnifiedAuditLog ConvertTo-Json",
+            JsonEnvelope::Graph => "Microsoft Graph auditLogRecord",
+            JsonEnvelope::DefenderStream => "Defender XDR streaming (RawEventData)",
+        }
+    }
+}
+
+/// Teams' record type number.
+pub const RECORD_TYPE_TEAMS: u32 = 25;
+
+impl Record {
+    /// Every interned handle of this record, for rewriting after a merge.
+    pub(crate) fn remap_syms(&mut self, f: &impl Fn(Sym) -> Sym) {
+        let opt = |s: &mut Option<Sym>| {
+            if let Some(v) = s {
+                *v = f(*v);
+            }
+        };
+        self.operation = f(self.operation);
+        opt(&mut self.record_type_name);
+        opt(&mut self.workload);
+        opt(&mut self.user_id);
+        opt(&mut self.user_key);
+        opt(&mut self.organization_id);
+        opt(&mut self.client_ip);
+        opt(&mut self.object);
+        if let Some(c) = self.chat.as_deref_mut() {
+            opt(&mut c.chat_id);
+            opt(&mut c.chat_name);
+            opt(&mut c.communication_type);
+            opt(&mut c.resource_tenant_id);
+            opt(&mut c.team_name);
+            opt(&mut c.channel_name);
+            for m in c.members.iter_mut() {
+                opt(&mut m.upn);
+                opt(&mut m.display_name);
+                opt(&mut m.organization_id);
+            }
+            if let Some(p) = c.participants.as_deref_mut() {
+                for s in p.participating_domains.iter_mut() {
+                    *s = f(*s);
+                }
+                for s in p.participating_tenant_ids.iter_mut() {
+                    *s = f(*s);
+                }
+                for d in p.participating_sip_domains.iter_mut() {
+                    opt(&mut d.domain);
+                    opt(&mut d.tenant_id);
+                }
+            }
+        }
+    }
+
+    pub fn is_teams(&self) -> bool {
+        self.record_type == Some(RECORD_TYPE_TEAMS)
+    }
+}
