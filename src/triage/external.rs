@@ -26,7 +26,7 @@ pub fn is_external(ds: &Dataset, r: &Record) -> bool {
             !home.is_empty() && !same_tenant(t, home)
         })
     };
-    if let Some(p) = c.participants.as_deref() {
+    if let Some(p) = c.participants.as_ref() {
         if p.has_foreign_tenant_users == Some(true) || p.has_unauthenticated_users == Some(true) {
             return true;
         }
@@ -51,7 +51,7 @@ pub fn has_guests(ds: &Dataset, r: &Record) -> bool {
     let Some(c) = r.chat.as_deref() else {
         return false;
     };
-    if let Some(p) = c.participants.as_deref()
+    if let Some(p) = c.participants.as_ref()
         && (p.has_guest_users == Some(true) || p.has_other_guest_users == Some(true))
     {
         return true;

@@ -5,13 +5,26 @@
 //! field here accepts whatever JSON it meets and keeps what makes sense.
 //! A record is never rejected because a field it does not need is odd.
 //! Strings are borrowed from the input when they carry no escapes.
+//!
+//! These types are read with `sonic-rs` (SIMD JSON): the loader spends most
+//! of its time here, and the budget is a small multiple of merely splitting
+//! the CSV.
 
 use std::borrow::Cow;
 use std::fmt;
 
 use serde::Deserialize;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
-use serde_json::value::RawValue;
+use sonic_rs::LazyValue;
+
+/// The raw text of a lazily parsed value, when it borrows from the input
+/// (always, with the sonic-rs deserializer).
+pub fn raw_text<'a>(v: &LazyValue<'a>) -> Option<&'a str> {
+    match v.as_raw_cow() {
+        Cow::Borrowed(s) => Some(s),
+        Cow::Owned(_) => None,
+    }
+}
 
 /// A scalar read as text: strings as they are, numbers and booleans as
 /// their JSON text, `null`, objects and arrays as absent.
@@ -136,13 +149,16 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for List<T> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         // Parse the raw text first so that a misfit element cannot poison the
         // whole record: the enclosing object still deserialises.
-        let raw = <&'de RawValue>::deserialize(d)?;
-        let v = match serde_json::from_str::<Vec<&'de RawValue>>(raw.get()) {
+        let lazy = LazyValue::deserialize(d)?;
+        let Some(raw) = raw_text(&lazy) else {
+            return Ok(List::default());
+        };
+        let v = match sonic_rs::from_str::<Vec<LazyValue<'de>>>(raw) {
             Ok(items) => items
-                .into_iter()
-                .filter_map(|i| serde_json::from_str::<T>(i.get()).ok())
+                .iter()
+                .filter_map(|i| raw_text(i).and_then(|t| sonic_rs::from_str::<T>(t).ok()))
                 .collect(),
-            Err(_) => serde_json::from_str::<T>(raw.get()).ok().into_iter().collect(),
+            Err(_) => sonic_rs::from_str::<T>(raw).ok().into_iter().collect(),
         };
         Ok(List(v))
     }
@@ -160,8 +176,8 @@ impl<T> Default for Lenient<T> {
 
 impl<'de, T: Deserialize<'de>> Deserialize<'de> for Lenient<T> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let raw = <&'de RawValue>::deserialize(d)?;
-        Ok(Lenient(serde_json::from_str::<T>(raw.get()).ok()))
+        let lazy = LazyValue::deserialize(d)?;
+        Ok(Lenient(raw_text(&lazy).and_then(|t| sonic_rs::from_str::<T>(t).ok())))
     }
 }
 
@@ -214,7 +230,7 @@ pub struct Fields<'a> {
 
     // Search-UnifiedAuditLog | ConvertTo-Json envelope.
     #[serde(rename = "AuditData", borrow)]
-    pub ps_audit_data: Option<&'a RawValue>,
+    pub ps_audit_data: Option<LazyValue<'a>>,
     #[serde(rename = "Identity", borrow)]
     pub ps_identity: Text<'a>,
     #[serde(rename = "Operations", borrow)]
@@ -224,7 +240,7 @@ pub struct Fields<'a> {
 
     // Microsoft Graph auditLogRecord envelope (camelCase).
     #[serde(rename = "auditData", borrow)]
-    pub graph_audit_data: Option<&'a RawValue>,
+    pub graph_audit_data: Option<LazyValue<'a>>,
     #[serde(rename = "id", borrow)]
     pub graph_id: Text<'a>,
     #[serde(rename = "createdDateTime", borrow)]
@@ -252,7 +268,7 @@ pub struct Fields<'a> {
 
     // Defender XDR streaming envelope.
     #[serde(rename = "properties", borrow)]
-    pub defender_properties: Option<&'a RawValue>,
+    pub defender_properties: Option<LazyValue<'a>>,
 }
 
 /// One `Members[]` entry.
@@ -307,16 +323,16 @@ impl<'de: 'a, 'a> Deserialize<'de> for SipFields<'a> {
             #[serde(rename = "TenantId", borrow)]
             tenant_id: Text<'a>,
         }
-        let raw = <&'de RawValue>::deserialize(d)?;
-        let text = raw.get().trim_start();
-        if text.starts_with('{') {
-            let o: Obj<'de> = serde_json::from_str(raw.get()).map_err(de::Error::custom)?;
+        let lazy = LazyValue::deserialize(d)?;
+        let raw = raw_text(&lazy).ok_or_else(|| de::Error::custom("unexpected escaped value"))?;
+        if raw.trim_start().starts_with('{') {
+            let o: Obj<'de> = sonic_rs::from_str(raw).map_err(de::Error::custom)?;
             Ok(SipFields {
                 domain: o.domain,
                 tenant_id: o.tenant_id,
             })
         } else {
-            let t: Text<'de> = serde_json::from_str(raw.get()).map_err(de::Error::custom)?;
+            let t: Text<'de> = sonic_rs::from_str(raw).map_err(de::Error::custom)?;
             Ok(SipFields {
                 domain: t,
                 tenant_id: Text(None),
@@ -330,7 +346,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for SipFields<'a> {
 #[serde(default)]
 pub struct DefenderProperties<'a> {
     #[serde(rename = "RawEventData", borrow)]
-    pub raw_event_data: Option<&'a RawValue>,
+    pub raw_event_data: Option<LazyValue<'a>>,
 }
 
 #[cfg(test)]
@@ -339,7 +355,7 @@ mod tests {
 
     #[test]
     fn text_accepts_any_scalar_and_drops_containers() {
-        let f: Fields = serde_json::from_str(
+        let f: Fields = sonic_rs::from_str(
             r#"{"Id":"a","Operation":7,"UserId":null,"ClientIP":{"x":1},"ObjectId":[1,2],"Workload":true}"#,
         )
         .unwrap();
@@ -353,28 +369,28 @@ mod tests {
 
     #[test]
     fn record_type_number_or_name() {
-        let f: Fields = serde_json::from_str(r#"{"RecordType":"25"}"#).unwrap();
+        let f: Fields = sonic_rs::from_str(r#"{"RecordType":"25"}"#).unwrap();
         assert_eq!(f.record_type.number, Some(25));
-        let f: Fields = serde_json::from_str(r#"{"RecordType":"MicrosoftTeams"}"#).unwrap();
+        let f: Fields = sonic_rs::from_str(r#"{"RecordType":"MicrosoftTeams"}"#).unwrap();
         assert_eq!(f.record_type.name.as_deref(), Some("MicrosoftTeams"));
     }
 
     #[test]
     fn misfit_members_are_dropped_not_fatal() {
-        let f: Fields = serde_json::from_str(
+        let f: Fields = sonic_rs::from_str(
             r#"{"Id":"x","Members":[{"UPN":"a@b.c","Role":"1"},null,"junk",{"UPN":{"odd":1}}]}"#,
         )
         .unwrap();
         assert_eq!(f.members.0.len(), 2);
         assert_eq!(f.members.0[0].upn.get(), Some("a@b.c"));
         assert_eq!(f.members.0[0].role.number, Some(1));
-        let f: Fields = serde_json::from_str(r#"{"Members":"nope"}"#).unwrap();
+        let f: Fields = sonic_rs::from_str(r#"{"Members":"nope"}"#).unwrap();
         assert!(f.members.0.is_empty());
     }
 
     #[test]
     fn sip_domains_as_objects_or_strings() {
-        let p: ParticipantFields = serde_json::from_str(
+        let p: ParticipantFields = sonic_rs::from_str(
             r#"{"HasForeignTenantUsers":"True","ParticipatingSIPDomains":[{"DomainName":"f.com","TenantId":"t"},"g.com"]}"#,
         )
         .unwrap();

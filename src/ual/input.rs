@@ -110,22 +110,9 @@ impl Input {
             return Ok(n);
         }
         let file = self.file.as_mut().expect("a file input has a file");
-        let old = buf.len();
-        buf.resize(old + want, 0);
-        let mut got = 0;
-        while got < want {
-            match file.read(&mut buf[old + got..]) {
-                Ok(0) => break,
-                Ok(n) => got += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    buf.truncate(old + got);
-                    return Err(e);
-                }
-            }
-        }
-        buf.truncate(old + got);
-        Ok(got)
+        // `take` + `read_to_end` reads into spare capacity without zeroing it.
+        buf.reserve(want);
+        file.take(want as u64).read_to_end(buf)
     }
 
     /// Reads everything that is left.

@@ -2,8 +2,9 @@
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
+use sonic_rs::LazyValue;
 
-use super::fields::{DefenderProperties, Fields, NumOrName, Text};
+use super::fields::{DefenderProperties, Fields, NumOrName, Text, raw_text};
 use super::pool::Pool;
 use super::record::{
     ChatFields, JsonEnvelope, Member, ParticipantInfo, Record, SipDomain, Source, Sym,
@@ -67,8 +68,8 @@ fn nonempty(s: &str) -> Option<&str> {
 
 /// A JSON object from any of the JSON export shapes.
 pub fn from_json(text: &str, pool: &mut Pool, source: Source) -> Result<(Record, JsonEnvelope), Skip> {
-    let outer: Fields = serde_json::from_str(text).map_err(|e| Skip::Json(e.to_string()))?;
-    if let Some(ad) = outer.ps_audit_data {
+    let outer: Fields = sonic_rs::from_str(text).map_err(json_error)?;
+    if let Some(ad) = outer.ps_audit_data.as_ref().and_then(raw_text) {
         let fb = Fallback {
             id: outer.ps_identity.get(),
             operation: outer.ps_operations.get(),
@@ -76,18 +77,15 @@ pub fn from_json(text: &str, pool: &mut Pool, source: Source) -> Result<(Record,
             record_type: outer.record_type.name.as_deref(),
             ..Fallback::default()
         };
-        let inner_text: std::borrow::Cow<str> = if ad.get().starts_with('"') {
-            serde_json::from_str::<String>(ad.get())
-                .map_err(|e| Skip::Json(e.to_string()))?
-                .into()
+        let inner_text: std::borrow::Cow<str> = if ad.starts_with('"') {
+            sonic_rs::from_str::<String>(ad).map_err(json_error)?.into()
         } else {
-            ad.get().into()
+            ad.into()
         };
         if inner_text.trim().is_empty() {
             return Err(Skip::EmptyAuditData);
         }
-        let inner: Fields =
-            serde_json::from_str(&inner_text).map_err(|e| Skip::Json(e.to_string()))?;
+        let inner: Fields = sonic_rs::from_str(&inner_text).map_err(json_error)?;
         let rt = outer.record_type.number;
         let mut rec = normalize(&inner, &fb, pool, source)?;
         if rec.record_type.is_none() {
@@ -95,8 +93,8 @@ pub fn from_json(text: &str, pool: &mut Pool, source: Source) -> Result<(Record,
         }
         return Ok((rec, JsonEnvelope::PowerShell));
     }
-    if let Some(ad) = outer.graph_audit_data {
-        let inner: Fields = serde_json::from_str(ad.get()).map_err(|e| Skip::Json(e.to_string()))?;
+    if let Some(ad) = outer.graph_audit_data.as_ref().and_then(raw_text) {
+        let inner: Fields = sonic_rs::from_str(ad).map_err(json_error)?;
         let fb = Fallback {
             id: outer.graph_id.get(),
             time: outer.graph_created.get(),
@@ -112,11 +110,10 @@ pub fn from_json(text: &str, pool: &mut Pool, source: Source) -> Result<(Record,
         };
         return Ok((normalize(&inner, &fb, pool, source)?, JsonEnvelope::Graph));
     }
-    if let Some(props) = outer.defender_properties {
-        let p: DefenderProperties =
-            serde_json::from_str(props.get()).map_err(|e| Skip::Json(e.to_string()))?;
-        let raw: &RawValue = p.raw_event_data.ok_or(Skip::NotARecord)?;
-        let inner: Fields = serde_json::from_str(raw.get()).map_err(|e| Skip::Json(e.to_string()))?;
+    if let Some(props) = outer.defender_properties.as_ref().and_then(raw_text) {
+        let p: DefenderProperties = sonic_rs::from_str(props).map_err(json_error)?;
+        let raw: &LazyValue = p.raw_event_data.as_ref().ok_or(Skip::NotARecord)?;
+        let inner: Fields = sonic_rs::from_str(raw_text(raw).ok_or(Skip::NotARecord)?).map_err(json_error)?;
         return Ok((
             normalize(&inner, &Fallback::default(), pool, source)?,
             JsonEnvelope::DefenderStream,
@@ -135,8 +132,12 @@ pub fn from_csv_audit_data(
     if audit_data.iter().all(u8::is_ascii_whitespace) {
         return Err(Skip::EmptyAuditData);
     }
-    let f: Fields = serde_json::from_slice(audit_data).map_err(|e| Skip::Json(e.to_string()))?;
+    let f: Fields = sonic_rs::from_slice(audit_data).map_err(json_error)?;
     normalize(&f, fb, pool, source)
+}
+
+fn json_error(e: sonic_rs::Error) -> Skip {
+    Skip::Json(e.to_string())
 }
 
 fn intern(pool: &mut Pool, t: &Text) -> Option<Sym> {
@@ -236,7 +237,7 @@ fn chat_fields(f: &Fields, pool: &mut Pool) -> Option<Box<ChatFields>> {
         let list = |pool: &mut Pool, l: &[Text]| -> Box<[Sym]> {
             l.iter().filter_map(|t| intern(pool, t)).collect()
         };
-        Box::new(ParticipantInfo {
+        ParticipantInfo {
             has_foreign_tenant_users: p.has_foreign_tenant_users.0,
             has_guest_users: p.has_guest_users.0,
             has_other_guest_users: p.has_other_guest_users.0,
@@ -252,7 +253,7 @@ fn chat_fields(f: &Fields, pool: &mut Pool) -> Option<Box<ChatFields>> {
                     tenant_id: intern(pool, &d.tenant_id),
                 })
                 .collect(),
-        })
+        }
     });
     Some(Box::new(ChatFields {
         chat_id: intern(pool, &f.chat_thread_id),

@@ -1,7 +1,7 @@
 //! What parsing one piece of an export yields, before it joins the dataset.
 
 use super::normalize::Skip;
-use super::pool::{Pool, new_pool};
+use super::pool::{Pool, block_pool};
 use super::record::{JsonEnvelope, Record};
 
 /// Records (with handles into their own pool) and the rows skipped.
@@ -10,15 +10,23 @@ pub struct Parsed {
     pub skipped: Vec<(u64, Skip)>,
     pub pool: Pool,
     pub envelopes: Vec<JsonEnvelope>,
+    /// Size of the text parsed, to estimate how many records a file holds.
+    pub bytes: usize,
 }
 
 impl Parsed {
     pub fn new() -> Parsed {
+        Parsed::with_capacity(0)
+    }
+
+    /// Room for about `records` records.
+    pub fn with_capacity(records: usize) -> Parsed {
         Parsed {
-            records: Vec::new(),
+            records: Vec::with_capacity(records),
             skipped: Vec::new(),
-            pool: new_pool(),
+            pool: block_pool(),
             envelopes: Vec::new(),
+            bytes: 0,
         }
     }
 

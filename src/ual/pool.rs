@@ -12,6 +12,14 @@ pub fn new_pool() -> Pool {
     lasso::Rodeo::with_hasher(ahash::RandomState::new())
 }
 
+/// A pool sized for one parsed block, so that it does not rehash as it fills.
+pub fn block_pool() -> Pool {
+    lasso::Rodeo::with_capacity_and_hasher(
+        lasso::Capacity::new(8192, std::num::NonZeroUsize::new(256 << 10).expect("non-zero")),
+        ahash::RandomState::new(),
+    )
+}
+
 /// Interns every string of `local` into `global`; the result maps a local
 /// handle's index to the global handle.
 pub fn fold_into(global: &mut Pool, local: &Pool) -> Vec<Sym> {

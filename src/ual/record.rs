@@ -51,7 +51,7 @@ pub struct ChatFields {
     pub team_name: Option<Sym>,
     pub channel_name: Option<Sym>,
     pub members: Box<[Member]>,
-    pub participants: Option<Box<ParticipantInfo>>,
+    pub participants: Option<ParticipantInfo>,
 }
 
 /// One entry of `Members[]`.
@@ -168,7 +168,7 @@ impl Record {
                 opt(&mut m.display_name);
                 opt(&mut m.organization_id);
             }
-            if let Some(p) = c.participants.as_deref_mut() {
+            if let Some(p) = c.participants.as_mut() {
                 for s in p.participating_domains.iter_mut() {
                     *s = f(*s);
                 }
