@@ -86,19 +86,27 @@ pub fn parse_chunk(layout: &CsvLayout, chunk: &[u8], base_offset: u64, base_line
         .flexible(true)
         .from_reader(chunk);
     let mut row = csv::ByteRecord::new();
+    // The reader's own line numbers are off after CRLF and blank lines, so
+    // lines are counted here from byte offsets, moving forward only.
+    let mut counted = 0usize;
+    let mut line = base_line;
     loop {
         match rdr.read_byte_record(&mut row) {
             Ok(false) => break,
             Ok(true) => {}
             Err(e) => {
-                let line = e.position().map_or(base_line, |p| base_line + p.line() - 1);
                 out.skip(line, normalize::Skip::Json(format!("CSV error: {e}")));
                 continue;
             }
         }
         let pos = row.position().expect("the reader sets positions");
-        let line = base_line + pos.line() - 1;
-        let start = pos.byte();
+        let mut start = pos.byte() as usize;
+        while matches!(chunk.get(start), Some(b'\r' | b'\n')) {
+            start += 1;
+        }
+        line += bytecount::count(&chunk[counted..start], b'\n') as u64;
+        counted = start;
+        let start = start as u64;
         let end = rdr.position().byte();
         let source = Source {
             file,

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use hashbrown::HashTable;
 
 use super::csv_rows;
-use super::fields::DefenderProperties;
 use super::input::{self, Encoding};
 use super::normalize::Skip;
 use super::parsed::Parsed;
@@ -242,8 +241,13 @@ fn audit_data_of_json(text: &str, env: JsonEnvelope) -> Option<String> {
         }
         JsonEnvelope::DefenderStream => {
             let v: Def = serde_json::from_str(text).ok()?;
-            let p: DefenderProperties = sonic_rs::from_str(v.properties.get()).ok()?;
-            Some(p.raw_event_data?.as_raw_str().to_owned())
+            #[derive(serde::Deserialize)]
+            struct Props<'a> {
+                #[serde(rename = "RawEventData", borrow)]
+                raw: &'a RawValue,
+            }
+            let p: Props = serde_json::from_str(v.properties.get()).ok()?;
+            Some(p.raw.get().to_owned())
         }
     }
 }

@@ -15,16 +15,7 @@ use std::fmt;
 
 use serde::Deserialize;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
-use sonic_rs::LazyValue;
 
-/// The raw text of a lazily parsed value, when it borrows from the input
-/// (always, with the sonic-rs deserializer).
-pub fn raw_text<'a>(v: &LazyValue<'a>) -> Option<&'a str> {
-    match v.as_raw_cow() {
-        Cow::Borrowed(s) => Some(s),
-        Cow::Owned(_) => None,
-    }
-}
 
 /// A scalar read as text: strings as they are, numbers and booleans as
 /// their JSON text, `null`, objects and arrays as absent.
@@ -134,8 +125,8 @@ impl<'de> Deserialize<'de> for Flag {
     }
 }
 
-/// A list that is sometimes absent, `null`, a single value, or of
-/// elements that do not fit: whatever does not fit is dropped.
+/// A list that is sometimes absent, `null` or not a list at all: then it
+/// is empty. Its elements must be types that accept any JSON value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct List<T>(pub Vec<T>);
 
@@ -147,24 +138,51 @@ impl<T> Default for List<T> {
 
 impl<'de, T: Deserialize<'de>> Deserialize<'de> for List<T> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        // Parse the raw text first so that a misfit element cannot poison the
-        // whole record: the enclosing object still deserialises.
-        let lazy = LazyValue::deserialize(d)?;
-        let Some(raw) = raw_text(&lazy) else {
-            return Ok(List::default());
-        };
-        let v = match sonic_rs::from_str::<Vec<LazyValue<'de>>>(raw) {
-            Ok(items) => items
-                .iter()
-                .filter_map(|i| raw_text(i).and_then(|t| sonic_rs::from_str::<T>(t).ok()))
-                .collect(),
-            Err(_) => sonic_rs::from_str::<T>(raw).ok().into_iter().collect(),
-        };
-        Ok(List(v))
+        struct V<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
+            type Value = List<T>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a list")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut s: A) -> Result<Self::Value, A::Error> {
+                let mut v = Vec::new();
+                while let Some(x) = s.next_element::<T>()? {
+                    v.push(x);
+                }
+                Ok(List(v))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Self::Value, A::Error> {
+                while m.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(List::default())
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+                Ok(List::default())
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(List::default())
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(List::default())
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(List::default())
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(List::default())
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(List::default())
+            }
+            fn visit_none<E>(self) -> Result<Self::Value, E> {
+                Ok(List::default())
+            }
+        }
+        d.deserialize_any(V(std::marker::PhantomData))
     }
 }
 
-/// A structured value kept only when it has the expected shape.
+/// An object-shaped value (a struct of lenient fields) kept only when it
+/// is a JSON object; any other value is skipped, never an error.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Lenient<T>(pub Option<T>);
 
@@ -176,8 +194,99 @@ impl<T> Default for Lenient<T> {
 
 impl<'de, T: Deserialize<'de>> Deserialize<'de> for Lenient<T> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let lazy = LazyValue::deserialize(d)?;
-        Ok(Lenient(raw_text(&lazy).and_then(|t| sonic_rs::from_str::<T>(t).ok())))
+        struct V<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
+            type Value = Lenient<T>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, m: A) -> Result<Self::Value, A::Error> {
+                T::deserialize(de::value::MapAccessDeserializer::new(m)).map(|t| Lenient(Some(t)))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut s: A) -> Result<Self::Value, A::Error> {
+                while s.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Lenient(None))
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+                Ok(Lenient(None))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(Lenient(None))
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(Lenient(None))
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(Lenient(None))
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(Lenient(None))
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(Lenient(None))
+            }
+            fn visit_none<E>(self) -> Result<Self::Value, E> {
+                Ok(Lenient(None))
+            }
+        }
+        d.deserialize_any(V(std::marker::PhantomData))
+    }
+}
+
+/// The PowerShell envelope's `AuditData`: a JSON string (usual) or an
+/// object (when the export was re-serialised).
+#[derive(Debug)]
+pub enum PsAuditData<'a> {
+    Text(Cow<'a, str>),
+    Object(Box<Fields<'a>>),
+    Other,
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for PsAuditData<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = PsAuditData<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("AuditData")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(PsAuditData::Text(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(PsAuditData::Text(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+                Ok(PsAuditData::Text(Cow::Owned(v)))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, m: A) -> Result<Self::Value, A::Error> {
+                Fields::deserialize(de::value::MapAccessDeserializer::new(m))
+                    .map(|f| PsAuditData::Object(Box::new(f)))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut s: A) -> Result<Self::Value, A::Error> {
+                while s.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(PsAuditData::Other)
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(PsAuditData::Other)
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(PsAuditData::Other)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(PsAuditData::Other)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(PsAuditData::Other)
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(PsAuditData::Other)
+            }
+            fn visit_none<E>(self) -> Result<Self::Value, E> {
+                Ok(PsAuditData::Other)
+            }
+        }
+        d.deserialize_any(V)
     }
 }
 
@@ -224,13 +333,13 @@ pub struct Fields<'a> {
     #[serde(rename = "ChannelName", borrow)]
     pub channel_name: Text<'a>,
     #[serde(rename = "Members", borrow)]
-    pub members: List<MemberFields<'a>>,
+    pub members: List<Lenient<MemberFields<'a>>>,
     #[serde(rename = "ParticipantInfo", borrow)]
     pub participant_info: Lenient<ParticipantFields<'a>>,
 
     // Search-UnifiedAuditLog | ConvertTo-Json envelope.
     #[serde(rename = "AuditData", borrow)]
-    pub ps_audit_data: Option<LazyValue<'a>>,
+    pub ps_audit_data: Option<PsAuditData<'a>>,
     #[serde(rename = "Identity", borrow)]
     pub ps_identity: Text<'a>,
     #[serde(rename = "Operations", borrow)]
@@ -240,7 +349,7 @@ pub struct Fields<'a> {
 
     // Microsoft Graph auditLogRecord envelope (camelCase).
     #[serde(rename = "auditData", borrow)]
-    pub graph_audit_data: Option<LazyValue<'a>>,
+    pub graph_audit_data: Lenient<Box<Fields<'a>>>,
     #[serde(rename = "id", borrow)]
     pub graph_id: Text<'a>,
     #[serde(rename = "createdDateTime", borrow)]
@@ -268,7 +377,7 @@ pub struct Fields<'a> {
 
     // Defender XDR streaming envelope.
     #[serde(rename = "properties", borrow)]
-    pub defender_properties: Option<LazyValue<'a>>,
+    pub defender_properties: Lenient<DefenderProperties<'a>>,
 }
 
 /// One `Members[]` entry.
@@ -323,21 +432,55 @@ impl<'de: 'a, 'a> Deserialize<'de> for SipFields<'a> {
             #[serde(rename = "TenantId", borrow)]
             tenant_id: Text<'a>,
         }
-        let lazy = LazyValue::deserialize(d)?;
-        let raw = raw_text(&lazy).ok_or_else(|| de::Error::custom("unexpected escaped value"))?;
-        if raw.trim_start().starts_with('{') {
-            let o: Obj<'de> = sonic_rs::from_str(raw).map_err(de::Error::custom)?;
-            Ok(SipFields {
-                domain: o.domain,
-                tenant_id: o.tenant_id,
-            })
-        } else {
-            let t: Text<'de> = sonic_rs::from_str(raw).map_err(de::Error::custom)?;
-            Ok(SipFields {
-                domain: t,
-                tenant_id: Text(None),
-            })
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = SipFields<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a SIP domain")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, m: A) -> Result<Self::Value, A::Error> {
+                let o = Obj::deserialize(de::value::MapAccessDeserializer::new(m))?;
+                Ok(SipFields {
+                    domain: o.domain,
+                    tenant_id: o.tenant_id,
+                })
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(SipFields {
+                    domain: Text(Some(Cow::Borrowed(v))),
+                    tenant_id: Text(None),
+                })
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(SipFields {
+                    domain: Text(Some(Cow::Owned(v.to_owned()))),
+                    tenant_id: Text(None),
+                })
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut s: A) -> Result<Self::Value, A::Error> {
+                while s.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(SipFields::default())
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(SipFields::default())
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(SipFields::default())
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(SipFields::default())
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(SipFields::default())
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(SipFields::default())
+            }
+            fn visit_none<E>(self) -> Result<Self::Value, E> {
+                Ok(SipFields::default())
+            }
         }
+        d.deserialize_any(V)
     }
 }
 
@@ -346,7 +489,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for SipFields<'a> {
 #[serde(default)]
 pub struct DefenderProperties<'a> {
     #[serde(rename = "RawEventData", borrow)]
-    pub raw_event_data: Option<LazyValue<'a>>,
+    pub raw_event_data: Lenient<Box<Fields<'a>>>,
 }
 
 #[cfg(test)]
@@ -381,11 +524,17 @@ mod tests {
             r#"{"Id":"x","Members":[{"UPN":"a@b.c","Role":"1"},null,"junk",{"UPN":{"odd":1}}]}"#,
         )
         .unwrap();
-        assert_eq!(f.members.0.len(), 2);
-        assert_eq!(f.members.0[0].upn.get(), Some("a@b.c"));
-        assert_eq!(f.members.0[0].role.number, Some(1));
-        let f: Fields = sonic_rs::from_str(r#"{"Members":"nope"}"#).unwrap();
+        let m: Vec<_> = f.members.0.iter().filter_map(|m| m.0.as_ref()).collect();
+        assert_eq!(m.len(), 2);
+        assert_eq!(m[0].upn.get(), Some("a@b.c"));
+        assert_eq!(m[0].role.number, Some(1));
+        let f: Fields = sonic_rs::from_str(r#"{"Members":"nope","ParticipantInfo":[1]}"#).unwrap();
         assert!(f.members.0.is_empty());
+        assert!(f.participant_info.0.is_none());
+        let f: Fields = sonic_rs::from_str(r#"{"Members":[{"UPN":"a\"b@c","DisplayName":"\u00e9"}]}"#).unwrap();
+        let m = f.members.0[0].0.as_ref().unwrap();
+        assert_eq!(m.upn.get(), Some("a\"b@c"));
+        assert_eq!(m.display_name.get(), Some("é"));
     }
 
     #[test]

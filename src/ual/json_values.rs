@@ -25,8 +25,34 @@ fn source(file: u32, line: u64, offset: u64, len: usize, env: super::record::Jso
     }
 }
 
-/// One JSON object: a record of any envelope.
+/// One JSON object: a record of any envelope, or a `{"value": […]}` page
+/// of them.
 fn take_object(text: &str, file: u32, line: u64, offset: u64, out: &mut Parsed) {
+    if text.contains("\"value\"")
+        && let Ok(page) = serde_json::from_str::<Page>(text)
+    {
+        let mut lines = Lines {
+            buf: text.as_bytes(),
+            pos: 0,
+            line,
+        };
+        for item in page.value {
+            let s = item.get();
+            let at = s.as_ptr() as usize - text.as_ptr() as usize;
+            let l = lines.at(at);
+            if s.starts_with('{') {
+                take_record(s, file, l, offset + at as u64, out);
+            } else {
+                out.skip(l, Skip::NotARecord);
+            }
+        }
+        return;
+    }
+    take_record(text, file, line, offset, out);
+}
+
+/// One JSON object that should be a record.
+fn take_record(text: &str, file: u32, line: u64, offset: u64, out: &mut Parsed) {
     // The envelope is only known after parsing; the span's kind is fixed
     // up from the result.
     let src = source(file, line, offset, text.len(), super::record::JsonEnvelope::Bare);
@@ -103,7 +129,6 @@ pub fn parse_value_stream(buf: &[u8], base_offset: u64, file: u32, out: &mut Par
     let b = text.as_bytes();
     let mut lines = Lines { buf: b, pos: 0, line: 1 };
     let mut pos = 0;
-    let offset_of = |s: &str| s.as_ptr() as usize - b.as_ptr() as usize;
     loop {
         while pos < b.len() && is_ws(b[pos]) {
             pos += 1;
@@ -119,21 +144,7 @@ pub fn parse_value_stream(buf: &[u8], base_offset: u64, file: u32, out: &mut Par
                 let line = lines.at(pos);
                 match one_value(&text[pos..]) {
                     Ok((raw, used)) => {
-                        let body = raw.get();
-                        if let Ok(page) = serde_json::from_str::<Page>(body) {
-                            for item in page.value {
-                                let s = item.get();
-                                let at = offset_of(s);
-                                let l = lines.at(at);
-                                if s.starts_with('{') {
-                                    take_object(s, file, l, base_offset + at as u64, out);
-                                } else {
-                                    out.skip(l, Skip::NotARecord);
-                                }
-                            }
-                        } else {
-                            take_object(body, file, line, base_offset + pos as u64, out);
-                        }
+                        take_object(raw.get(), file, line, base_offset + pos as u64, out);
                         pos += used;
                     }
                     Err(e) => {

@@ -261,7 +261,11 @@ fn csv_header(input: &mut Input, head: &mut Vec<u8>) -> Option<(CsvLayout, usize
     let mut rec = csv::ByteRecord::new();
     rdr.read_byte_record(&mut rec).ok()?;
     let layout = CsvLayout::from_header(&rec)?;
-    let end = pos + rdr.position().byte() as usize;
+    let mut end = pos + rdr.position().byte() as usize;
+    // The reader stops after a CR; the LF of a CRLF belongs to the header.
+    if head.get(end) == Some(&b'\n') {
+        end += 1;
+    }
     lines += bytecount::count(&head[pos..end], b'\n') as u64;
     Some((layout, end, lines))
 }

@@ -2,9 +2,8 @@
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
-use sonic_rs::LazyValue;
 
-use super::fields::{DefenderProperties, Fields, NumOrName, Text, raw_text};
+use super::fields::{Fields, NumOrName, PsAuditData, Text};
 use super::pool::Pool;
 use super::record::{
     ChatFields, JsonEnvelope, Member, ParticipantInfo, Record, SipDomain, Source, Sym,
@@ -69,7 +68,7 @@ fn nonempty(s: &str) -> Option<&str> {
 /// A JSON object from any of the JSON export shapes.
 pub fn from_json(text: &str, pool: &mut Pool, source: Source) -> Result<(Record, JsonEnvelope), Skip> {
     let outer: Fields = sonic_rs::from_str(text).map_err(json_error)?;
-    if let Some(ad) = outer.ps_audit_data.as_ref().and_then(raw_text) {
+    if let Some(ad) = &outer.ps_audit_data {
         let fb = Fallback {
             id: outer.ps_identity.get(),
             operation: outer.ps_operations.get(),
@@ -77,24 +76,22 @@ pub fn from_json(text: &str, pool: &mut Pool, source: Source) -> Result<(Record,
             record_type: outer.record_type.name.as_deref(),
             ..Fallback::default()
         };
-        let inner_text: std::borrow::Cow<str> = if ad.starts_with('"') {
-            sonic_rs::from_str::<String>(ad).map_err(json_error)?.into()
-        } else {
-            ad.into()
+        let rt = outer.record_type.number.and_then(|n| u32::try_from(n).ok());
+        let mut rec = match ad {
+            PsAuditData::Text(t) if t.trim().is_empty() => return Err(Skip::EmptyAuditData),
+            PsAuditData::Text(t) => {
+                let inner: Fields = sonic_rs::from_str(t).map_err(json_error)?;
+                normalize(&inner, &fb, pool, source)?
+            }
+            PsAuditData::Object(inner) => normalize(inner, &fb, pool, source)?,
+            PsAuditData::Other => return Err(Skip::EmptyAuditData),
         };
-        if inner_text.trim().is_empty() {
-            return Err(Skip::EmptyAuditData);
-        }
-        let inner: Fields = sonic_rs::from_str(&inner_text).map_err(json_error)?;
-        let rt = outer.record_type.number;
-        let mut rec = normalize(&inner, &fb, pool, source)?;
         if rec.record_type.is_none() {
-            rec.record_type = rt.and_then(|n| u32::try_from(n).ok());
+            rec.record_type = rt;
         }
         return Ok((rec, JsonEnvelope::PowerShell));
     }
-    if let Some(ad) = outer.graph_audit_data.as_ref().and_then(raw_text) {
-        let inner: Fields = sonic_rs::from_str(ad).map_err(json_error)?;
+    if let Some(inner) = &outer.graph_audit_data.0 {
         let fb = Fallback {
             id: outer.graph_id.get(),
             time: outer.graph_created.get(),
@@ -108,14 +105,12 @@ pub fn from_json(text: &str, pool: &mut Pool, source: Source) -> Result<(Record,
             client_ip: outer.graph_client_ip.get(),
             user_type: outer.graph_user_type.number,
         };
-        return Ok((normalize(&inner, &fb, pool, source)?, JsonEnvelope::Graph));
+        return Ok((normalize(inner, &fb, pool, source)?, JsonEnvelope::Graph));
     }
-    if let Some(props) = outer.defender_properties.as_ref().and_then(raw_text) {
-        let p: DefenderProperties = sonic_rs::from_str(props).map_err(json_error)?;
-        let raw: &LazyValue = p.raw_event_data.as_ref().ok_or(Skip::NotARecord)?;
-        let inner: Fields = sonic_rs::from_str(raw_text(raw).ok_or(Skip::NotARecord)?).map_err(json_error)?;
+    if let Some(props) = &outer.defender_properties.0 {
+        let inner = props.raw_event_data.0.as_ref().ok_or(Skip::NotARecord)?;
         return Ok((
-            normalize(&inner, &Fallback::default(), pool, source)?,
+            normalize(inner, &Fallback::default(), pool, source)?,
             JsonEnvelope::DefenderStream,
         ));
     }
@@ -136,8 +131,11 @@ pub fn from_csv_audit_data(
     normalize(&f, fb, pool, source)
 }
 
+/// The parser's message without the excerpt of the input it appends:
+/// one line, and no record content in the message.
 fn json_error(e: sonic_rs::Error) -> Skip {
-    Skip::Json(e.to_string())
+    let msg = e.to_string();
+    Skip::Json(msg.lines().next().unwrap_or_default().trim().to_owned())
 }
 
 fn intern(pool: &mut Pool, t: &Text) -> Option<Sym> {
@@ -219,6 +217,7 @@ fn chat_fields(f: &Fields, pool: &mut Pool) -> Option<Box<ChatFields>> {
         .members
         .0
         .iter()
+        .filter_map(|m| m.0.as_ref())
         .map(|m| Member {
             upn: intern(pool, &m.upn),
             display_name: intern(pool, &m.display_name),
