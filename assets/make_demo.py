@@ -136,7 +136,7 @@ def chat_life(chat, day, starter, creator_is_outsider, members_without_org=False
         teams(ts(day, m), "ChatCreated", starter, chat, {"Members": [member(p) for p in people]})
     for h in home:
         m += R.randrange(1, 20)
-        added = people if chat["type"] == "GroupChat" else [h]
+        added = people if chat["type"] == "GroupChat" or creator_is_outsider else [h]
         teams(ts(day, m), "MemberAdded", h, chat,
               {"Members": [member(p, with_org=not members_without_org, role=3 if p.get("guest") else 1) for p in added]})
     for _ in range(R.randrange(4, 12)):

@@ -1,1 +1,86 @@
-fn main() {}
+//! Load-path benchmarks on generated exports (DESIGN.md section 8).
+//!
+//! Data: `CHATEVICT_BENCH_FILE=path` uses that export; otherwise 20,000 rows
+//! are generated once with `../shared/tools/gen_ual.py` into
+//! `target/bench-data/`. Without either, the benchmarks say so and skip.
+//!
+//! `csv_floor` is the budget's reference: the `csv` crate merely reading
+//! every record of the same file, no JSON. `chatevict_load` is the whole
+//! load (sniff, split, parse AuditData, intern, deduplicate).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use chatevict::ual::{self, LoadOptions, Progress};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+
+fn data() -> Option<PathBuf> {
+    if let Ok(p) = std::env::var("CHATEVICT_BENCH_FILE") {
+        return Some(PathBuf::from(p));
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let tool = root.join("../shared/tools/gen_ual.py");
+    let out = root.join("target/bench-data/ual-20k.csv");
+    if out.exists() {
+        return Some(out);
+    }
+    if !tool.exists() {
+        eprintln!(
+            "skipped: {} is absent and CHATEVICT_BENCH_FILE is not set",
+            tool.display()
+        );
+        return None;
+    }
+    std::fs::create_dir_all(out.parent()?).ok()?;
+    let ok = Command::new("python3")
+        .arg(&tool)
+        .args(["--rows", "20000", "--dup-rate", "0.01", "--out"])
+        .arg(&out)
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        eprintln!(
+            "skipped: could not generate bench data with {}",
+            tool.display()
+        );
+        return None;
+    }
+    Some(out)
+}
+
+fn load(c: &mut Criterion) {
+    let Some(path) = data() else { return };
+    let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    let mut g = c.benchmark_group("load");
+    g.throughput(Throughput::Bytes(bytes));
+    g.sample_size(10);
+    g.bench_function("csv_floor", |b| {
+        b.iter(|| {
+            let mut rdr = csv::ReaderBuilder::new()
+                .flexible(true)
+                .from_path(&path)
+                .unwrap();
+            let mut rec = csv::ByteRecord::new();
+            let mut n = 0u64;
+            while rdr.read_byte_record(&mut rec).unwrap() {
+                n += 1;
+            }
+            n
+        })
+    });
+    g.bench_function("chatevict_load", |b| {
+        b.iter(|| {
+            let ds = ual::load(
+                std::slice::from_ref(&path),
+                &LoadOptions::default(),
+                &Progress::default(),
+            )
+            .unwrap();
+            ds.records.len()
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, load);
+criterion_main!(benches);

@@ -66,7 +66,8 @@ pub fn run(args: &EventsArgs) -> u8 {
         let tty = out.is_terminal();
         let mut w = io::BufWriter::new(out.lock());
         let r = match args.format {
-            Format::Jsonl => selected().try_for_each(|r| output::write_json_line(&mut w, &RecordRow::new(&ds, r))),
+            Format::Jsonl => selected()
+                .try_for_each(|r| output::write_json_line(&mut w, &RecordRow::new(&ds, r))),
             Format::Csv => write_csv(&mut w, selected(), &ds, tty),
             Format::Table => write_table(&mut w, selected(), &ds),
         };
@@ -78,7 +79,11 @@ pub fn run(args: &EventsArgs) -> u8 {
         eprintln!("chatevict: cannot write the output: {e}");
         return exit::FAILED;
     }
-    if ds.records.is_empty() { exit::FAILED } else { exit::OK }
+    if ds.records.is_empty() {
+        exit::FAILED
+    } else {
+        exit::OK
+    }
 }
 
 fn write_stats(ds: &Dataset, matching: Option<usize>) -> io::Result<()> {
@@ -120,7 +125,12 @@ fn write_stats(ds: &Dataset, matching: Option<usize>) -> io::Result<()> {
     output::write_json_line(&mut w, &stats)
 }
 
-fn write_csv<'a, W: Write>(w: &mut W, rows: impl Iterator<Item = &'a Record>, ds: &'a Dataset, tty: bool) -> io::Result<()> {
+fn write_csv<'a, W: Write>(
+    w: &mut W,
+    rows: impl Iterator<Item = &'a Record>,
+    ds: &'a Dataset,
+    tty: bool,
+) -> io::Result<()> {
     let mut c = csv::Writer::from_writer(w);
     c.write_record(output::CSV_HEADER)?;
     for r in rows {
@@ -129,7 +139,11 @@ fn write_csv<'a, W: Write>(w: &mut W, rows: impl Iterator<Item = &'a Record>, ds
     c.flush()
 }
 
-fn write_table<'a, W: Write>(w: &mut W, rows: impl Iterator<Item = &'a Record>, ds: &'a Dataset) -> io::Result<()> {
+fn write_table<'a, W: Write>(
+    w: &mut W,
+    rows: impl Iterator<Item = &'a Record>,
+    ds: &'a Dataset,
+) -> io::Result<()> {
     const OP: usize = 22;
     const USER: usize = 34;
     const OBJECT: usize = 48;

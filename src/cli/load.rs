@@ -13,6 +13,7 @@ pub fn load(args: &LoadArgs) -> Dataset {
     let progress = Progress::default();
     let opts = LoadOptions {
         threads: args.threads,
+        ..LoadOptions::default()
     };
     let ds = ual::load(&args.files, &opts, &progress).expect("nothing cancels a command-line load");
     let mut err = std::io::stderr().lock();
@@ -36,7 +37,11 @@ pub fn load(args: &LoadArgs) -> Dataset {
         } else {
             format!("{}:{}", for_terminal(&path), p.line)
         };
-        let _ = writeln!(err, "chatevict: skipped {place}: {}", for_terminal(&p.reason.to_string()));
+        let _ = writeln!(
+            err,
+            "chatevict: skipped {place}: {}",
+            for_terminal(&p.reason.to_string())
+        );
     }
     if ds.problems.len() > limit {
         let _ = writeln!(

@@ -51,7 +51,8 @@ pub struct SourceRow {
 impl<'a> RecordRow<'a> {
     pub fn new(ds: &'a Dataset, r: &'a Record) -> RecordRow<'a> {
         let c = r.chat.as_deref();
-        let chat = |f: fn(&crate::ual::ChatFields) -> Option<crate::ual::Sym>| ds.opt(c.and_then(f));
+        let chat =
+            |f: fn(&crate::ual::ChatFields) -> Option<crate::ual::Sym>| ds.opt(c.and_then(f));
         RecordRow {
             id: &r.id,
             time: time::format_rfc3339(&r.time),
@@ -101,7 +102,11 @@ impl<'a> RecordRow<'a> {
 pub struct SafeJson;
 
 impl serde_json::ser::Formatter for SafeJson {
-    fn write_string_fragment<W: ?Sized + Write>(&mut self, w: &mut W, fragment: &str) -> io::Result<()> {
+    fn write_string_fragment<W: ?Sized + Write>(
+        &mut self,
+        w: &mut W,
+        fragment: &str,
+    ) -> io::Result<()> {
         let mut start = 0;
         for (i, c) in fragment.char_indices() {
             if is_unsafe(c) {
@@ -175,7 +180,10 @@ pub fn csv_fields(row: &RecordRow, sanitize: bool) -> Vec<String> {
         row.source.line.to_string(),
     ];
     if sanitize {
-        fields.into_iter().map(|f| for_terminal(&f).into_owned()).collect()
+        fields
+            .into_iter()
+            .map(|f| for_terminal(&f).into_owned())
+            .collect()
     } else {
         fields
     }

@@ -31,7 +31,9 @@ pub fn is_external(ds: &Dataset, r: &Record) -> bool {
             return true;
         }
         if p.participating_tenant_ids.iter().any(|&t| other(Some(t)))
-            || p.participating_sip_domains.iter().any(|d| other(d.tenant_id))
+            || p.participating_sip_domains
+                .iter()
+                .any(|d| other(d.tenant_id))
         {
             return true;
         }
@@ -56,9 +58,7 @@ pub fn has_guests(ds: &Dataset, r: &Record) -> bool {
     {
         return true;
     }
-    c.members
-        .iter()
-        .any(|m| is_guest_upn(ds.opt(m.upn)))
+    c.members.iter().any(|m| is_guest_upn(ds.opt(m.upn)))
 }
 
 #[cfg(test)]
@@ -67,7 +67,9 @@ mod tests {
 
     #[test]
     fn guest_upns() {
-        assert!(is_guest_upn("ext001_fabrikam_com#EXT#@contoso.onmicrosoft.com"));
+        assert!(is_guest_upn(
+            "ext001_fabrikam_com#EXT#@contoso.onmicrosoft.com"
+        ));
         assert!(is_guest_upn("a#ext#@b"));
         assert!(!is_guest_upn("alice@contoso.com"));
     }

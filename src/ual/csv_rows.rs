@@ -80,7 +80,14 @@ impl CsvLayout {
 
 /// Parses a run of whole CSV rows. `base_offset` and `base_line` place
 /// the chunk in its file.
-pub fn parse_chunk(layout: &CsvLayout, chunk: &[u8], base_offset: u64, base_line: u64, file: u32, out: &mut Parsed) {
+pub fn parse_chunk(
+    layout: &CsvLayout,
+    chunk: &[u8],
+    base_offset: u64,
+    base_line: u64,
+    file: u32,
+    out: &mut Parsed,
+) {
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -129,7 +136,10 @@ pub fn parse_chunk(layout: &CsvLayout, chunk: &[u8], base_offset: u64, base_line
             );
             continue;
         };
-        let col = |i: Option<usize>| i.and_then(|i| row.get(i)).and_then(|b| std::str::from_utf8(b).ok());
+        let col = |i: Option<usize>| {
+            i.and_then(|i| row.get(i))
+                .and_then(|b| std::str::from_utf8(b).ok())
+        };
         let fb = Fallback {
             id: col(layout.record_id),
             operation: col(layout.operation),
@@ -152,7 +162,8 @@ pub fn audit_data_of_row(raw: &[u8], column: usize) -> Option<String> {
         .from_reader(raw);
     let mut row = csv::ByteRecord::new();
     rdr.read_byte_record(&mut row).ok()?;
-    row.get(column).map(|b| String::from_utf8_lossy(b).into_owned())
+    row.get(column)
+        .map(|b| String::from_utf8_lossy(b).into_owned())
 }
 
 /// The end of the last whole CSV row in `block`, which starts at a row

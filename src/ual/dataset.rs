@@ -139,24 +139,29 @@ impl Dataset {
             }
         }
         src.skipped += parsed.skipped.len();
-        self.problems.extend(
-            parsed
-                .skipped
-                .into_iter()
-                .map(|(line, reason)| Problem { file, line, reason }),
-        );
+        self.problems
+            .extend(parsed.skipped.into_iter().map(|(line, reason)| Problem {
+                file,
+                line,
+                reason,
+            }));
         if src.records == 0 && parsed.bytes > 0 && parsed.records.len() > 100 {
             // First block of a file: size the record vector for the whole file
             // once, rather than doubling it (and copying it) as it grows.
             let per_byte = parsed.records.len() as f64 / parsed.bytes as f64;
             let expect = (src.bytes as f64 * per_byte * 1.02) as usize;
-            self.records.reserve(expect.saturating_sub(self.records.capacity() - self.records.len()));
+            self.records
+                .reserve(expect.saturating_sub(self.records.capacity() - self.records.len()));
         }
         self.records.reserve(parsed.records.len());
         for mut r in parsed.records {
             let h = self.hasher.hash_one(&*r.id);
             let records = &self.records;
-            if self.index.find(h, |&i| records[i as usize].id == r.id).is_some() {
+            if self
+                .index
+                .find(h, |&i| records[i as usize].id == r.id)
+                .is_some()
+            {
                 self.duplicates += 1;
                 self.sources[file as usize].duplicates += 1;
                 continue;
@@ -176,11 +181,16 @@ impl Dataset {
     pub fn raw_audit_data(&self, r: &Record) -> Result<String, RawError> {
         let src = self.source_of(r);
         let span = r.source.raw;
-        let bytes = input::read_span(&src.path, src.held.as_deref(), span.offset, span.len as usize)
-            .map_err(|err| RawError::Io {
-                path: src.path.clone(),
-                err,
-            })?;
+        let bytes = input::read_span(
+            &src.path,
+            src.held.as_deref(),
+            span.offset,
+            span.len as usize,
+        )
+        .map_err(|err| RawError::Io {
+            path: src.path.clone(),
+            err,
+        })?;
         let changed = || RawError::Changed {
             path: src.path.clone(),
         };

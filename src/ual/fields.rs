@@ -16,7 +16,6 @@ use std::fmt;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
-
 /// A scalar read as text: strings as they are, numbers and booleans as
 /// their JSON text, `null`, objects and arrays as absent.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -115,13 +114,13 @@ pub struct Flag(pub Option<bool>);
 impl<'de> Deserialize<'de> for Flag {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let Text(t) = Text::deserialize(d)?;
-        Ok(Flag(t.and_then(|s| {
-            match s.trim().to_ascii_lowercase().as_str() {
+        Ok(Flag(t.and_then(
+            |s| match s.trim().to_ascii_lowercase().as_str() {
                 "true" | "1" => Some(true),
                 "false" | "0" => Some(false),
                 _ => None,
-            }
-        })))
+            },
+        )))
     }
 }
 
@@ -531,7 +530,8 @@ mod tests {
         let f: Fields = sonic_rs::from_str(r#"{"Members":"nope","ParticipantInfo":[1]}"#).unwrap();
         assert!(f.members.0.is_empty());
         assert!(f.participant_info.0.is_none());
-        let f: Fields = sonic_rs::from_str(r#"{"Members":[{"UPN":"a\"b@c","DisplayName":"\u00e9"}]}"#).unwrap();
+        let f: Fields =
+            sonic_rs::from_str(r#"{"Members":[{"UPN":"a\"b@c","DisplayName":"\u00e9"}]}"#).unwrap();
         let m = f.members.0[0].0.as_ref().unwrap();
         assert_eq!(m.upn.get(), Some("a\"b@c"));
         assert_eq!(m.display_name.get(), Some("é"));

@@ -91,7 +91,11 @@ impl Input {
         let start = if bom { 3 } else { 0 };
         file.seek(io::SeekFrom::Start(start))?;
         Ok(Input {
-            encoding: if bom { Encoding::Utf8Bom } else { Encoding::Utf8 },
+            encoding: if bom {
+                Encoding::Utf8Bom
+            } else {
+                Encoding::Utf8
+            },
             file_len,
             held: None,
             start,

@@ -13,7 +13,13 @@ fn is_ws(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\r' | b'\n')
 }
 
-fn source(file: u32, line: u64, offset: u64, len: usize, env: super::record::JsonEnvelope) -> Source {
+fn source(
+    file: u32,
+    line: u64,
+    offset: u64,
+    len: usize,
+    env: super::record::JsonEnvelope,
+) -> Source {
     Source {
         file,
         line,
@@ -55,7 +61,13 @@ fn take_object(text: &str, file: u32, line: u64, offset: u64, out: &mut Parsed) 
 fn take_record(text: &str, file: u32, line: u64, offset: u64, out: &mut Parsed) {
     // The envelope is only known after parsing; the span's kind is fixed
     // up from the result.
-    let src = source(file, line, offset, text.len(), super::record::JsonEnvelope::Bare);
+    let src = source(
+        file,
+        line,
+        offset,
+        text.len(),
+        super::record::JsonEnvelope::Bare,
+    );
     match normalize::from_json(text, &mut out.pool, src) {
         Ok((mut rec, env)) => {
             rec.source.raw.kind = RawKind::Json(env);
@@ -78,7 +90,13 @@ pub fn looks_like_ndjson(head: &[u8]) -> bool {
 }
 
 /// Parses whole lines of NDJSON.
-pub fn parse_ndjson_chunk(chunk: &[u8], base_offset: u64, base_line: u64, file: u32, out: &mut Parsed) {
+pub fn parse_ndjson_chunk(
+    chunk: &[u8],
+    base_offset: u64,
+    base_line: u64,
+    file: u32,
+    out: &mut Parsed,
+) {
     let mut line = base_line;
     let mut pos = 0;
     while pos < chunk.len() {
@@ -127,7 +145,11 @@ pub fn parse_value_stream(buf: &[u8], base_offset: u64, file: u32, out: &mut Par
         }
     };
     let b = text.as_bytes();
-    let mut lines = Lines { buf: b, pos: 0, line: 1 };
+    let mut lines = Lines {
+        buf: b,
+        pos: 0,
+        line: 1,
+    };
     let mut pos = 0;
     loop {
         while pos < b.len() && is_ws(b[pos]) {
@@ -163,7 +185,14 @@ pub fn parse_value_stream(buf: &[u8], base_offset: u64, file: u32, out: &mut Par
 }
 
 /// Parses `[ … ]` starting at `pos`; returns the position after it.
-fn parse_array(text: &str, mut pos: usize, base_offset: u64, file: u32, lines: &mut Lines, out: &mut Parsed) -> usize {
+fn parse_array(
+    text: &str,
+    mut pos: usize,
+    base_offset: u64,
+    file: u32,
+    lines: &mut Lines,
+    out: &mut Parsed,
+) -> usize {
     let b = text.as_bytes();
     pos += 1;
     loop {
@@ -172,7 +201,10 @@ fn parse_array(text: &str, mut pos: usize, base_offset: u64, file: u32, lines: &
         }
         if pos >= b.len() {
             let line = lines.at(pos);
-            out.skip(line, Skip::Json("the array is not closed: the file looks truncated".into()));
+            out.skip(
+                line,
+                Skip::Json("the array is not closed: the file looks truncated".into()),
+            );
             return pos;
         }
         match b[pos] {
@@ -219,7 +251,10 @@ fn one_value(text: &str) -> Result<(&RawValue, usize), String> {
 /// How far the line holding `pos` is indented.
 fn indent_of(b: &[u8], pos: usize) -> usize {
     let start = memchr::memrchr(b'\n', &b[..pos]).map_or(0, |n| n + 1);
-    b[start..pos].iter().take_while(|c| **c == b' ' || **c == b'\t').count()
+    b[start..pos]
+        .iter()
+        .take_while(|c| **c == b' ' || **c == b'\t')
+        .count()
 }
 
 /// After a broken value: the start of the next line that opens an object
@@ -229,9 +264,15 @@ fn resync(b: &[u8], from: usize, indent: Option<usize>) -> usize {
     let mut p = from;
     while let Some(n) = memchr::memchr(b'\n', &b[p.min(b.len())..]) {
         let start = p + n + 1;
-        let ind = b[start..].iter().take_while(|c| **c == b' ' || **c == b'\t').count();
+        let ind = b[start..]
+            .iter()
+            .take_while(|c| **c == b' ' || **c == b'\t')
+            .count();
         let at = start + ind;
-        if at < b.len() && (b[at] == b'{' || (indent.is_none() && b[at] == b'[')) && indent.is_none_or(|i| i == ind) {
+        if at < b.len()
+            && (b[at] == b'{' || (indent.is_none() && b[at] == b'['))
+            && indent.is_none_or(|i| i == ind)
+        {
             return at;
         }
         p = start;

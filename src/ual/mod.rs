@@ -45,16 +45,13 @@ ConvertTo-Json; Office 365 Management Activity API JSON or NDJSON; Microsoft Gra
 log query records (JSON array or {\"value\": [...]} page); Defender XDR streaming NDJSON";
 
 /// Loading options.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct LoadOptions {
     /// Parser threads; 0 means one per core.
     pub threads: usize,
-}
-
-impl Default for LoadOptions {
-    fn default() -> Self {
-        LoadOptions { threads: 0 }
-    }
+    /// Bytes read at a time; 0 means the default. Tests make it small to
+    /// put record boundaries everywhere.
+    pub block: usize,
 }
 
 /// Loading stopped before the end.
@@ -67,18 +64,27 @@ pub enum LoadError {
 /// Loads every file into one dataset. A file that cannot be read or is no
 /// audit export is recorded in [`Dataset::failures`]; a broken row in
 /// [`Dataset::problems`]; both leave the rest loading.
-pub fn load(paths: &[PathBuf], opts: &LoadOptions, progress: &Progress) -> Result<Dataset, LoadError> {
+pub fn load(
+    paths: &[PathBuf],
+    opts: &LoadOptions,
+    progress: &Progress,
+) -> Result<Dataset, LoadError> {
     let threads = if opts.threads == 0 {
         std::thread::available_parallelism().map_or(2, |n| n.get())
     } else {
         opts.threads
+    };
+    let block = if opts.block == 0 {
+        pipeline::BLOCK
+    } else {
+        opts.block
     };
     let mut ds = Dataset::default();
     for path in paths {
         if progress.cancelled() {
             return Err(LoadError::Cancelled);
         }
-        if let Err(message) = load_file(&mut ds, path, threads, progress)? {
+        if let Err(message) = load_file(&mut ds, path, threads, block, progress)? {
             ds.failures.push(FileFailure {
                 path: path.clone(),
                 message,
@@ -90,7 +96,13 @@ pub fn load(paths: &[PathBuf], opts: &LoadOptions, progress: &Progress) -> Resul
 
 /// Loads one file; the inner error is a message for a file that could
 /// not be loaded at all.
-fn load_file(ds: &mut Dataset, path: &Path, threads: usize, progress: &Progress) -> Result<Result<(), String>, LoadError> {
+fn load_file(
+    ds: &mut Dataset,
+    path: &Path,
+    threads: usize,
+    block: usize,
+    progress: &Progress,
+) -> Result<Result<(), String>, LoadError> {
     let mut input = match Input::open(path) {
         Ok(i) => i,
         Err(InputError::Io(e)) => return Ok(Err(format!("cannot read: {e}"))),
@@ -129,7 +141,18 @@ fn load_file(ds: &mut Dataset, path: &Path, threads: usize, progress: &Progress)
                 json_values::parse_ndjson_chunk(&p.bytes, p.offset, p.line, file, out)
             };
             let split: fn(&[u8]) -> Option<usize> = |b| memchr::memrchr(b'\n', b).map(|n| n + 1);
-            run(ds, &mut input, head, base, 1, split, &parse, file, threads, progress)?;
+            run(
+                ds,
+                &mut input,
+                head,
+                base,
+                1,
+                split,
+                &parse,
+                file,
+                (threads, block),
+                progress,
+            )?;
         }
         Some(b'{' | b'[') => {
             source.shape = "json";
@@ -168,7 +191,7 @@ fn load_file(ds: &mut Dataset, path: &Path, threads: usize, progress: &Progress)
                 csv_rows::last_row_end,
                 &parse,
                 file,
-                threads,
+                (threads, block),
                 progress,
             )?;
         }
@@ -206,11 +229,14 @@ fn run(
     split: fn(&[u8]) -> Option<usize>,
     parse: &(dyn Fn(&pipeline::Piece, &mut Parsed) + Sync),
     file: u32,
-    threads: usize,
+    (threads, block): (usize, usize),
     progress: &Progress,
 ) -> Result<(), LoadError> {
     let mut sink = |p: Parsed| ds.absorb(file, p);
-    match pipeline::run(input, carry, offset, line, split, parse, threads, progress, &mut sink) {
+    let cut = pipeline::Cut { split, block };
+    match pipeline::run(
+        input, carry, offset, line, cut, parse, threads, progress, &mut sink,
+    ) {
         Ok(()) => Ok(()),
         Err(pipeline::PipelineError::Cancelled) => Err(LoadError::Cancelled),
         Err(pipeline::PipelineError::Io(e)) => {
@@ -244,7 +270,10 @@ fn csv_header(input: &mut Input, head: &mut Vec<u8>) -> Option<(CsvLayout, usize
         let rest = &head[pos..];
         let end = memchr::memchr(b'\n', rest).map_or(rest.len(), |n| n + 1);
         let line = rest[..end].trim_ascii();
-        if line.is_empty() && end < rest.len() || line.starts_with(b"#TYPE") || line.starts_with(b"#") && !line.contains(&b',') {
+        if line.is_empty() && end < rest.len()
+            || line.starts_with(b"#TYPE")
+            || line.starts_with(b"#") && !line.contains(&b',')
+        {
             pos += end;
             lines += 1;
             if end == 0 || pos >= head.len() {

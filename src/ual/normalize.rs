@@ -20,7 +20,10 @@ pub enum Skip {
     Missing(&'static str),
     BadTime(String),
     /// A CSV row without the AuditData column.
-    ShortRow { fields: usize, needed: usize },
+    ShortRow {
+        fields: usize,
+        needed: usize,
+    },
     EmptyAuditData,
     /// The file could not be read on from here.
     Read(String),
@@ -30,7 +33,9 @@ impl std::fmt::Display for Skip {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Skip::Json(e) => write!(f, "invalid AuditData JSON ({e})"),
-            Skip::NotARecord => f.write_str("not an audit record (no Id, CreationTime or Operation)"),
+            Skip::NotARecord => {
+                f.write_str("not an audit record (no Id, CreationTime or Operation)")
+            }
             Skip::Missing(what) => write!(f, "record has no {what}"),
             Skip::BadTime(t) => write!(f, "unreadable CreationTime {t:?}"),
             Skip::ShortRow { fields, needed } => write!(
@@ -66,7 +71,11 @@ fn nonempty(s: &str) -> Option<&str> {
 }
 
 /// A JSON object from any of the JSON export shapes.
-pub fn from_json(text: &str, pool: &mut Pool, source: Source) -> Result<(Record, JsonEnvelope), Skip> {
+pub fn from_json(
+    text: &str,
+    pool: &mut Pool,
+    source: Source,
+) -> Result<(Record, JsonEnvelope), Skip> {
     let outer: Fields = sonic_rs::from_str(text).map_err(json_error)?;
     if let Some(ad) = &outer.ps_audit_data {
         let fb = Fallback {
@@ -114,7 +123,10 @@ pub fn from_json(text: &str, pool: &mut Pool, source: Source) -> Result<(Record,
             JsonEnvelope::DefenderStream,
         ));
     }
-    Ok((normalize(&outer, &Fallback::default(), pool, source)?, JsonEnvelope::Bare))
+    Ok((
+        normalize(&outer, &Fallback::default(), pool, source)?,
+        JsonEnvelope::Bare,
+    ))
 }
 
 /// The AuditData of a CSV row, with the row's other columns as fallback.
@@ -155,7 +167,11 @@ fn record_type_of(n: &NumOrName, fb: Option<&str>, pool: &mut Pool) -> (Option<u
     let name = n.name.as_deref().or(fb).and_then(nonempty);
     match name {
         None => (None, None),
-        Some(name) => match name.parse::<u32>().ok().or_else(|| record_type::number(name)) {
+        Some(name) => match name
+            .parse::<u32>()
+            .ok()
+            .or_else(|| record_type::number(name))
+        {
             Some(num) => (Some(num), None),
             None => (None, Some(pool.get_or_intern(name))),
         },
@@ -163,7 +179,12 @@ fn record_type_of(n: &NumOrName, fb: Option<&str>, pool: &mut Pool) -> (Option<u
 }
 
 /// The heart of loading: the fields chatevict needs, interned.
-pub fn normalize(f: &Fields, fb: &Fallback, pool: &mut Pool, source: Source) -> Result<Record, Skip> {
+pub fn normalize(
+    f: &Fields,
+    fb: &Fallback,
+    pool: &mut Pool,
+    source: Source,
+) -> Result<Record, Skip> {
     let id = f.id.get().or(fb.id.and_then(nonempty));
     let time_text = f.creation_time.get().or(fb.time.and_then(nonempty));
     let operation = f.operation.get().or(fb.operation.and_then(nonempty));
@@ -174,7 +195,8 @@ pub fn normalize(f: &Fields, fb: &Fallback, pool: &mut Pool, source: Source) -> 
         (_, _, None) => return Err(Skip::Missing("Operation")),
         (Some(i), Some(t), Some(o)) => (i, t, o),
     };
-    let time = time::parse_creation_time(time_text).ok_or_else(|| Skip::BadTime(time_text.to_owned()))?;
+    let time =
+        time::parse_creation_time(time_text).ok_or_else(|| Skip::BadTime(time_text.to_owned()))?;
     let (record_type, record_type_name) = record_type_of(&f.record_type, fb.record_type, pool);
 
     let chat = chat_fields(f, pool);
@@ -222,14 +244,20 @@ fn chat_fields(f: &Fields, pool: &mut Pool) -> Option<Box<ChatFields>> {
             upn: intern(pool, &m.upn),
             display_name: intern(pool, &m.display_name),
             organization_id: intern(pool, &m.organization_id),
-            role: m.role.number.and_then(|n| i32::try_from(n).ok()).or_else(|| {
-                m.role.name.as_deref().and_then(|n| match n.trim().to_ascii_lowercase().as_str() {
-                    "member" => Some(1),
-                    "owner" => Some(2),
-                    "guest" => Some(3),
-                    _ => None,
-                })
-            }),
+            role: m
+                .role
+                .number
+                .and_then(|n| i32::try_from(n).ok())
+                .or_else(|| {
+                    m.role.name.as_deref().and_then(|n| {
+                        match n.trim().to_ascii_lowercase().as_str() {
+                            "member" => Some(1),
+                            "owner" => Some(2),
+                            "guest" => Some(3),
+                            _ => None,
+                        }
+                    })
+                }),
         })
         .collect();
     let participants = f.participant_info.0.as_ref().map(|p| {

@@ -29,6 +29,15 @@ impl Progress {
     }
 }
 
+/// How the stream is cut into pieces.
+#[derive(Clone, Copy)]
+pub struct Cut {
+    /// The end of the last whole record in a block.
+    pub split: fn(&[u8]) -> Option<usize>,
+    /// Bytes read at a time.
+    pub block: usize,
+}
+
 pub struct Piece {
     pub seq: u64,
     /// Offset of `bytes[0]` in the source text.
@@ -55,7 +64,7 @@ pub fn run(
     carry: Vec<u8>,
     offset: u64,
     line: u64,
-    split: fn(&[u8]) -> Option<usize>,
+    cut: Cut,
     parse: &(dyn Fn(&Piece, &mut Parsed) + Sync),
     threads: usize,
     progress: &Progress,
@@ -89,7 +98,9 @@ pub fn run(
         drop(done_tx);
         drop(work_rx);
         drop(free_tx);
-        let reader = s.spawn(move || read_pieces(input, carry, offset, line, split, progress, work_tx, free_rx));
+        let reader = s.spawn(move || {
+            read_pieces(input, carry, offset, line, cut, progress, work_tx, free_rx)
+        });
         let mut next = 0u64;
         let mut waiting = BTreeMap::new();
         for (seq, parsed) in done_rx {
@@ -116,7 +127,7 @@ fn read_pieces(
     mut buf: Vec<u8>,
     mut offset: u64,
     mut line: u64,
-    split: fn(&[u8]) -> Option<usize>,
+    Cut { split, block }: Cut,
     progress: &Progress,
     tx: crossbeam_channel::Sender<Piece>,
     free: crossbeam_channel::Receiver<Vec<u8>>,
@@ -127,8 +138,8 @@ fn read_pieces(
         if progress.cancelled() {
             return Err(PipelineError::Cancelled);
         }
-        if !eof && buf.len() < BLOCK {
-            let n = input.read_into(&mut buf, BLOCK)?;
+        if !eof && buf.len() < block {
+            let n = input.read_into(&mut buf, block)?;
             progress.bytes_read.fetch_add(n as u64, Ordering::Relaxed);
             eof = n == 0;
         }
@@ -138,12 +149,14 @@ fn read_pieces(
         let cut = if eof { Some(buf.len()) } else { split(&buf) };
         let Some(cut) = cut else {
             // One record longer than a block: read on until it ends.
-            let n = input.read_into(&mut buf, BLOCK)?;
+            let n = input.read_into(&mut buf, block)?;
             progress.bytes_read.fetch_add(n as u64, Ordering::Relaxed);
             eof = n == 0;
             continue;
         };
-        let mut next = free.try_recv().unwrap_or_else(|_| Vec::with_capacity(2 * BLOCK));
+        let mut next = free
+            .try_recv()
+            .unwrap_or_else(|_| Vec::with_capacity(2 * block));
         next.clear();
         next.extend_from_slice(&buf[cut..]);
         buf.truncate(cut);

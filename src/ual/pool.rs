@@ -15,7 +15,10 @@ pub fn new_pool() -> Pool {
 /// A pool sized for one parsed block, so that it does not rehash as it fills.
 pub fn block_pool() -> Pool {
     lasso::Rodeo::with_capacity_and_hasher(
-        lasso::Capacity::new(8192, std::num::NonZeroUsize::new(256 << 10).expect("non-zero")),
+        lasso::Capacity::new(
+            8192,
+            std::num::NonZeroUsize::new(256 << 10).expect("non-zero"),
+        ),
         ahash::RandomState::new(),
     )
 }

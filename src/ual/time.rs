@@ -35,14 +35,26 @@ mod tests {
     #[test]
     fn shapes_seen_in_exports() {
         let p = |s| parse_creation_time(s).map(|t| format_rfc3339(&t));
-        assert_eq!(p("2023-09-20T04:05:03").as_deref(), Some("2023-09-20T04:05:03Z"));
-        assert_eq!(p("2026-07-17T08:28:17Z").as_deref(), Some("2026-07-17T08:28:17Z"));
+        assert_eq!(
+            p("2023-09-20T04:05:03").as_deref(),
+            Some("2023-09-20T04:05:03Z")
+        );
+        assert_eq!(
+            p("2026-07-17T08:28:17Z").as_deref(),
+            Some("2026-07-17T08:28:17Z")
+        );
         assert_eq!(
             p("2024-10-01T08:25:13.7165282Z").as_deref(),
             Some("2024-10-01T08:25:13.716528200Z")
         );
-        assert_eq!(p("2023-09-20T06:05:03+02:00").as_deref(), Some("2023-09-20T04:05:03Z"));
-        assert_eq!(p(" 2023-09-20 04:05:03 ").as_deref(), Some("2023-09-20T04:05:03Z"));
+        assert_eq!(
+            p("2023-09-20T06:05:03+02:00").as_deref(),
+            Some("2023-09-20T04:05:03Z")
+        );
+        assert_eq!(
+            p(" 2023-09-20 04:05:03 ").as_deref(),
+            Some("2023-09-20T04:05:03Z")
+        );
         assert_eq!(p("9/20/2023 4:05:03 AM"), None);
         assert_eq!(p(""), None);
         assert_eq!(p("2023-13-40T99:00:00"), None);

@@ -1,0 +1,35 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use chatevict::ual::{self, Dataset, LoadOptions, Progress, Record};
+
+pub fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+pub fn load(paths: &[PathBuf]) -> Dataset {
+    ual::load(paths, &LoadOptions::default(), &Progress::default()).expect("not cancelled")
+}
+
+pub fn load_fixture(name: &str) -> Dataset {
+    load(&[fixture(name)])
+}
+
+pub fn by_id<'a>(ds: &'a Dataset, id: &str) -> &'a Record {
+    ds.records
+        .iter()
+        .find(|r| &*r.id == id)
+        .unwrap_or_else(|| panic!("no record {id}"))
+}
+
+/// `(line, reason)` of every skipped row.
+pub fn problems(ds: &Dataset) -> Vec<(u64, String)> {
+    ds.problems
+        .iter()
+        .map(|p| (p.line, p.reason.to_string()))
+        .collect()
+}
