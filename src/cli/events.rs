@@ -69,7 +69,11 @@ pub fn run(args: &EventsArgs) -> u8 {
             Format::Jsonl => selected()
                 .try_for_each(|r| output::write_json_line(&mut w, &RecordRow::new(&ds, r))),
             Format::Csv => write_csv(&mut w, selected(), &ds, tty),
-            Format::Table => write_table(&mut w, selected(), &ds),
+            Format::Table => {
+                let width =
+                    tty.then(|| crossterm::terminal::size().map_or(80, |(w, _)| usize::from(w)));
+                write_table(&mut w, selected(), &ds, width)
+            }
         };
         r.and_then(|()| w.flush())
     };
@@ -139,21 +143,33 @@ fn write_csv<'a, W: Write>(
     c.flush()
 }
 
+/// Aligned rows. The chat-or-object column comes last: on a terminal it is
+/// cut to the width left; into a file or a pipe it is written whole.
 fn write_table<'a, W: Write>(
     w: &mut W,
     rows: impl Iterator<Item = &'a Record>,
     ds: &'a Dataset,
+    width: Option<usize>,
 ) -> io::Result<()> {
+    const TIME: usize = 19;
+    const EXT: usize = 5;
     const OP: usize = 22;
-    const USER: usize = 34;
-    const OBJECT: usize = 48;
+    const USER: usize = 32;
+    const FIXED: usize = TIME + EXT + OP + USER + 4 * 2;
+    let last = |s: &str| match width {
+        Some(w) => output::fit(s, w.saturating_sub(FIXED).max(12))
+            .trim_end()
+            .to_owned(),
+        None => crate::sanitize::for_terminal(s).into_owned(),
+    };
     writeln!(
         w,
-        "{:<19}  {}  {}  {}  EXT",
+        "{:<TIME$}  {}  {}  {}  {}",
         "TIME (UTC)",
+        output::fit("EXT", EXT),
         output::fit("OPERATION", OP),
         output::fit("USER", USER),
-        output::fit("CHAT OR OBJECT", OBJECT)
+        last("CHAT OR OBJECT")
     )?;
     for r in rows {
         let c = r.chat.as_deref();
@@ -172,10 +188,10 @@ fn write_table<'a, W: Write>(
             w,
             "{}  {}  {}  {}  {}",
             r.time.format("%Y-%m-%d %H:%M:%S"),
+            output::fit(ext, EXT),
             output::fit(ds.str(r.operation), OP),
             output::fit(ds.opt(r.user_id), USER),
-            output::fit(object, OBJECT),
-            ext
+            last(object)
         )?;
     }
     Ok(())
