@@ -16,6 +16,31 @@ use std::fmt;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
+/// Visitor methods that answer `$value` for every scalar (and `null`),
+/// for the lenient types below that keep only lists or objects.
+macro_rules! scalars_give {
+    ($value:expr) => {
+        fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+            Ok($value)
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+            Ok($value)
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+            Ok($value)
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+            Ok($value)
+        }
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok($value)
+        }
+        fn visit_none<E>(self) -> Result<Self::Value, E> {
+            Ok($value)
+        }
+    };
+}
+
 /// A scalar read as text: strings as they are, numbers and booleans as
 /// their JSON text, `null`, objects and arrays as absent.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -157,24 +182,7 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for List<T> {
             fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
                 Ok(List::default())
             }
-            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-                Ok(List::default())
-            }
-            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
-                Ok(List::default())
-            }
-            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
-                Ok(List::default())
-            }
-            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-                Ok(List::default())
-            }
-            fn visit_unit<E>(self) -> Result<Self::Value, E> {
-                Ok(List::default())
-            }
-            fn visit_none<E>(self) -> Result<Self::Value, E> {
-                Ok(List::default())
-            }
+            scalars_give!(List::default());
         }
         d.deserialize_any(V(std::marker::PhantomData))
     }
@@ -209,24 +217,7 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Lenient<T> {
             fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
                 Ok(Lenient(None))
             }
-            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-                Ok(Lenient(None))
-            }
-            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
-                Ok(Lenient(None))
-            }
-            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
-                Ok(Lenient(None))
-            }
-            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-                Ok(Lenient(None))
-            }
-            fn visit_unit<E>(self) -> Result<Self::Value, E> {
-                Ok(Lenient(None))
-            }
-            fn visit_none<E>(self) -> Result<Self::Value, E> {
-                Ok(Lenient(None))
-            }
+            scalars_give!(Lenient(None));
         }
         d.deserialize_any(V(std::marker::PhantomData))
     }
@@ -266,24 +257,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for PsAuditData<'a> {
                 while s.next_element::<IgnoredAny>()?.is_some() {}
                 Ok(PsAuditData::Other)
             }
-            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-                Ok(PsAuditData::Other)
-            }
-            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
-                Ok(PsAuditData::Other)
-            }
-            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
-                Ok(PsAuditData::Other)
-            }
-            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-                Ok(PsAuditData::Other)
-            }
-            fn visit_unit<E>(self) -> Result<Self::Value, E> {
-                Ok(PsAuditData::Other)
-            }
-            fn visit_none<E>(self) -> Result<Self::Value, E> {
-                Ok(PsAuditData::Other)
-            }
+            scalars_give!(PsAuditData::Other);
         }
         d.deserialize_any(V)
     }
@@ -460,24 +434,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for SipFields<'a> {
                 while s.next_element::<IgnoredAny>()?.is_some() {}
                 Ok(SipFields::default())
             }
-            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-                Ok(SipFields::default())
-            }
-            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
-                Ok(SipFields::default())
-            }
-            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
-                Ok(SipFields::default())
-            }
-            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-                Ok(SipFields::default())
-            }
-            fn visit_unit<E>(self) -> Result<Self::Value, E> {
-                Ok(SipFields::default())
-            }
-            fn visit_none<E>(self) -> Result<Self::Value, E> {
-                Ok(SipFields::default())
-            }
+            scalars_give!(SipFields::default());
         }
         d.deserialize_any(V)
     }
