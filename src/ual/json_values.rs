@@ -32,35 +32,9 @@ fn source(
 }
 
 /// One JSON object: a record of any envelope, or a `{"value": […]}` page
-/// of them.
+/// of them. The page is only looked for when the object is no record, so
+/// records (the hot path) are parsed once.
 fn take_object(text: &str, file: u32, line: u64, offset: u64, out: &mut Parsed) {
-    if text.contains("\"value\"")
-        && let Ok(page) = serde_json::from_str::<Page>(text)
-    {
-        let mut lines = Lines {
-            buf: text.as_bytes(),
-            pos: 0,
-            line,
-        };
-        for item in page.value {
-            let s = item.get();
-            let at = s.as_ptr() as usize - text.as_ptr() as usize;
-            let l = lines.at(at);
-            if s.starts_with('{') {
-                take_record(s, file, l, offset + at as u64, out);
-            } else {
-                out.skip(l, Skip::NotARecord);
-            }
-        }
-        return;
-    }
-    take_record(text, file, line, offset, out);
-}
-
-/// One JSON object that should be a record.
-fn take_record(text: &str, file: u32, line: u64, offset: u64, out: &mut Parsed) {
-    // The envelope is only known after parsing; the span's kind is fixed
-    // up from the result.
     let src = source(
         file,
         line,
@@ -70,11 +44,34 @@ fn take_record(text: &str, file: u32, line: u64, offset: u64, out: &mut Parsed) 
     );
     match normalize::from_json(text, &mut out.pool, src) {
         Ok((mut rec, env)) => {
+            // The envelope is only known after parsing.
             rec.source.raw.kind = RawKind::Json(env);
             out.saw(env);
             out.records.push(rec);
         }
+        Err(Skip::NotARecord) => match serde_json::from_str::<Page>(text) {
+            Ok(page) => take_page(text, page, file, line, offset, out),
+            Err(_) => out.skip(line, Skip::NotARecord),
+        },
         Err(s) => out.skip(line, s),
+    }
+}
+
+fn take_page(text: &str, page: Page, file: u32, line: u64, offset: u64, out: &mut Parsed) {
+    let mut lines = Lines {
+        buf: text.as_bytes(),
+        pos: 0,
+        line,
+    };
+    for item in page.value {
+        let s = item.get();
+        let at = s.as_ptr() as usize - text.as_ptr() as usize;
+        let l = lines.at(at);
+        if s.starts_with('{') {
+            take_object(s, file, l, offset + at as u64, out);
+        } else {
+            out.skip(l, Skip::NotARecord);
+        }
     }
 }
 
