@@ -163,6 +163,6 @@ fn raw_text_is_found_again_for_every_demo_record() {
     for r in &ds.records {
         let raw = ds.raw_audit_data(r).unwrap();
         let v: serde_json::Value = serde_json::from_str(&raw).unwrap();
-        assert_eq!(v["Id"].as_str(), Some(&*r.id));
+        assert_eq!(v["Id"].as_str(), Some(&*r.id.text()));
     }
 }

@@ -12,7 +12,7 @@ use crate::ual::{Dataset, Record, record_type, time};
 /// The normalised record as the command line prints it.
 #[derive(Debug, Serialize)]
 pub struct RecordRow<'a> {
-    pub id: &'a str,
+    pub id: String,
     pub time: String,
     pub operation: &'a str,
     pub record_type: Option<u32>,
@@ -54,7 +54,7 @@ impl<'a> RecordRow<'a> {
         let chat =
             |f: fn(&crate::ual::ChatFields) -> Option<crate::ual::Sym>| ds.opt(c.and_then(f));
         RecordRow {
-            id: &r.id,
+            id: r.id.to_string(),
             time: time::format_rfc3339(&r.time),
             operation: ds.str(r.operation),
             record_type: r.record_type,
@@ -158,7 +158,7 @@ pub fn csv_fields(row: &RecordRow, sanitize: bool) -> Vec<String> {
     let members = serde_json::to_string(&row.members).unwrap_or_default();
     let opt = |v: Option<i32>| v.map(|v| v.to_string()).unwrap_or_default();
     let fields = vec![
-        row.id.to_owned(),
+        row.id.clone(),
         row.time.clone(),
         row.operation.to_owned(),
         row.record_type.map(|v| v.to_string()).unwrap_or_default(),

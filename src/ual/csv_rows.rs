@@ -2,6 +2,7 @@
 //! case-insensitively, never by position), then each row's AuditData is
 //! parsed with the other columns as fallback.
 
+use super::csv_scan::{Row, Rows};
 use super::normalize::{self, Fallback};
 use super::parsed::Parsed;
 use super::record::{RawKind, RawSpan, Source};
@@ -44,9 +45,9 @@ impl CsvShape {
 
 impl CsvLayout {
     /// The layout of a header row, or `None` when it has no AuditData column.
-    pub fn from_header(header: &csv::ByteRecord) -> Option<CsvLayout> {
+    pub fn from_header<'a>(header: impl IntoIterator<Item = &'a [u8]>) -> Option<CsvLayout> {
         let names: Vec<String> = header
-            .iter()
+            .into_iter()
             .map(|f| {
                 String::from_utf8_lossy(f)
                     .trim()
@@ -88,39 +89,21 @@ pub fn parse_chunk(
     file: u32,
     out: &mut Parsed,
 ) {
-    let mut rdr = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(chunk);
-    let mut row = csv::ByteRecord::new();
-    // The reader's own line numbers are off after CRLF and blank lines, so
-    // lines are counted here from byte offsets, moving forward only.
+    let mut rows = Rows::new(chunk);
+    let mut row = Row::default();
+    // Lines are counted from byte offsets, moving forward only: a quoted
+    // AuditData may span several lines.
     let mut counted = 0usize;
     let mut line = base_line;
-    loop {
-        match rdr.read_byte_record(&mut row) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => {
-                out.skip(line, normalize::Skip::Json(format!("CSV error: {e}")));
-                continue;
-            }
-        }
-        let pos = row.position().expect("the reader sets positions");
-        let mut start = pos.byte() as usize;
-        while matches!(chunk.get(start), Some(b'\r' | b'\n')) {
-            start += 1;
-        }
-        line += bytecount::count(&chunk[counted..start], b'\n') as u64;
-        counted = start;
-        let start = start as u64;
-        let end = rdr.position().byte();
+    while let Some(span) = rows.next_row(&mut row) {
+        line += bytecount::count(&chunk[counted..span.start], b'\n') as u64;
+        counted = span.start;
         let source = Source {
             file,
             line,
             raw: RawSpan {
-                offset: base_offset + start,
-                len: u32::try_from(end - start).unwrap_or(u32::MAX),
+                offset: base_offset + span.start as u64,
+                len: u32::try_from(span.len()).unwrap_or(u32::MAX),
                 kind: RawKind::CsvRow {
                     column: u16::try_from(layout.audit_data).unwrap_or(u16::MAX),
                 },
@@ -156,12 +139,8 @@ pub fn parse_chunk(
 
 /// Reads one row's AuditData column again from its raw text.
 pub fn audit_data_of_row(raw: &[u8], column: usize) -> Option<String> {
-    let mut rdr = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(raw);
-    let mut row = csv::ByteRecord::new();
-    rdr.read_byte_record(&mut row).ok()?;
+    let mut row = Row::default();
+    Rows::new(raw).next_row(&mut row)?;
     row.get(column)
         .map(|b| String::from_utf8_lossy(b).into_owned())
 }
@@ -199,11 +178,11 @@ mod tests {
 
     #[test]
     fn layout_by_name_not_position() {
-        let h = csv::ByteRecord::from(vec!["AuditData", "operations", "CreationDate", "UserIds"]);
-        let l = CsvLayout::from_header(&h).unwrap();
+        let h: [&[u8]; 4] = [b"AuditData", b"operations", b"CreationDate", b"UserIds"];
+        let l = CsvLayout::from_header(h).unwrap();
         assert_eq!(l.audit_data, 0);
         assert_eq!(l.operation, Some(1));
         assert_eq!(l.shape, CsvShape::Classic);
-        assert!(CsvLayout::from_header(&csv::ByteRecord::from(vec!["a", "b"])).is_none());
+        assert!(CsvLayout::from_header([&b"a"[..], b"b"]).is_none());
     }
 }

@@ -130,7 +130,15 @@ impl Dataset {
     /// Takes in one parsed piece of file `file`, in file order: its
     /// strings join the pool and records whose `Id` was already seen are
     /// counted as duplicates (the first one wins).
-    pub(crate) fn absorb(&mut self, file: u32, parsed: Parsed) {
+    /// The hasher of record ids, for [`Parsed::hash_ids`].
+    pub(crate) fn id_hasher(&self) -> ahash::RandomState {
+        self.hasher.clone()
+    }
+
+    pub(crate) fn absorb(&mut self, file: u32, mut parsed: Parsed) {
+        if parsed.id_hashes.len() != parsed.records.len() {
+            parsed.hash_ids(&self.hasher);
+        }
         let table = pool::fold_into(&mut self.pool, &parsed.pool);
         let src = &mut self.sources[file as usize];
         for env in parsed.envelopes {
@@ -152,10 +160,13 @@ impl Dataset {
             let expect = (src.bytes as f64 * per_byte * 1.02) as usize;
             self.records
                 .reserve(expect.saturating_sub(self.records.capacity() - self.records.len()));
+            let hasher = &self.hasher;
+            let records = &self.records;
+            self.index
+                .reserve(expect, |&i| hasher.hash_one(&records[i as usize].id));
         }
         self.records.reserve(parsed.records.len());
-        for mut r in parsed.records {
-            let h = self.hasher.hash_one(&*r.id);
+        for (mut r, h) in parsed.records.into_iter().zip(parsed.id_hashes) {
             let records = &self.records;
             if self
                 .index
@@ -170,7 +181,7 @@ impl Dataset {
             let idx = u32::try_from(self.records.len()).expect("fewer than 4 billion records");
             let hasher = &self.hasher;
             self.index
-                .insert_unique(h, idx, |&i| hasher.hash_one(&*records[i as usize].id));
+                .insert_unique(h, idx, |&i| hasher.hash_one(&records[i as usize].id));
             self.records.push(r);
             self.sources[file as usize].records += 1;
         }
@@ -204,8 +215,9 @@ impl Dataset {
             }
         };
         // A record that no longer parses to the same id means the file moved on.
-        let plain = r.id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
-        if plain && !text.contains(&*r.id) {
+        let id = r.id.text();
+        let plain = id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+        if plain && !text.contains(&*id) {
             return Err(changed());
         }
         Ok(text)

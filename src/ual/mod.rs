@@ -14,6 +14,7 @@
 //! (`auditData`), Defender streaming (`properties.RawEventData`).
 
 mod csv_rows;
+mod csv_scan;
 mod dataset;
 mod fields;
 mod input;
@@ -23,6 +24,7 @@ mod parsed;
 mod pipeline;
 mod pool;
 pub mod record;
+mod record_id;
 pub mod record_type;
 pub mod time;
 
@@ -33,6 +35,7 @@ pub use input::Encoding;
 pub use normalize::Skip;
 pub use pipeline::Progress;
 pub use record::{ChatFields, JsonEnvelope, Member, ParticipantInfo, Record, Sym};
+pub use record_id::{IdText, RecordId};
 
 use csv_rows::CsvLayout;
 use input::{Input, InputError};
@@ -137,8 +140,10 @@ fn load_file(
         Some(b'{') if json_values::looks_like_ndjson(&head[lead..]) => {
             source.shape = "ndjson";
             let file = ds.add_source(source);
+            let ids = ds.id_hasher();
             let parse = move |p: &pipeline::Piece, out: &mut Parsed| {
-                json_values::parse_ndjson_chunk(&p.bytes, p.offset, p.line, file, out)
+                json_values::parse_ndjson_chunk(&p.bytes, p.offset, p.line, file, out);
+                out.hash_ids(&ids);
             };
             let split: fn(&[u8]) -> Option<usize> = |b| memchr::memrchr(b'\n', b).map(|n| n + 1);
             run(
@@ -179,8 +184,10 @@ fn load_file(
             source.shape = layout.shape.id();
             let file = ds.add_source(source);
             let rest = head.split_off(header_end);
+            let ids = ds.id_hasher();
             let parse = move |p: &pipeline::Piece, out: &mut Parsed| {
-                csv_rows::parse_chunk(&layout, &p.bytes, p.offset, p.line, file, out)
+                csv_rows::parse_chunk(&layout, &p.bytes, p.offset, p.line, file, out);
+                out.hash_ids(&ids);
             };
             run(
                 ds,
@@ -283,18 +290,10 @@ fn csv_header(input: &mut Input, head: &mut Vec<u8>) -> Option<(CsvLayout, usize
         }
         break;
     }
-    let mut rdr = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(&head[pos..]);
-    let mut rec = csv::ByteRecord::new();
-    rdr.read_byte_record(&mut rec).ok()?;
-    let layout = CsvLayout::from_header(&rec)?;
-    let mut end = pos + rdr.position().byte() as usize;
-    // The reader stops after a CR; the LF of a CRLF belongs to the header.
-    if head.get(end) == Some(&b'\n') {
-        end += 1;
-    }
+    let mut row = csv_scan::Row::default();
+    let span = csv_scan::Rows::new(&head[pos..]).next_row(&mut row)?;
+    let layout = CsvLayout::from_header(row.iter())?;
+    let end = pos + span.end;
     lines += bytecount::count(&head[pos..end], b'\n') as u64;
     Some((layout, end, lines))
 }

@@ -8,6 +8,7 @@ use super::pool::Pool;
 use super::record::{
     ChatFields, JsonEnvelope, Member, ParticipantInfo, Record, SipDomain, Source, Sym,
 };
+use super::record_id::RecordId;
 use super::{record_type, time};
 
 /// Why a record was skipped.
@@ -201,7 +202,7 @@ pub fn normalize(
 
     let chat = chat_fields(f, pool);
     Ok(Record {
-        id: id.into(),
+        id: RecordId::new(id),
         time,
         operation: pool.get_or_intern(operation),
         record_type,

@@ -7,6 +7,9 @@ use super::record::{JsonEnvelope, Record};
 /// Records (with handles into their own pool) and the rows skipped.
 pub struct Parsed {
     pub records: Vec<Record>,
+    /// The hash of each record's id, computed by the worker that parsed
+    /// it so that the merging thread only looks it up.
+    pub id_hashes: Vec<u64>,
     pub skipped: Vec<(u64, Skip)>,
     pub pool: Pool,
     pub envelopes: Vec<JsonEnvelope>,
@@ -23,11 +26,21 @@ impl Parsed {
     pub fn with_capacity(records: usize) -> Parsed {
         Parsed {
             records: Vec::with_capacity(records),
+            id_hashes: Vec::new(),
             skipped: Vec::new(),
             pool: block_pool(),
             envelopes: Vec::new(),
             bytes: 0,
         }
+    }
+
+    /// Hashes every record id with the dataset's hasher.
+    pub fn hash_ids(&mut self, hasher: &ahash::RandomState) {
+        self.id_hashes = self
+            .records
+            .iter()
+            .map(|r| hasher.hash_one(&r.id))
+            .collect();
     }
 
     pub fn skip(&mut self, line: u64, why: Skip) {

@@ -8,13 +8,15 @@
 
 use chrono::{DateTime, Utc};
 
+pub use super::record_id::RecordId;
+
 /// A handle into the dataset's string pool.
 pub type Sym = lasso::Spur;
 
 /// One audit record, as loaded.
 #[derive(Debug, Clone)]
 pub struct Record {
-    pub id: Box<str>,
+    pub id: RecordId,
     /// `AuditData.CreationTime`, in UTC.
     pub time: DateTime<Utc>,
     pub operation: Sym,

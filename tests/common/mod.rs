@@ -22,7 +22,7 @@ pub fn load_fixture(name: &str) -> Dataset {
 pub fn by_id<'a>(ds: &'a Dataset, id: &str) -> &'a Record {
     ds.records
         .iter()
-        .find(|r| &*r.id == id)
+        .find(|r| r.id == *id)
         .unwrap_or_else(|| panic!("no record {id}"))
 }
 
