@@ -3,3 +3,4 @@
 //! async code.
 
 pub mod external;
+pub mod query;
