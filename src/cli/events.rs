@@ -6,19 +6,8 @@ use std::io::{self, IsTerminal, Write};
 use serde::Serialize;
 
 use super::output::{self, RecordRow};
+use super::triage::{self, Triaged};
 use super::{EventsArgs, Format, exit};
-use crate::ual::{Dataset, Record};
-
-/// Case-insensitive substring over operation, user, chat name and chat id
-/// (until the query language arrives).
-fn matches(ds: &Dataset, r: &Record, needle: &str) -> bool {
-    let has = |s: &str| s.to_lowercase().contains(needle);
-    let c = r.chat.as_deref();
-    has(ds.str(r.operation))
-        || has(ds.opt(r.user_id))
-        || has(ds.opt(c.and_then(|c| c.chat_name)))
-        || has(ds.opt(c.and_then(|c| c.chat_id)))
-}
 
 #[derive(Serialize)]
 struct FileStats<'a> {
@@ -45,6 +34,9 @@ struct Stats<'a> {
     skipped: usize,
     teams_records: usize,
     external_records: usize,
+    chats: usize,
+    external_chats: usize,
+    targets: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
     matching: Option<usize>,
     files: Vec<FileStats<'a>>,
@@ -52,27 +44,26 @@ struct Stats<'a> {
 }
 
 pub fn run(args: &EventsArgs) -> u8 {
-    let ds = super::load::load(&args.load);
-    let needle = args.filter.as_ref().map(|f| f.to_lowercase());
-    let selected = || {
-        ds.records
-            .iter()
-            .filter(|r| needle.as_ref().is_none_or(|n| matches(&ds, r, n)))
+    let t = match triage::load(&args.load, args.filter.as_deref()) {
+        Ok(t) => t,
+        Err(code) => return code,
     };
+    let selected = t.selected();
+    let rows = || selected.iter().map(|&i| i as usize);
     let result = if args.stats {
-        write_stats(&ds, needle.is_some().then(|| selected().count()))
+        write_stats(&t, t.query.is_some().then_some(selected.len()))
     } else {
         let out = io::stdout();
         let tty = out.is_terminal();
         let mut w = io::BufWriter::new(out.lock());
+        let row = |i: usize| RecordRow::new(&t.ds, &t.ds.records[i], t.flags(i));
         let r = match args.format {
-            Format::Jsonl => selected()
-                .try_for_each(|r| output::write_json_line(&mut w, &RecordRow::new(&ds, r))),
-            Format::Csv => write_csv(&mut w, selected(), &ds, tty),
+            Format::Jsonl => rows().try_for_each(|i| output::write_json_line(&mut w, &row(i))),
+            Format::Csv => write_csv(&mut w, rows().map(row), tty),
             Format::Table => {
                 let width =
                     tty.then(|| crossterm::terminal::size().map_or(80, |(w, _)| usize::from(w)));
-                write_table(&mut w, selected(), &ds, width)
+                write_table(&mut w, rows(), &t, width)
             }
         };
         r.and_then(|()| w.flush())
@@ -83,24 +74,24 @@ pub fn run(args: &EventsArgs) -> u8 {
         eprintln!("chatevict: cannot write the output: {e}");
         return exit::FAILED;
     }
-    if ds.records.is_empty() {
+    if t.ds.records.is_empty() {
         exit::FAILED
     } else {
         exit::OK
     }
 }
 
-fn write_stats(ds: &Dataset, matching: Option<usize>) -> io::Result<()> {
+fn write_stats(t: &Triaged, matching: Option<usize>) -> io::Result<()> {
+    let ds = &t.ds;
     let stats = Stats {
         records: ds.records.len(),
         duplicates: ds.duplicates,
         skipped: ds.skipped(),
         teams_records: ds.teams_records(),
-        external_records: ds
-            .records
-            .iter()
-            .filter(|r| crate::triage::external::is_external(ds, r))
-            .count(),
+        external_records: t.ix.external.iter().filter(|&&e| e).count(),
+        chats: t.ix.chats.list.len(),
+        external_chats: t.ix.chats.external().count(),
+        targets: t.ix.chats.targets(),
         matching,
         files: ds
             .sources
@@ -131,26 +122,26 @@ fn write_stats(ds: &Dataset, matching: Option<usize>) -> io::Result<()> {
 
 fn write_csv<'a, W: Write>(
     w: &mut W,
-    rows: impl Iterator<Item = &'a Record>,
-    ds: &'a Dataset,
+    rows: impl Iterator<Item = RecordRow<'a>>,
     tty: bool,
 ) -> io::Result<()> {
     let mut c = csv::Writer::from_writer(w);
     c.write_record(output::CSV_HEADER)?;
     for r in rows {
-        c.write_record(output::csv_fields(&RecordRow::new(ds, r), tty))?;
+        c.write_record(output::csv_fields(&r, tty))?;
     }
     c.flush()
 }
 
 /// Aligned rows. The chat-or-object column comes last: on a terminal it is
 /// cut to the width left; into a file or a pipe it is written whole.
-fn write_table<'a, W: Write>(
+fn write_table<W: Write>(
     w: &mut W,
-    rows: impl Iterator<Item = &'a Record>,
-    ds: &'a Dataset,
+    rows: impl Iterator<Item = usize>,
+    t: &Triaged,
     width: Option<usize>,
 ) -> io::Result<()> {
+    let ds = &t.ds;
     const TIME: usize = 19;
     const EXT: usize = 5;
     const OP: usize = 22;
@@ -171,15 +162,16 @@ fn write_table<'a, W: Write>(
         output::fit("USER", USER),
         last("CHAT OR OBJECT")
     )?;
-    for r in rows {
+    for i in rows {
+        let r = &ds.records[i];
         let c = r.chat.as_deref();
         let object = c
             .and_then(|c| c.chat_name.or(c.chat_id))
             .or(r.object)
             .map_or("", |s| ds.str(s));
-        let ext = if crate::triage::external::is_external(ds, r) {
+        let ext = if t.ix.external[i] {
             "ext"
-        } else if crate::triage::external::has_guests(ds, r) {
+        } else if t.ix.guests[i] {
             "guest"
         } else {
             ""

@@ -1,9 +1,12 @@
 //! The command-line face: the same stages as the interactive application,
 //! without a screen, for scripts and for quick looks.
 
+mod chats;
 mod events;
 mod load;
 mod output;
+mod plan;
+mod triage;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -39,6 +42,15 @@ pub struct Cli {
 pub enum Command {
     /// List the records of one or more audit exports.
     Events(EventsArgs),
+    /// List the chats: external or not, who started them, which home users
+    /// they reach.
+    Chats(ChatsArgs),
+    /// Write the removal plan: one target per home user of every selected
+    /// external chat.
+    Plan(PlanArgs),
+    /// Explain the query language of --filter.
+    #[command(after_long_help = crate::triage::query::HELP)]
+    Query,
 }
 
 /// Options shared by every command that loads exports.
@@ -63,9 +75,9 @@ pub struct LoadArgs {
 pub struct EventsArgs {
     #[command(flatten)]
     pub load: LoadArgs,
-    /// Keep records whose operation, user, chat name or chat id contains
-    /// TEXT (case-insensitive).
-    #[arg(long, value_name = "TEXT")]
+    /// Keep the records that match a query (`chatevict query` explains
+    /// the language).
+    #[arg(long, value_name = "QUERY")]
     pub filter: Option<String>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
@@ -73,6 +85,39 @@ pub struct EventsArgs {
     /// Print counts as one JSON object instead of the records.
     #[arg(long)]
     pub stats: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ChatsArgs {
+    #[command(flatten)]
+    pub load: LoadArgs,
+    /// Keep the chats with at least one record matching a query.
+    #[arg(long, value_name = "QUERY")]
+    pub filter: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ChatsFormat::Table)]
+    pub format: ChatsFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ChatsFormat {
+    /// Aligned columns for people.
+    Table,
+    /// One JSON object per chat.
+    Jsonl,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub load: LoadArgs,
+    /// Plan only the external chats with at least one record matching a
+    /// query (default: every external chat).
+    #[arg(long, value_name = "QUERY")]
+    pub filter: Option<String>,
+    /// Write the plan to this file instead of standard output.
+    #[arg(short, long, value_name = "PLAN.json")]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -101,6 +146,12 @@ pub fn main() -> ExitCode {
     };
     let code = match cli.command {
         Command::Events(a) => events::run(&a),
+        Command::Chats(a) => chats::run(&a),
+        Command::Plan(a) => plan::run(&a),
+        Command::Query => {
+            print!("{}", crate::triage::query::HELP);
+            exit::OK
+        }
     };
     ExitCode::from(code)
 }

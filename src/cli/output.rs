@@ -6,7 +6,6 @@ use serde::Serialize;
 use unicode_width::UnicodeWidthChar;
 
 use crate::sanitize::{for_terminal, is_unsafe};
-use crate::triage::external;
 use crate::ual::{Dataset, Record, record_type, time};
 
 /// The normalised record as the command line prints it.
@@ -49,7 +48,9 @@ pub struct SourceRow {
 }
 
 impl<'a> RecordRow<'a> {
-    pub fn new(ds: &'a Dataset, r: &'a Record) -> RecordRow<'a> {
+    /// `external` and `guests` are the record's triage flags (its chat's,
+    /// for chat records).
+    pub fn new(ds: &'a Dataset, r: &'a Record, (external, guests): (bool, bool)) -> RecordRow<'a> {
         let c = r.chat.as_deref();
         let chat =
             |f: fn(&crate::ual::ChatFields) -> Option<crate::ual::Sym>| ds.opt(c.and_then(f));
@@ -86,8 +87,8 @@ impl<'a> RecordRow<'a> {
                         .collect()
                 })
                 .unwrap_or_default(),
-            external: external::is_external(ds, r),
-            guests: external::has_guests(ds, r),
+            external,
+            guests,
             source: SourceRow {
                 file: ds.source_of(r).path.display().to_string(),
                 line: r.source.line,

@@ -2,5 +2,8 @@
 //! users they reach, and what to remove. Pure: no terminal, network or
 //! async code.
 
+pub mod chats;
 pub mod external;
+pub mod index;
+pub mod plan;
 pub mod query;

@@ -94,6 +94,11 @@ pub enum RawError {
 }
 
 impl Dataset {
+    /// How many distinct strings the pool holds (handles are below it).
+    pub fn pool_len(&self) -> usize {
+        self.pool.len()
+    }
+
     /// The text of an interned string.
     pub fn str(&self, s: Sym) -> &str {
         self.pool.resolve(&s)

@@ -1,0 +1,161 @@
+//! `chatevict chats`: one row per chat, with who in the tenant it reaches.
+
+use std::io::{self, IsTerminal, Write};
+
+use serde::Serialize;
+
+use super::output;
+use super::triage::{self, Triaged};
+use super::{ChatsArgs, ChatsFormat, exit};
+use crate::triage::chats::{Chat, FoundBy, HomeUser, IdSource};
+use crate::triage::query::Initiated;
+use crate::ual::{Dataset, time};
+
+#[derive(Serialize)]
+struct ChatRow<'a> {
+    id: &'a str,
+    name: Option<&'a str>,
+    communication_type: Option<&'a str>,
+    initiated: Initiated,
+    external: bool,
+    guests: bool,
+    home_tenant: Option<&'a str>,
+    external_tenants: &'a [String],
+    external_domains: &'a [String],
+    first_seen: String,
+    last_seen: String,
+    records: usize,
+    home_users: Vec<UserRow<'a>>,
+}
+
+#[derive(Serialize)]
+struct UserRow<'a> {
+    upn: &'a str,
+    display_name: Option<&'a str>,
+    object_id: Option<&'a str>,
+    id_source: IdSource,
+    found_by: FoundBy,
+    guest: bool,
+    evidence: Vec<String>,
+}
+
+fn chat_row<'a>(ds: &'a Dataset, c: &'a Chat) -> ChatRow<'a> {
+    let user = |u: &'a HomeUser| UserRow {
+        upn: ds.str(u.upn),
+        display_name: u.display_name.map(|n| ds.str(n)),
+        object_id: u.object_id.as_deref(),
+        id_source: u.id_source,
+        found_by: u.found_by,
+        guest: u.guest,
+        evidence: u
+            .evidence
+            .iter()
+            .map(|&i| ds.records[i as usize].id.to_string())
+            .collect(),
+    };
+    ChatRow {
+        id: ds.str(c.id),
+        name: c.name.map(|n| ds.str(n)),
+        communication_type: c.communication_type.map(|n| ds.str(n)),
+        initiated: c.initiated,
+        external: c.external,
+        guests: c.guests,
+        home_tenant: c.home_tenant.map(|n| ds.str(n)),
+        external_tenants: &c.external_tenants,
+        external_domains: &c.external_domains,
+        first_seen: time::format_rfc3339(&c.first_seen),
+        last_seen: time::format_rfc3339(&c.last_seen),
+        records: c.records.len(),
+        home_users: c.home_users.iter().map(user).collect(),
+    }
+}
+
+pub fn run(args: &ChatsArgs) -> u8 {
+    let t = match triage::load(&args.load, args.filter.as_deref()) {
+        Ok(t) => t,
+        Err(code) => return code,
+    };
+    let chats = t.selected_chats();
+    let out = io::stdout();
+    let tty = out.is_terminal();
+    let mut w = io::BufWriter::new(out.lock());
+    let result = match args.format {
+        ChatsFormat::Jsonl => chats.iter().try_for_each(|&c| {
+            output::write_json_line(&mut w, &chat_row(&t.ds, &t.ix.chats.list[c]))
+        }),
+        ChatsFormat::Table => {
+            let width =
+                tty.then(|| crossterm::terminal::size().map_or(80, |(w, _)| usize::from(w)));
+            write_table(&mut w, &t, &chats, width)
+        }
+    }
+    .and_then(|()| w.flush());
+    if let Err(e) = result
+        && e.kind() != io::ErrorKind::BrokenPipe
+    {
+        eprintln!("chatevict: cannot write the output: {e}");
+        return exit::FAILED;
+    }
+    if t.ds.records.is_empty() {
+        exit::FAILED
+    } else {
+        exit::OK
+    }
+}
+
+fn write_table<W: Write>(
+    w: &mut W,
+    t: &Triaged,
+    chats: &[usize],
+    width: Option<usize>,
+) -> io::Result<()> {
+    const EXT: usize = 3;
+    const INIT: usize = 8;
+    const TYPE: usize = 9;
+    const RECS: usize = 5;
+    const SEEN: usize = 16;
+    const USERS: usize = 30;
+    const DOMAINS: usize = 22;
+    const FIXED: usize = EXT + INIT + TYPE + RECS + SEEN + USERS + DOMAINS + 7 * 2;
+    let ds = &t.ds;
+    let last = |s: &str| match width {
+        Some(w) => output::fit(s, w.saturating_sub(FIXED).max(12))
+            .trim_end()
+            .to_owned(),
+        None => crate::sanitize::for_terminal(s).into_owned(),
+    };
+    writeln!(
+        w,
+        "{}  {}  {}  {:>RECS$}  {}  {}  {}  {}",
+        output::fit("EXT", EXT),
+        output::fit("STARTED", INIT),
+        output::fit("TYPE", TYPE),
+        "RECS",
+        output::fit("LAST SEEN (UTC)", SEEN),
+        output::fit("HOME USERS", USERS),
+        output::fit("EXTERNAL DOMAINS", DOMAINS),
+        last("CHAT")
+    )?;
+    for &i in chats {
+        let c = &t.ix.chats.list[i];
+        let users = match c.home_users.as_slice() {
+            [] => String::new(),
+            [u] => ds.str(u.upn).to_owned(),
+            [u, rest @ ..] => format!("{} +{}", ds.str(u.upn), rest.len()),
+        };
+        let name = c.name.map_or_else(|| ds.str(c.id), |n| ds.str(n));
+        writeln!(
+            w,
+            "{}  {}  {}  {:>RECS$}  {}  {}  {}  {}",
+            output::fit(if c.external { "ext" } else { "" }, EXT),
+            output::fit(c.initiated.name(), INIT),
+            output::fit(c.communication_type.map_or("", |s| ds.str(s)), TYPE),
+            c.records.len(),
+            c.last_seen.format("%Y-%m-%d %H:%M"),
+            output::fit(&users, USERS),
+            output::fit(&c.external_domains.join(","), DOMAINS),
+            last(name)
+        )?;
+    }
+    Ok(())
+}

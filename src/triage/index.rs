@@ -1,0 +1,176 @@
+//! What triage computes once per dataset: the chats, a flag or two per
+//! record, and the distinct strings of each searchable field, so that a
+//! query tests each distinct string once instead of once per record.
+
+use super::chats::{self, Chats};
+use super::external::{has_guests, is_external};
+use crate::ual::{Dataset, Record, Sym};
+
+/// The searchable places of a record that hold interned strings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Slot {
+    Op,
+    User,
+    ChatId,
+    ChatName,
+    MemberUpn,
+    MemberName,
+    /// Every tenant id of the record (organisation, resource, members,
+    /// participants).
+    Tenant,
+    /// `ParticipatingDomains` and SIP domain names.
+    Domain,
+    Type,
+    Workload,
+    Ip,
+    /// A record type given only as a name.
+    RtName,
+}
+
+impl Slot {
+    pub const COUNT: usize = 12;
+    pub const ALL: [Slot; Slot::COUNT] = [
+        Slot::Op,
+        Slot::User,
+        Slot::ChatId,
+        Slot::ChatName,
+        Slot::MemberUpn,
+        Slot::MemberName,
+        Slot::Tenant,
+        Slot::Domain,
+        Slot::Type,
+        Slot::Workload,
+        Slot::Ip,
+        Slot::RtName,
+    ];
+
+    pub fn bit(self) -> u16 {
+        1 << self as u16
+    }
+}
+
+/// Calls `f` with every string of `r` in the slots of `mask`, until `f`
+/// returns true.
+#[inline]
+pub fn any_in_slots(r: &Record, mask: u16, mut f: impl FnMut(Sym) -> bool) -> bool {
+    let on = |s: Slot| mask & s.bit() != 0;
+    let mut opt = |s: Option<Sym>| s.is_some_and(&mut f);
+    if on(Slot::Op) && opt(Some(r.operation)) {
+        return true;
+    }
+    if on(Slot::User) && opt(r.user_id) {
+        return true;
+    }
+    if on(Slot::Workload) && opt(r.workload) {
+        return true;
+    }
+    if on(Slot::Ip) && opt(r.client_ip) {
+        return true;
+    }
+    if on(Slot::RtName) && opt(r.record_type_name) {
+        return true;
+    }
+    if on(Slot::Tenant) && opt(r.organization_id) {
+        return true;
+    }
+    let Some(c) = r.chat.as_deref() else {
+        return false;
+    };
+    if on(Slot::ChatId) && opt(c.chat_id)
+        || on(Slot::ChatName) && opt(c.chat_name)
+        || on(Slot::Type) && opt(c.communication_type)
+        || on(Slot::Tenant) && opt(c.resource_tenant_id)
+    {
+        return true;
+    }
+    let members = on(Slot::MemberUpn) || on(Slot::MemberName) || on(Slot::Tenant);
+    if members {
+        for m in c.members.iter() {
+            if on(Slot::MemberUpn) && opt(m.upn)
+                || on(Slot::MemberName) && opt(m.display_name)
+                || on(Slot::Tenant) && opt(m.organization_id)
+            {
+                return true;
+            }
+        }
+    }
+    if (on(Slot::Tenant) || on(Slot::Domain))
+        && let Some(p) = &c.participants
+    {
+        if on(Slot::Tenant)
+            && (p.participating_tenant_ids.iter().any(|&t| opt(Some(t)))
+                || p.participating_sip_domains.iter().any(|d| opt(d.tenant_id)))
+        {
+            return true;
+        }
+        if on(Slot::Domain)
+            && (p.participating_domains.iter().any(|&d| opt(Some(d)))
+                || p.participating_sip_domains.iter().any(|d| opt(d.domain)))
+        {
+            return true;
+        }
+    }
+    false
+}
+
+/// Triage's view of a dataset.
+#[derive(Debug)]
+pub struct Index {
+    pub chats: Chats,
+    /// Per record: shows another tenant, itself or through its chat.
+    pub external: Vec<bool>,
+    /// Per record: shows guests, itself or through its chat.
+    pub guests: Vec<bool>,
+    /// The distinct strings of each slot.
+    vocab: Vec<Vec<Sym>>,
+    /// The distinct record type numbers.
+    pub record_types: Vec<u32>,
+}
+
+impl Index {
+    pub fn build(ds: &Dataset) -> Index {
+        let chats = chats::build(ds);
+        let mut external = Vec::with_capacity(ds.records.len());
+        let mut guests = Vec::with_capacity(ds.records.len());
+        for (i, r) in ds.records.iter().enumerate() {
+            let chat = chats.of_record(i);
+            external.push(chat.map_or_else(|| is_external(ds, r), |c| c.external));
+            guests.push(chat.map_or_else(|| has_guests(ds, r), |c| c.guests));
+        }
+        // One pass per slot with a seen-bitmap over the pool.
+        let mut vocab = Vec::with_capacity(Slot::COUNT);
+        let mut seen = vec![false; ds.pool_len()];
+        for slot in Slot::ALL {
+            let mut list = Vec::new();
+            for r in &ds.records {
+                any_in_slots(r, slot.bit(), |s| {
+                    let k = lasso::Key::into_usize(s);
+                    if !seen[k] {
+                        seen[k] = true;
+                        list.push(s);
+                    }
+                    false
+                });
+            }
+            for s in &list {
+                seen[lasso::Key::into_usize(*s)] = false;
+            }
+            vocab.push(list);
+        }
+        let mut record_types: Vec<u32> = ds.records.iter().filter_map(|r| r.record_type).collect();
+        record_types.sort_unstable();
+        record_types.dedup();
+        Index {
+            chats,
+            external,
+            guests,
+            vocab,
+            record_types,
+        }
+    }
+
+    /// The distinct strings found in `slot`.
+    pub fn vocab(&self, slot: Slot) -> &[Sym] {
+        &self.vocab[slot as usize]
+    }
+}

@@ -1,0 +1,160 @@
+//! The plan: exactly the removals a run will make, with why.
+//!
+//! A plan is written by `chatevict plan` (or from the application's
+//! marks) and is the one input of a removal run. Its order is
+//! deterministic (chat id, then UPN), so two plans of the same exports
+//! and filter differ only in `created`.
+
+use std::io::Read;
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::Digest;
+
+use super::chats::{Chat, HomeUser, IdSource};
+use super::index::Index;
+use super::query::Initiated;
+use crate::ual::{Dataset, time};
+
+/// The plan format's version; readers refuse newer ones.
+pub const PLAN_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Plan {
+    pub version: u32,
+    /// RFC 3339, UTC.
+    pub created: String,
+    pub source_files: Vec<SourceFile>,
+    /// The query that selected the chats, if any.
+    pub filter: Option<String>,
+    pub targets: Vec<Target>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceFile {
+    pub path: String,
+    pub sha256: String,
+}
+
+/// One removal: this user loses access to this chat.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Target {
+    pub chat_id: String,
+    /// The home tenant: the user's tenant in the Graph call.
+    pub tenant_id: String,
+    /// The user's Entra object id; `null` until looked up.
+    pub user_id: Option<String>,
+    pub user_upn: String,
+    pub user_display_name: Option<String>,
+    pub user_id_source: UserIdSource,
+    pub chat_name: Option<String>,
+    pub communication_type: Option<String>,
+    pub initiated: Initiated,
+    pub external_domains: Vec<String>,
+    /// Ids of the records that show the user in the chat.
+    pub evidence: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UserIdSource {
+    UserKey,
+    ChatId,
+    Lookup,
+}
+
+impl From<IdSource> for UserIdSource {
+    fn from(s: IdSource) -> Self {
+        match s {
+            IdSource::UserKey => UserIdSource::UserKey,
+            IdSource::ChatId => UserIdSource::ChatId,
+            IdSource::Lookup => UserIdSource::Lookup,
+        }
+    }
+}
+
+/// The SHA-256 of a file, in lowercase hex.
+pub fn sha256_file(path: &Path) -> std::io::Result<String> {
+    let mut f = std::fs::File::open(path)?;
+    let mut h = sha2::Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(h.finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<String>())
+}
+
+/// The target of one home user of one chat.
+pub fn target(ds: &Dataset, chat: &Chat, user: &HomeUser) -> Target {
+    let mut evidence: Vec<&crate::ual::Record> = user
+        .evidence
+        .iter()
+        .map(|&i| &ds.records[i as usize])
+        .collect();
+    evidence.sort_by(|a, b| {
+        a.time
+            .cmp(&b.time)
+            .then_with(|| a.id.text().cmp(&b.id.text()))
+    });
+    Target {
+        chat_id: ds.str(chat.id).trim().to_owned(),
+        tenant_id: ds.opt(chat.home_tenant).trim().to_ascii_lowercase(),
+        user_id: user.object_id.clone(),
+        user_upn: ds.str(user.upn).trim().to_owned(),
+        user_display_name: user.display_name.map(|n| ds.str(n).to_owned()),
+        user_id_source: user.id_source.into(),
+        chat_name: chat.name.map(|n| ds.str(n).to_owned()),
+        communication_type: chat.communication_type.map(|t| ds.str(t).to_owned()),
+        initiated: chat.initiated,
+        external_domains: chat.external_domains.clone(),
+        evidence: evidence.iter().map(|r| r.id.to_string()).collect(),
+    }
+}
+
+/// The targets of the external chats among `chats` (indices into
+/// `ix.chats.list`), in plan order.
+pub fn targets(ds: &Dataset, ix: &Index, chats: impl IntoIterator<Item = usize>) -> Vec<Target> {
+    let mut out: Vec<Target> = chats
+        .into_iter()
+        .map(|c| &ix.chats.list[c])
+        .filter(|c| c.external)
+        .flat_map(|c| c.home_users.iter().map(move |u| target(ds, c, u)))
+        .collect();
+    out.sort_by(|a, b| {
+        a.chat_id
+            .cmp(&b.chat_id)
+            .then_with(|| a.user_upn.to_lowercase().cmp(&b.user_upn.to_lowercase()))
+    });
+    out.dedup_by(|a, b| a.chat_id == b.chat_id && a.user_upn.eq_ignore_ascii_case(&b.user_upn));
+    out
+}
+
+impl Plan {
+    pub fn new(
+        created: DateTime<Utc>,
+        source_files: Vec<SourceFile>,
+        filter: Option<String>,
+        targets: Vec<Target>,
+    ) -> Plan {
+        Plan {
+            version: PLAN_VERSION,
+            created: time::format_rfc3339(&created),
+            source_files,
+            filter,
+            targets,
+        }
+    }
+
+    /// How many targets still need `GET /users/{upn}` before a run.
+    pub fn lookups(&self) -> usize {
+        self.targets.iter().filter(|t| t.user_id.is_none()).count()
+    }
+}

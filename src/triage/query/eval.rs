@@ -1,0 +1,328 @@
+//! A query bound to a dataset, and evaluated over its records.
+//!
+//! Text terms are decided once per distinct string: compiling a term
+//! tests every distinct string of the fields it names (a few thousand
+//! operations, users and chat ids, not a million records) and keeps the
+//! answers in a bitmap, so each record costs a few bit lookups. Both the
+//! compile and the record scan watch a cancel flag, so a caller can drop
+//! a query the user has already typed past.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use super::ast::{Cmp, FlagField, Initiated, Instant, Pattern, Query, Term, TextField};
+use crate::triage::index::{Index, Slot, any_in_slots};
+use crate::ual::{Dataset, RecordId, record_type};
+
+/// How often (in items) the cancel flag is read.
+const CHECK_EVERY: usize = 4096;
+
+/// A set of interned strings, as a bitmap over the pool.
+struct SymSet(Vec<u64>);
+
+impl SymSet {
+    fn new(len: usize) -> SymSet {
+        SymSet(vec![0; len.div_ceil(64)])
+    }
+
+    fn insert(&mut self, s: crate::ual::Sym) {
+        let k = lasso::Key::into_usize(s);
+        self.0[k / 64] |= 1 << (k % 64);
+    }
+
+    #[inline]
+    fn contains(&self, s: crate::ual::Sym) -> bool {
+        let k = lasso::Key::into_usize(s);
+        self.0.get(k / 64).is_some_and(|w| w & (1 << (k % 64)) != 0)
+    }
+}
+
+/// A text test: case-insensitive substring or regex.
+enum Matcher {
+    Regex(regex::Regex),
+    /// Matches everything (the empty phrase).
+    Any,
+}
+
+impl Matcher {
+    fn new(p: &Pattern) -> Matcher {
+        let re = match p {
+            Pattern::Text(t) if t.is_empty() => return Matcher::Any,
+            Pattern::Text(t) => super::regex_for(&regex::escape(t)),
+            Pattern::Regex(r) => super::regex_for(r),
+        };
+        // The parser already compiled every regex once.
+        Matcher::Regex(re.expect("queries hold valid patterns"))
+    }
+
+    fn is_match(&self, s: &str) -> bool {
+        match self {
+            Matcher::Any => true,
+            Matcher::Regex(re) => re.is_match(s),
+        }
+    }
+}
+
+enum Node {
+    All,
+    Not(Box<Node>),
+    And(Vec<Node>),
+    Or(Vec<Node>),
+    /// Any string of the record in the slots of `mask` is in `set`.
+    Strings {
+        mask: u16,
+        set: SymSet,
+    },
+    /// A member whose UPN domain matches (the set holds such UPNs).
+    MemberDomain(SymSet),
+    RecordType {
+        numbers: Vec<u32>,
+    },
+    IdIs(RecordId),
+    IdMatches(Matcher),
+    External(bool),
+    Guest(bool),
+    Marked(bool),
+    Initiated(Initiated),
+    Time(Cmp, Instant),
+}
+
+/// A compiled query.
+pub struct Filter {
+    root: Node,
+    /// Whether `marked:` appears: the result then changes with the marks.
+    pub uses_marks: bool,
+}
+
+/// What `marked:` asks about: whether a chat (by index) has marked targets.
+pub type Marked<'a> = &'a (dyn Fn(usize) -> bool + Sync);
+
+/// No chat is marked (the command line).
+pub fn no_marks(_: usize) -> bool {
+    false
+}
+
+struct Compiler<'a> {
+    ds: &'a Dataset,
+    ix: &'a Index,
+    cancel: &'a AtomicBool,
+    uses_marks: bool,
+}
+
+impl Compiler<'_> {
+    fn strings(&self, slots: &[Slot], m: &Matcher) -> Option<SymSet> {
+        let mut set = SymSet::new(self.ds.pool_len());
+        for &slot in slots {
+            for (i, &s) in self.ix.vocab(slot).iter().enumerate() {
+                if i % CHECK_EVERY == 0 && self.cancel.load(Ordering::Relaxed) {
+                    return None;
+                }
+                if m.is_match(self.ds.str(s)) {
+                    set.insert(s);
+                }
+            }
+        }
+        Some(set)
+    }
+
+    fn node(&mut self, q: &Query) -> Option<Node> {
+        Some(match q {
+            Query::All => Node::All,
+            Query::Not(q) => Node::Not(Box::new(self.node(q)?)),
+            Query::And(qs) => Node::And(qs.iter().map(|q| self.node(q)).collect::<Option<_>>()?),
+            Query::Or(qs) => Node::Or(qs.iter().map(|q| self.node(q)).collect::<Option<_>>()?),
+            Query::Term(t) => self.term(t)?,
+        })
+    }
+
+    fn text(&mut self, slots: &[Slot], m: &Matcher) -> Option<Node> {
+        let mask = slots.iter().fold(0, |m, s| m | s.bit());
+        Some(Node::Strings {
+            mask,
+            set: self.strings(slots, m)?,
+        })
+    }
+
+    fn term(&mut self, t: &Term) -> Option<Node> {
+        let (field, pattern) = match t {
+            Term::Flag { field, yes } => {
+                return Some(match field {
+                    FlagField::Ext => Node::External(*yes),
+                    FlagField::Guest => Node::Guest(*yes),
+                    FlagField::Marked => {
+                        self.uses_marks = true;
+                        Node::Marked(*yes)
+                    }
+                });
+            }
+            Term::Initiated(i) => return Some(Node::Initiated(*i)),
+            Term::Time { cmp, at } => return Some(Node::Time(*cmp, *at)),
+            Term::Text { field, pattern } => (field, pattern),
+        };
+        let m = Matcher::new(pattern);
+        let Some(field) = field else {
+            return self.text(
+                &[
+                    Slot::Op,
+                    Slot::User,
+                    Slot::ChatName,
+                    Slot::ChatId,
+                    Slot::MemberUpn,
+                    Slot::MemberName,
+                ],
+                &m,
+            );
+        };
+        match field {
+            TextField::Op => self.text(&[Slot::Op], &m),
+            TextField::User => self.text(&[Slot::User], &m),
+            TextField::Chat => self.text(&[Slot::ChatId], &m),
+            TextField::Name => self.text(&[Slot::ChatName], &m),
+            TextField::Member => self.text(&[Slot::MemberUpn, Slot::MemberName], &m),
+            TextField::Tenant => self.text(&[Slot::Tenant], &m),
+            TextField::Type => self.text(&[Slot::Type], &m),
+            TextField::Workload => self.text(&[Slot::Workload], &m),
+            TextField::Ip => self.text(&[Slot::Ip], &m),
+            TextField::Domain => {
+                let named = self.text(&[Slot::Domain], &m)?;
+                let mut upns = SymSet::new(self.ds.pool_len());
+                for &s in self.ix.vocab(Slot::MemberUpn) {
+                    if let Some((_, d)) = self.ds.str(s).rsplit_once('@')
+                        && m.is_match(d)
+                    {
+                        upns.insert(s);
+                    }
+                }
+                Some(Node::Or(vec![named, Node::MemberDomain(upns)]))
+            }
+            TextField::Rt => {
+                // A number is exact; text matches the record type's name.
+                let numbers = match pattern {
+                    Pattern::Text(t) if t.trim().parse::<u32>().is_ok() => {
+                        vec![t.trim().parse().expect("checked")]
+                    }
+                    _ => self
+                        .ix
+                        .record_types
+                        .iter()
+                        .copied()
+                        .filter(|&n| record_type::name(n).is_some_and(|name| m.is_match(name)))
+                        .collect(),
+                };
+                let names = self.text(&[Slot::RtName], &m)?;
+                Some(Node::Or(vec![Node::RecordType { numbers }, names]))
+            }
+            TextField::Id => Some(match pattern {
+                Pattern::Text(t) if matches!(RecordId::new(t.trim()), RecordId::Guid(_)) => {
+                    Node::IdIs(RecordId::new(t.trim()))
+                }
+                Pattern::Text(t) if t.len() == 36 => {
+                    // Upper-case GUIDs: the same id, matched exactly.
+                    Node::IdIs(RecordId::new(&t.trim().to_ascii_lowercase()))
+                }
+                _ => Node::IdMatches(m),
+            }),
+        }
+    }
+}
+
+impl Filter {
+    /// Binds `q` to a dataset; `None` when cancelled.
+    pub fn compile(q: &Query, ds: &Dataset, ix: &Index, cancel: &AtomicBool) -> Option<Filter> {
+        let mut c = Compiler {
+            ds,
+            ix,
+            cancel,
+            uses_marks: false,
+        };
+        let root = c.node(q)?;
+        Some(Filter {
+            root,
+            uses_marks: c.uses_marks,
+        })
+    }
+
+    /// Whether record `i` matches.
+    pub fn matches(&self, ds: &Dataset, ix: &Index, i: usize, marked: Marked) -> bool {
+        eval(&self.root, ds, ix, i, marked)
+    }
+
+    /// The indices of matching records, in order; `None` when cancelled.
+    /// Large datasets are scanned on every core.
+    pub fn select(
+        &self,
+        ds: &Dataset,
+        ix: &Index,
+        marked: Marked,
+        cancel: &AtomicBool,
+    ) -> Option<Vec<u32>> {
+        if matches!(self.root, Node::All) {
+            return Some((0..ds.records.len() as u32).collect());
+        }
+        let n = ds.records.len();
+        let threads = if n < 200_000 {
+            1
+        } else {
+            std::thread::available_parallelism().map_or(1, |t| t.get().min(8))
+        };
+        let scan = |range: std::ops::Range<usize>| -> Option<Vec<u32>> {
+            let mut out = Vec::new();
+            for chunk_start in range.clone().step_by(CHECK_EVERY) {
+                if cancel.load(Ordering::Relaxed) {
+                    return None;
+                }
+                let end = (chunk_start + CHECK_EVERY).min(range.end);
+                out.extend(
+                    (chunk_start..end)
+                        .filter(|&i| eval(&self.root, ds, ix, i, marked))
+                        .map(|i| i as u32),
+                );
+            }
+            Some(out)
+        };
+        if threads == 1 {
+            return scan(0..n);
+        }
+        let per = n.div_ceil(threads);
+        let parts: Vec<Option<Vec<u32>>> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..threads)
+                .map(|t| {
+                    let range = (t * per).min(n)..((t + 1) * per).min(n);
+                    s.spawn(move || scan(range))
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("the scan does not panic"))
+                .collect()
+        });
+        let mut out = Vec::new();
+        for p in parts {
+            out.extend(p?);
+        }
+        Some(out)
+    }
+}
+
+fn eval(node: &Node, ds: &Dataset, ix: &Index, i: usize, marked: Marked) -> bool {
+    let r = &ds.records[i];
+    match node {
+        Node::All => true,
+        Node::Not(n) => !eval(n, ds, ix, i, marked),
+        Node::And(ns) => ns.iter().all(|n| eval(n, ds, ix, i, marked)),
+        Node::Or(ns) => ns.iter().any(|n| eval(n, ds, ix, i, marked)),
+        Node::Strings { mask, set } => any_in_slots(r, *mask, |s| set.contains(s)),
+        Node::MemberDomain(set) => r.chat.as_deref().is_some_and(|c| {
+            c.members
+                .iter()
+                .any(|m| m.upn.is_some_and(|u| set.contains(u)))
+        }),
+        Node::RecordType { numbers } => r.record_type.is_some_and(|n| numbers.contains(&n)),
+        Node::IdIs(id) => r.id == *id,
+        Node::IdMatches(m) => m.is_match(&r.id.text()),
+        Node::External(yes) => ix.external[i] == *yes,
+        Node::Guest(yes) => ix.guests[i] == *yes,
+        Node::Marked(yes) => ix.chats.chat_index(i).is_some_and(&marked) == *yes,
+        Node::Initiated(want) => ix.chats.of_record(i).is_some_and(|c| c.initiated == *want),
+        Node::Time(cmp, at) => cmp.holds(&r.time, &at.at),
+    }
+}
