@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::output;
 use super::triage::{self, Triaged};
 use super::{ChatsArgs, ChatsFormat, exit};
-use crate::triage::chats::{Chat, FoundBy, HomeUser, IdSource};
+use crate::triage::chats::{Chat, Chats, FoundBy, HomeUser, IdSource};
 use crate::triage::query::Initiated;
 use crate::ual::{Dataset, time};
 
@@ -32,18 +32,18 @@ struct ChatRow<'a> {
 struct UserRow<'a> {
     upn: &'a str,
     display_name: Option<&'a str>,
-    object_id: Option<&'a str>,
+    object_id: Option<String>,
     id_source: IdSource,
     found_by: FoundBy,
     guest: bool,
     evidence: Vec<String>,
 }
 
-fn chat_row<'a>(ds: &'a Dataset, c: &'a Chat) -> ChatRow<'a> {
-    let user = |u: &'a HomeUser| UserRow {
+fn chat_row<'a>(ds: &'a Dataset, chats: &'a Chats, c: &'a Chat) -> ChatRow<'a> {
+    let user = |u: &HomeUser| UserRow {
         upn: ds.str(u.upn),
         display_name: u.display_name.map(|n| ds.str(n)),
-        object_id: u.object_id.as_deref(),
+        object_id: u.object_id.map(|o| o.to_string()),
         id_source: u.id_source,
         found_by: u.found_by,
         guest: u.guest,
@@ -65,8 +65,8 @@ fn chat_row<'a>(ds: &'a Dataset, c: &'a Chat) -> ChatRow<'a> {
         external_domains: &c.external_domains,
         first_seen: time::format_rfc3339(&c.first_seen),
         last_seen: time::format_rfc3339(&c.last_seen),
-        records: c.records.len(),
-        home_users: c.home_users.iter().map(user).collect(),
+        records: c.record_count(),
+        home_users: chats.home_users(ds, c).iter().map(user).collect(),
     }
 }
 
@@ -81,7 +81,7 @@ pub fn run(args: &ChatsArgs) -> u8 {
     let mut w = io::BufWriter::new(out.lock());
     let result = match args.format {
         ChatsFormat::Jsonl => chats.iter().try_for_each(|&c| {
-            output::write_json_line(&mut w, &chat_row(&t.ds, &t.ix.chats.list[c]))
+            output::write_json_line(&mut w, &chat_row(&t.ds, &t.ix.chats, &t.ix.chats.list[c]))
         }),
         ChatsFormat::Table => {
             let width =
@@ -138,7 +138,8 @@ fn write_table<W: Write>(
     )?;
     for &i in chats {
         let c = &t.ix.chats.list[i];
-        let users = match c.home_users.as_slice() {
+        let home = t.ix.chats.home_users(ds, c);
+        let users = match &*home {
             [] => String::new(),
             [u] => ds.str(u.upn).to_owned(),
             [u, rest @ ..] => format!("{} +{}", ds.str(u.upn), rest.len()),
@@ -150,7 +151,7 @@ fn write_table<W: Write>(
             output::fit(if c.external { "ext" } else { "" }, EXT),
             output::fit(c.initiated.name(), INIT),
             output::fit(c.communication_type.map_or("", |s| ds.str(s)), TYPE),
-            c.records.len(),
+            c.record_count(),
             c.last_seen.format("%Y-%m-%d %H:%M"),
             output::fit(&users, USERS),
             output::fit(&c.external_domains.join(","), DOMAINS),

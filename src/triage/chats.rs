@@ -17,13 +17,16 @@
 //!   `19:{oid}_{oid}@unq.gbl.spaces` whose other half is known to be
 //!   someone else; else it must be looked up before a run.
 
-use std::collections::HashMap;
+use hashbrown::HashMap;
 
 use chrono::{DateTime, Utc};
 
 use super::external::{has_guests, is_external, is_guest_upn};
 use super::query::Initiated;
-use crate::ual::{Dataset, Record, Sym};
+use crate::ual::{Dataset, Record, Sym, guid_text, parse_guid_any_case};
+
+/// Record indices; one or two for nearly every home user.
+pub type Evidence = smallvec::SmallVec<[u32; 2]>;
 
 /// No chat: `record_chat` value of records that belong to none.
 const NONE: u32 = u32::MAX;
@@ -79,12 +82,12 @@ pub struct HomeUser {
     pub upn: Sym,
     pub display_name: Option<Sym>,
     /// The Entra object id, when the records give it.
-    pub object_id: Option<String>,
+    pub object_id: Option<ObjectId>,
     pub id_source: IdSource,
     pub found_by: FoundBy,
     pub guest: bool,
     /// The records that show the user in the chat, in file order.
-    pub evidence: Vec<u32>,
+    pub evidence: Evidence,
 }
 
 /// One chat, as its records show it.
@@ -104,19 +107,32 @@ pub struct Chat {
     pub external_domains: Vec<String>,
     pub first_seen: DateTime<Utc>,
     pub last_seen: DateTime<Utc>,
-    /// Record indices, in file order.
-    pub records: Vec<u32>,
-    /// Sorted by UPN.
+    /// Where the chat's record indices are in [`Chats::records`].
+    records: std::ops::Range<u32>,
+    /// Sorted by UPN; gathered up front for external chats only (they are
+    /// the ones with targets), on demand for the others:
+    /// [`Chats::home_users`].
     pub home_users: Vec<HomeUser>,
+}
+
+impl Chat {
+    /// How many records the chat has.
+    pub fn record_count(&self) -> usize {
+        (self.records.end - self.records.start) as usize
+    }
 }
 
 /// Every chat of a dataset.
 #[derive(Debug, Default)]
 pub struct Chats {
     pub list: Vec<Chat>,
-    by_id: HashMap<Sym, u32>,
+    /// Chat index by the chat id's handle ([`NONE`]: no chat).
+    by_id: Vec<u32>,
     /// For each record, the index of its chat or [`NONE`].
     record_chat: Vec<u32>,
+    /// The record indices of every chat, chat after chat.
+    record_list: Vec<u32>,
+    directory: Directory,
 }
 
 impl Chats {
@@ -133,7 +149,29 @@ impl Chats {
     }
 
     pub fn by_id(&self, id: Sym) -> Option<&Chat> {
-        self.by_id.get(&id).map(|&i| &self.list[i as usize])
+        self.by_id
+            .get(lasso::Key::into_usize(id))
+            .and_then(|&i| self.list.get(i as usize))
+    }
+
+    /// The chat's record indices, in file order.
+    pub fn records(&self, c: &Chat) -> &[u32] {
+        &self.record_list[c.records.start as usize..c.records.end as usize]
+    }
+
+    /// The chat's home users, sorted by UPN.
+    pub fn home_users<'a>(&'a self, ds: &Dataset, c: &'a Chat) -> std::borrow::Cow<'a, [HomeUser]> {
+        if c.external {
+            std::borrow::Cow::Borrowed(&c.home_users)
+        } else {
+            std::borrow::Cow::Owned(home_users(
+                ds,
+                &self.directory,
+                c.id,
+                self.records(c),
+                c.home_tenant,
+            ))
+        }
     }
 
     pub fn external(&self) -> impl Iterator<Item = &Chat> {
@@ -146,289 +184,564 @@ impl Chats {
     }
 }
 
+/// Tenant ids and UPNs compare case-insensitively; one handle is one text.
+/// (Interned values are trimmed and never empty: the loader sees to it.)
+fn same(ds: &Dataset, a: Sym, b: Sym) -> bool {
+    a == b || ds.str(a).eq_ignore_ascii_case(ds.str(b))
+}
+
+fn same_opt(ds: &Dataset, a: Option<Sym>, b: Option<Sym>) -> bool {
+    matches!((a, b), (Some(a), Some(b)) if same(ds, a, b))
+}
+
 fn eq_ci(a: &str, b: &str) -> bool {
-    a.trim().eq_ignore_ascii_case(b.trim())
+    a.eq_ignore_ascii_case(b)
+}
+
+fn ends_with_ci(s: &str, suffix: &str) -> bool {
+    s.len() >= suffix.len()
+        && s.as_bytes()[s.len() - suffix.len()..].eq_ignore_ascii_case(suffix.as_bytes())
+}
+
+/// An Entra object id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ObjectId(pub [u8; 16]);
+
+impl ObjectId {
+    pub fn parse(s: &str) -> Option<ObjectId> {
+        parse_guid_any_case(s.trim()).map(ObjectId)
+    }
+}
+
+impl std::fmt::Display for ObjectId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&guid_text(&self.0))
+    }
 }
 
 /// Whether text is a GUID (any case), as object and tenant ids are.
 pub fn is_guid(s: &str) -> bool {
-    let b = s.as_bytes();
-    b.len() == 36
-        && b.iter().enumerate().all(|(i, c)| match i {
-            8 | 13 | 18 | 23 => *c == b'-',
-            _ => c.is_ascii_hexdigit(),
-        })
+    parse_guid_any_case(s).is_some()
 }
 
-/// Team channels are never chats.
-fn is_channel(ds: &Dataset, r: &Record) -> bool {
-    let Some(c) = r.chat.as_deref() else {
-        return false;
-    };
-    if c.communication_type
-        .is_some_and(|t| eq_ci(ds.str(t), "Team"))
-    {
-        return true;
+/// Channel threads end so; chats in `@unq.gbl.spaces` or `@thread.v2`.
+fn is_channel_id(id: &str) -> bool {
+    ends_with_ci(id, "@thread.tacv2") || ends_with_ci(id, "@thread.skype")
+}
+
+/// Answers about a handle's text, each asked once: per record, reading the
+/// text itself would cost a cache miss each time.
+struct Memo<F: Fn(&str) -> bool> {
+    known: HashMap<Sym, bool>,
+    test: F,
+}
+
+impl<F: Fn(&str) -> bool> Memo<F> {
+    fn new(test: F) -> Self {
+        Memo {
+            known: HashMap::new(),
+            test,
+        }
     }
-    let id = ds.opt(c.chat_id).to_ascii_lowercase();
-    id.ends_with("@thread.tacv2") || id.ends_with("@thread.skype")
-}
 
-fn is_chat_record(ds: &Dataset, r: &Record) -> Option<Sym> {
-    let teams = r.is_teams()
-        || r.workload
-            .is_some_and(|w| eq_ci(ds.str(w), "MicrosoftTeams"));
-    let id = r.chat.as_deref()?.chat_id?;
-    (teams && !ds.str(id).trim().is_empty() && !is_channel(ds, r)).then_some(id)
+    fn get(&mut self, ds: &Dataset, s: Sym) -> bool {
+        *self
+            .known
+            .entry(s)
+            .or_insert_with(|| (self.test)(ds.str(s)))
+    }
 }
 
 /// `UserId` → object id, from every record whose `UserKey` is a GUID.
+#[derive(Debug, Default)]
 struct Directory {
-    by_upn: HashMap<String, String>,
-    by_id: HashMap<String, String>,
-    /// Display names from any `Members[]` entry, by lowercase UPN.
-    names: HashMap<String, Sym>,
+    by_upn: HashMap<String, ObjectId>,
+    by_id: HashMap<ObjectId, String>,
+    /// The same by `UserId` handle: most lookups need no lowercasing.
+    by_user: HashMap<Sym, ObjectId>,
+    /// Display names from any `Members[]` entry, by UPN handle.
+    names: HashMap<Sym, Sym>,
 }
 
 impl Directory {
     fn build(ds: &Dataset) -> Directory {
-        let mut keys: HashMap<(Sym, Sym), ()> = HashMap::new();
+        // The first GUID UserKey of each UserId, in file order; the key
+        // last tried spares parsing the same one again.
+        let mut slot: Vec<u32> = vec![NONE; ds.pool_len()];
+        let mut seen: Vec<(Sym, Sym, Option<ObjectId>)> = Vec::new();
         for r in &ds.records {
             if let (Some(u), Some(k)) = (r.user_id, r.user_key) {
-                keys.entry((u, k)).or_default();
+                let at = &mut slot[lasso::Key::into_usize(u)];
+                if *at == NONE {
+                    *at = seen.len() as u32;
+                    seen.push((u, k, ObjectId::parse(ds.str(k))));
+                } else {
+                    let e = &mut seen[*at as usize];
+                    if e.2.is_none() && e.1 != k {
+                        *e = (u, k, ObjectId::parse(ds.str(k)));
+                    }
+                }
             }
         }
+        drop(slot);
         let mut names = HashMap::new();
         for c in ds.records.iter().filter_map(|r| r.chat.as_deref()) {
             for m in c.members.iter() {
-                if let (Some(u), Some(n)) = (m.upn, m.display_name)
-                    && !ds.str(n).trim().is_empty()
-                {
-                    names.entry(ds.str(u).trim().to_lowercase()).or_insert(n);
+                if let (Some(u), Some(n)) = (m.upn, m.display_name) {
+                    names.entry(u).or_insert(n);
                 }
             }
         }
         let mut by_upn = HashMap::new();
         let mut by_id = HashMap::new();
-        for (u, k) in keys.into_keys() {
-            let (upn, key) = (ds.str(u), ds.str(k));
-            if upn.contains('@') && is_guid(key) {
-                let upn = upn.trim().to_lowercase();
-                let key = key.to_ascii_lowercase();
-                by_id.entry(key.clone()).or_insert_with(|| upn.clone());
-                by_upn.entry(upn).or_insert(key);
+        let mut by_user = HashMap::new();
+        for (u, oid) in seen.into_iter().filter_map(|(u, _, oid)| Some((u, oid?))) {
+            let upn = ds.str(u);
+            if upn.contains('@') {
+                let upn = upn.to_lowercase();
+                by_user.insert(u, oid);
+                by_id.entry(oid).or_insert_with(|| upn.clone());
+                by_upn.entry(upn).or_insert(oid);
             }
         }
         Directory {
             by_upn,
             by_id,
+            by_user,
             names,
         }
     }
 }
 
 /// The two object ids of a 1:1 chat id `19:{a}_{b}@unq.gbl.spaces`.
-fn one_on_one_halves(chat_id: &str) -> Option<(String, String)> {
-    let inner = chat_id.strip_prefix("19:")?;
+fn one_on_one_halves(chat_id: &str) -> Option<(ObjectId, ObjectId)> {
+    let inner = chat_id.trim().strip_prefix("19:")?;
     let (pair, suffix) = inner.split_once('@')?;
     if !suffix.eq_ignore_ascii_case("unq.gbl.spaces") {
         return None;
     }
     let (a, b) = pair.split_once('_')?;
-    (is_guid(a) && is_guid(b)).then(|| (a.to_ascii_lowercase(), b.to_ascii_lowercase()))
+    Some((ObjectId::parse(a)?, ObjectId::parse(b)?))
+}
+
+/// What one pass over the records learns of a chat.
+struct Acc {
+    id: Sym,
+    name: Option<Sym>,
+    communication_type: Option<Sym>,
+    home_tenant: Option<Sym>,
+    external: bool,
+    guests: bool,
+    resource_home: bool,
+    resource_other: bool,
+    /// `Some(true)`: a `ChatCreated` by someone of another tenant.
+    created_by_outsider: Option<bool>,
+    first_seen: DateTime<Utc>,
+    last_seen: DateTime<Utc>,
+    count: u32,
+}
+
+impl Acc {
+    fn new(id: Sym, r: &Record) -> Acc {
+        Acc {
+            id,
+            name: None,
+            communication_type: None,
+            home_tenant: None,
+            external: false,
+            guests: false,
+            resource_home: false,
+            resource_other: false,
+            created_by_outsider: None,
+            first_seen: r.time,
+            last_seen: r.time,
+            count: 0,
+        }
+    }
+
+    /// Takes in one record of the chat. Records are compared with their own
+    /// `OrganizationId`, which is the chat's home tenant in any one export.
+    fn add(&mut self, ds: &Dataset, r: &Record) {
+        let c = chat(r);
+        self.count += 1;
+        self.external |= is_external(ds, r);
+        self.guests |= has_guests(ds, r);
+        self.home_tenant = self.home_tenant.or(r.organization_id);
+        self.first_seen = self.first_seen.min(r.time);
+        if r.time >= self.last_seen {
+            self.last_seen = r.time;
+            self.name = c.chat_name.or(self.name);
+        } else if self.name.is_none() {
+            self.name = c.chat_name;
+        }
+        self.communication_type = self.communication_type.or(c.communication_type);
+        let home = r.organization_id;
+        let is_home = |t: Sym| home.is_some_and(|h| same(ds, h, t));
+        if let Some(t) = c.resource_tenant_id {
+            if is_home(t) {
+                self.resource_home = true;
+            } else if home.is_some() {
+                self.resource_other = true;
+            }
+        }
+        if ds.str(r.operation).eq_ignore_ascii_case("ChatCreated") {
+            let member_tenant = c
+                .members
+                .iter()
+                .find(|m| same_opt(ds, m.upn, r.user_id))
+                .and_then(|m| m.organization_id);
+            let by_outsider = member_tenant.is_some_and(|t| !is_home(t));
+            self.created_by_outsider =
+                Some(self.created_by_outsider.unwrap_or(false) || by_outsider);
+        }
+    }
+
+    fn initiated(&self) -> Initiated {
+        if self.resource_other || self.created_by_outsider == Some(true) {
+            Initiated::External
+        } else if self.resource_home || self.created_by_outsider == Some(false) {
+            Initiated::Internal
+        } else {
+            Initiated::Unknown
+        }
+    }
 }
 
 /// Groups the records of `ds` into chats.
+///
+/// One pass in file order learns most of every chat (reading records in
+/// order is what keeps this fast at a million records); a second look, at
+/// the records of external chats only, finds their other tenants, their
+/// domains and their home users.
 pub fn build(ds: &Dataset) -> Chats {
     let mut chats = Chats {
         record_chat: vec![NONE; ds.records.len()],
+        by_id: vec![NONE; ds.pool_len()],
         ..Chats::default()
     };
-    let mut members: Vec<Vec<u32>> = Vec::new();
+    let mut accs: Vec<Acc> = Vec::new();
+    let mut teams_workload = Memo::new(|w| eq_ci(w, "MicrosoftTeams"));
+    let mut team_type = Memo::new(|t| eq_ci(t, "Team"));
+    // Chat ids already found to be channels.
+    const CHANNEL: u32 = NONE - 1;
     for (i, r) in ds.records.iter().enumerate() {
-        let Some(id) = is_chat_record(ds, r) else {
+        let Some(c) = r.chat.as_deref() else { continue };
+        let Some(id) = c.chat_id else { continue };
+        let teams = r.is_teams() || r.workload.is_some_and(|w| teams_workload.get(ds, w));
+        if !teams || c.communication_type.is_some_and(|t| team_type.get(ds, t)) {
             continue;
-        };
-        let next = chats.by_id.len() as u32;
-        let c = *chats.by_id.entry(id).or_insert(next);
-        if c == next {
-            members.push(Vec::new());
         }
-        members[c as usize].push(i as u32);
+        let slot = &mut chats.by_id[lasso::Key::into_usize(id)];
+        if *slot == NONE {
+            if is_channel_id(ds.str(id)) {
+                *slot = CHANNEL;
+                continue;
+            }
+            *slot = accs.len() as u32;
+            accs.push(Acc::new(id, r));
+        }
+        let c = *slot;
+        if c == CHANNEL {
+            continue;
+        }
+        accs[c as usize].add(ds, r);
         chats.record_chat[i] = c;
     }
-    let dir = Directory::build(ds);
-    let mut order: Vec<(Sym, u32)> = chats.by_id.iter().map(|(&s, &i)| (s, i)).collect();
-    order.sort_by_key(|&(_, i)| i);
-    chats.list = order
-        .into_iter()
-        .map(|(id, c)| describe(ds, &dir, id, std::mem::take(&mut members[c as usize])))
-        .collect();
-    chats
-}
-
-/// The most frequent value (the first seen among equals).
-fn most_common(values: impl Iterator<Item = Sym>) -> Option<Sym> {
-    let mut counts: Vec<(Sym, usize)> = Vec::new();
-    for v in values {
-        match counts.iter_mut().find(|(s, _)| *s == v) {
-            Some((_, n)) => *n += 1,
-            None => counts.push((v, 1)),
+    // Each chat's records side by side, in file order.
+    let mut starts = Vec::with_capacity(accs.len() + 1);
+    let mut at = 0u32;
+    for a in &accs {
+        starts.push(at);
+        at += a.count;
+    }
+    starts.push(at);
+    let mut fill = starts.clone();
+    let mut list = vec![0u32; at as usize];
+    for (i, &c) in chats.record_chat.iter().enumerate() {
+        if c != NONE {
+            list[fill[c as usize] as usize] = i as u32;
+            fill[c as usize] += 1;
         }
     }
-    let best = counts.iter().map(|(_, n)| *n).max()?;
-    counts.into_iter().find(|(_, n)| *n == best).map(|(s, _)| s)
+    chats.record_list = list;
+    chats.directory = Directory::build(ds);
+    // Second pass, again in file order, over the records of external
+    // chats: one thread per core, each with its share of the chats (reading
+    // records is bound by memory latency, which threads hide).
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().clamp(1, 8));
+    let mut found: Vec<Option<Box<ExternalFound>>> = Vec::new();
+    found.resize_with(accs.len(), || None);
+    let (dir, record_chat, accs_ref) = (&chats.directory, &chats.record_chat, &accs);
+    let shares: Vec<Vec<(usize, Box<ExternalFound>)>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|k| {
+                s.spawn(move || {
+                    let mine = |c: usize| c % threads == k && accs_ref[c].external;
+                    let mut share: HashMap<usize, Box<ExternalFound>> = HashMap::new();
+                    for (i, &c) in record_chat.iter().enumerate() {
+                        let c = c as usize;
+                        if c != NONE as usize && mine(c) {
+                            share.entry(c).or_default().add(
+                                ds,
+                                dir,
+                                accs_ref[c].home_tenant,
+                                i as u32,
+                            );
+                        }
+                    }
+                    share.into_iter().collect()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("triage does not panic"))
+            .collect()
+    });
+    for (c, f) in shares.into_iter().flatten() {
+        found[c] = Some(f);
+    }
+    let mut list = Vec::with_capacity(accs.len());
+    for ((k, a), f) in accs.into_iter().enumerate().zip(found) {
+        let mut c = Chat {
+            id: a.id,
+            name: a.name,
+            communication_type: a.communication_type,
+            home_tenant: a.home_tenant,
+            external: a.external,
+            guests: a.guests,
+            initiated: a.initiated(),
+            external_tenants: Vec::new(),
+            external_domains: Vec::new(),
+            first_seen: a.first_seen,
+            last_seen: a.last_seen,
+            records: starts[k]..starts[k + 1],
+            home_users: Vec::new(),
+        };
+        if let Some(f) = f {
+            f.finish(ds, &chats.directory, &mut c);
+        }
+        list.push(c);
+    }
+    chats.list = list;
+    chats
 }
 
 fn chat(r: &Record) -> &crate::ual::ChatFields {
     r.chat.as_deref().expect("chat records have chat fields")
 }
 
-fn describe(ds: &Dataset, dir: &Directory, id: Sym, records: Vec<u32>) -> Chat {
-    let recs = || records.iter().map(|&i| &ds.records[i as usize]);
-    let home_tenant = most_common(recs().filter_map(|r| r.organization_id));
-    let home = ds.opt(home_tenant).trim().to_ascii_lowercase();
-    let is_home = |t: &str| !home.is_empty() && eq_ci(t, &home);
+fn push_lower(list: &mut Vec<String>, text: &str) {
+    if !list.iter().any(|x| x.eq_ignore_ascii_case(text)) {
+        list.push(text.to_ascii_lowercase());
+    }
+}
 
-    let mut external = false;
-    let mut guests = false;
-    let mut tenants: Vec<String> = Vec::new();
-    let mut domains: Vec<String> = Vec::new();
-    let mut resource_home = false;
-    let mut resource_other = false;
-    let mut created_by: Option<bool> = None; // Some(true): by an outsider
-    let mut name = None;
-    let mut communication_type = None;
-    let mut first_seen = None::<DateTime<Utc>>;
-    let mut last_seen = None::<DateTime<Utc>>;
-    for r in recs() {
-        let c = chat(r);
-        external |= is_external(ds, r);
-        guests |= has_guests(ds, r);
-        first_seen = Some(first_seen.map_or(r.time, |t| t.min(r.time)));
-        if last_seen.is_none_or(|t| r.time >= t) {
-            last_seen = Some(r.time);
-            if let Some(n) = c.chat_name.filter(|&n| !ds.str(n).trim().is_empty()) {
-                name = Some(n);
-            }
-        }
-        if name.is_none() {
-            name = c.chat_name.filter(|&n| !ds.str(n).trim().is_empty());
-        }
-        communication_type = communication_type.or(c.communication_type);
-        let mut other_tenant = |t: &str| {
-            if !t.trim().is_empty() && !is_home(t) {
-                let t = t.trim().to_ascii_lowercase();
-                if !tenants.contains(&t) {
-                    tenants.push(t);
-                }
+/// What the second pass learns of an external chat.
+#[derive(Default)]
+struct ExternalFound {
+    tenants: Vec<String>,
+    domains: Vec<String>,
+    /// `ParticipatingDomains` (it lists the home domain too).
+    participating: Vec<Sym>,
+    users: UsersFound,
+}
+
+impl ExternalFound {
+    fn add(&mut self, ds: &Dataset, dir: &Directory, home: Option<Sym>, i: u32) {
+        let is_home = |t: Sym| home.is_some_and(|h| same(ds, h, t));
+        let f = chat(&ds.records[i as usize]);
+        let tenants = &mut self.tenants;
+        let mut other_tenant = |t: Sym| {
+            if !is_home(t) {
+                push_lower(tenants, ds.str(t));
             }
         };
-        if let Some(t) = c.resource_tenant_id {
-            let t = ds.str(t);
-            if is_home(t) {
-                resource_home = true;
-            } else if !t.trim().is_empty() {
-                resource_other = true;
+        if let Some(t) = f.resource_tenant_id {
+            other_tenant(t);
+        }
+        if let Some(p) = &f.participants {
+            for &t in p.participating_tenant_ids.iter() {
                 other_tenant(t);
             }
-        }
-        let mut add_domain = |d: &str| {
-            let d = d.trim().to_ascii_lowercase();
-            if !d.is_empty() && !domains.contains(&d) {
-                domains.push(d);
-            }
-        };
-        if let Some(p) = &c.participants {
-            for &t in p.participating_tenant_ids.iter() {
-                other_tenant(ds.str(t));
-            }
             for d in p.participating_sip_domains.iter() {
-                if let Some(t) = d.tenant_id.map(|t| ds.str(t))
+                if let Some(t) = d.tenant_id
                     && !is_home(t)
                 {
                     other_tenant(t);
-                    add_domain(ds.opt(d.domain));
+                    if let Some(d) = d.domain {
+                        push_lower(&mut self.domains, ds.str(d));
+                    }
+                }
+            }
+            for &d in p.participating_domains.iter() {
+                if !self.participating.contains(&d) {
+                    self.participating.push(d);
                 }
             }
         }
-        for m in c.members.iter() {
-            if let Some(t) = m.organization_id.map(|t| ds.str(t))
+        for m in f.members.iter() {
+            if let Some(t) = m.organization_id
                 && !is_home(t)
             {
                 other_tenant(t);
                 if let Some((_, d)) = ds.opt(m.upn).rsplit_once('@') {
-                    add_domain(d);
+                    push_lower(&mut self.domains, d);
                 }
             }
         }
-        if ds.str(r.operation).eq_ignore_ascii_case("ChatCreated") {
-            let actor = ds.opt(r.user_id);
-            let member_tenant = c
-                .members
-                .iter()
-                .find(|m| eq_ci(ds.opt(m.upn), actor))
-                .and_then(|m| m.organization_id)
-                .map(|t| ds.str(t));
-            let by_outsider = match member_tenant {
-                Some(t) => !is_home(t),
-                None => !home.is_empty() && !eq_ci(ds.opt(r.organization_id), &home),
-            };
-            created_by = Some(created_by.unwrap_or(false) || by_outsider);
-        }
+        self.users.add(ds, dir, home, i);
     }
-    tenants.sort();
-    // ParticipatingDomains lists the home domain too: keep only the domains
-    // of other tenants found above, plus any participating domain no home
-    // user has.
-    let home_users = home_users(ds, dir, id, &records, &home);
-    let home_domains: Vec<String> = home_users
-        .iter()
-        .filter_map(|u| {
-            ds.str(u.upn)
-                .rsplit_once('@')
-                .map(|(_, d)| d.to_ascii_lowercase())
-        })
-        .collect();
-    if external {
-        for r in recs() {
-            if let Some(p) = &chat(r).participants {
-                for &d in p.participating_domains.iter() {
-                    let d = ds.str(d).trim().to_ascii_lowercase();
-                    if !d.is_empty()
-                        && !home_domains.contains(&d)
-                        && !d.ends_with(".onmicrosoft.com")
-                        && !domains.contains(&d)
-                    {
-                        domains.push(d);
-                    }
+
+    fn finish(self, ds: &Dataset, dir: &Directory, c: &mut Chat) {
+        let users = self.users.finish(ds, dir, c.id);
+        let mut domains = self.domains;
+        // Participating domains count when no home user has them.
+        let home_domains: Vec<&str> = users
+            .iter()
+            .filter_map(|u| ds.str(u.upn).rsplit_once('@').map(|(_, d)| d))
+            .collect();
+        for d in self.participating {
+            let d = ds.str(d);
+            if !home_domains.iter().any(|h| h.eq_ignore_ascii_case(d))
+                && !ends_with_ci(d, ".onmicrosoft.com")
+            {
+                push_lower(&mut domains, d);
+            }
+        }
+        let mut tenants = self.tenants;
+        tenants.sort();
+        domains.sort();
+        c.external_tenants = tenants;
+        c.external_domains = domains;
+        c.home_users = users;
+    }
+}
+
+/// Finds the home users of one chat, record after record.
+#[derive(Default)]
+struct UsersFound {
+    users: Vec<HomeUser>,
+    /// Whether a user's actor evidence is in: of a user's many messages in
+    /// a chat only the first is evidence (membership records always are),
+    /// so that a plan stays readable.
+    acted: Vec<bool>,
+    /// Which user a UPN handle is (`None`: no address); other spellings of
+    /// a UPN are compared once.
+    known: HashMap<Sym, Option<usize>>,
+}
+
+impl UsersFound {
+    fn found(&mut self, ds: &Dataset, upn: Sym, name: Option<Sym>, by: FoundBy, rec: u32) {
+        let users = &self.users;
+        let at = *self.known.entry(upn).or_insert_with(|| {
+            ds.str(upn).contains('@').then(|| {
+                users
+                    .iter()
+                    .position(|u| same(ds, u.upn, upn))
+                    .unwrap_or(users.len())
+            })
+        });
+        let Some(at) = at else { return };
+        match self.users.get_mut(at) {
+            Some(u) => {
+                if u.display_name.is_none() {
+                    u.display_name = name;
                 }
+                u.found_by = u.found_by.min(by);
+                let first_act = by == FoundBy::Actor && !self.acted[at];
+                if (by != FoundBy::Actor || first_act) && u.evidence.last() != Some(&rec) {
+                    u.evidence.push(rec);
+                }
+                if first_act {
+                    self.acted[at] = true;
+                }
+            }
+            None => {
+                self.acted.push(by == FoundBy::Actor);
+                self.users.push(HomeUser {
+                    upn,
+                    display_name: name,
+                    object_id: None,
+                    id_source: IdSource::Lookup,
+                    found_by: by,
+                    guest: is_guest_upn(ds.str(upn)),
+                    evidence: Evidence::from_slice(&[rec]),
+                });
             }
         }
     }
-    domains.sort();
-    let initiated = if resource_other || created_by == Some(true) {
-        Initiated::External
-    } else if resource_home || created_by == Some(false) {
-        Initiated::Internal
-    } else {
-        Initiated::Unknown
-    };
-    let some_time = ds.records[records[0] as usize].time;
-    Chat {
-        id,
-        name,
-        communication_type,
-        home_tenant,
-        external,
-        guests,
-        initiated,
-        external_tenants: tenants,
-        external_domains: domains,
-        first_seen: first_seen.unwrap_or(some_time),
-        last_seen: last_seen.unwrap_or(some_time),
-        records,
-        home_users,
+
+    /// Takes in record `i` of the chat whose home tenant is `home`.
+    fn add(&mut self, ds: &Dataset, dir: &Directory, home: Option<Sym>, i: u32) {
+        let is_home = |t: Option<Sym>| matches!((home, t), (Some(h), Some(t)) if same(ds, h, t));
+        let r = &ds.records[i as usize];
+        let c = chat(r);
+        if !is_home(r.organization_id) {
+            return;
+        }
+        let mut foreign_actor = false;
+        for m in c.members.iter() {
+            if let Some(upn) = m.upn {
+                if is_home(m.organization_id) {
+                    self.found(ds, upn, m.display_name, FoundBy::Member, i);
+                } else if m.organization_id.is_some() && same_opt(ds, Some(upn), r.user_id) {
+                    foreign_actor = true;
+                }
+            }
+        }
+        let Some(actor) = r.user_id else { return };
+        let among_members = c.members.iter().find(|m| same_opt(ds, m.upn, Some(actor)));
+        let no_tenants = c.members.iter().all(|m| m.organization_id.is_none());
+        if ds.str(r.operation).eq_ignore_ascii_case("MemberAdded")
+            && no_tenants
+            && let Some(m) = among_members
+        {
+            self.found(ds, actor, m.display_name, FoundBy::MemberAdded, i);
+        } else if !foreign_actor && dir.by_user.contains_key(&actor) {
+            // An Entra user (one with an object id for a UserKey) acting in
+            // the chat, logged in the home tenant.
+            let name = among_members.and_then(|m| m.display_name);
+            self.found(ds, actor, name, FoundBy::Actor, i);
+        }
+    }
+
+    /// Object ids and display names from the directory; sorted by UPN.
+    fn finish(self, ds: &Dataset, dir: &Directory, id: Sym) -> Vec<HomeUser> {
+        let mut users = self.users;
+        for u in &mut users {
+            if u.display_name.is_none() {
+                u.display_name = dir.names.get(&u.upn).copied();
+            }
+            if let Some(&oid) = dir.by_user.get(&u.upn) {
+                u.object_id = Some(oid);
+                u.id_source = IdSource::UserKey;
+                continue;
+            }
+            let upn = ds.str(u.upn).to_lowercase();
+            if let Some(&oid) = dir.by_upn.get(&upn) {
+                u.object_id = Some(oid);
+                u.id_source = IdSource::UserKey;
+            } else if let Some((a, b)) = one_on_one_halves(ds.str(id)) {
+                let someone_else =
+                    |h: &ObjectId| dir.by_id.get(h).is_some_and(|owner| *owner != upn);
+                let mine = match (someone_else(&a), someone_else(&b)) {
+                    (true, false) if !dir.by_id.contains_key(&b) => Some(b),
+                    (false, true) if !dir.by_id.contains_key(&a) => Some(a),
+                    _ => None,
+                };
+                if let Some(oid) = mine {
+                    u.object_id = Some(oid);
+                    u.id_source = IdSource::ChatId;
+                }
+            }
+        }
+        users.sort_by(|a, b| {
+            let (a, b) = (ds.str(a.upn).bytes(), ds.str(b.upn).bytes());
+            a.map(|c| c.to_ascii_lowercase())
+                .cmp(b.map(|c| c.to_ascii_lowercase()))
+        });
+        users
     }
 }
 
@@ -437,104 +750,11 @@ fn home_users(
     dir: &Directory,
     id: Sym,
     records: &[u32],
-    home: &str,
+    home: Option<Sym>,
 ) -> Vec<HomeUser> {
-    let is_home = |t: Option<Sym>| t.is_some_and(|t| !home.is_empty() && eq_ci(ds.str(t), home));
-    let mut users: Vec<HomeUser> = Vec::new();
-    // Every membership record is evidence, but of a user's many messages
-    // in a chat only the first: the plan stays readable.
-    let mut acted: Vec<Sym> = Vec::new();
-    let mut found = |upn: Sym, name: Option<Sym>, by: FoundBy, rec: u32| {
-        let text = ds.str(upn).trim();
-        if !text.contains('@') {
-            return;
-        }
-        match users.iter_mut().find(|u| eq_ci(ds.str(u.upn), text)) {
-            Some(u) => {
-                if u.display_name.is_none() {
-                    u.display_name = name;
-                }
-                u.found_by = u.found_by.min(by);
-                let first_act = by == FoundBy::Actor && !acted.contains(&u.upn);
-                if (by != FoundBy::Actor || first_act) && u.evidence.last() != Some(&rec) {
-                    u.evidence.push(rec);
-                }
-                if first_act {
-                    acted.push(u.upn);
-                }
-            }
-            None => {
-                if by == FoundBy::Actor {
-                    acted.push(upn);
-                }
-                users.push(HomeUser {
-                    upn,
-                    display_name: name,
-                    object_id: None,
-                    id_source: IdSource::Lookup,
-                    found_by: by,
-                    guest: is_guest_upn(text),
-                    evidence: vec![rec],
-                })
-            }
-        }
-    };
+    let mut found = UsersFound::default();
     for &i in records {
-        let r = &ds.records[i as usize];
-        let c = chat(r);
-        if !is_home(r.organization_id) {
-            continue;
-        }
-        let mut foreign_actor = false;
-        for m in c.members.iter() {
-            if let Some(upn) = m.upn {
-                if is_home(m.organization_id) {
-                    found(upn, m.display_name, FoundBy::Member, i);
-                } else if m.organization_id.is_some() && eq_ci(ds.str(upn), ds.opt(r.user_id)) {
-                    foreign_actor = true;
-                }
-            }
-        }
-        let Some(actor) = r.user_id else { continue };
-        let actor_text = ds.str(actor);
-        let among_members = c.members.iter().find(|m| eq_ci(ds.opt(m.upn), actor_text));
-        let no_tenants = c.members.iter().all(|m| m.organization_id.is_none());
-        if ds.str(r.operation).eq_ignore_ascii_case("MemberAdded")
-            && no_tenants
-            && let Some(m) = among_members
-        {
-            found(actor, m.display_name, FoundBy::MemberAdded, i);
-        } else if !foreign_actor && r.user_key.is_some_and(|k| is_guid(ds.str(k))) {
-            // An Entra user acting in the chat, logged in the home tenant.
-            found(
-                actor,
-                among_members.and_then(|m| m.display_name),
-                FoundBy::Actor,
-                i,
-            );
-        }
+        found.add(ds, dir, home, i);
     }
-    for u in &mut users {
-        let upn = ds.str(u.upn).trim().to_lowercase();
-        if u.display_name.is_none() {
-            u.display_name = dir.names.get(&upn).copied();
-        }
-        if let Some(oid) = dir.by_upn.get(&upn) {
-            u.object_id = Some(oid.clone());
-            u.id_source = IdSource::UserKey;
-        } else if let Some((a, b)) = one_on_one_halves(ds.str(id)) {
-            let someone_else = |h: &str| dir.by_id.get(h).is_some_and(|owner| *owner != upn);
-            let mine = match (someone_else(&a), someone_else(&b)) {
-                (true, false) if !dir.by_id.contains_key(&b) => Some(b),
-                (false, true) if !dir.by_id.contains_key(&a) => Some(a),
-                _ => None,
-            };
-            if let Some(oid) = mine {
-                u.object_id = Some(oid);
-                u.id_source = IdSource::ChatId;
-            }
-        }
-    }
-    users.sort_by_key(|u| ds.str(u.upn).to_lowercase());
-    users
+    found.finish(ds, dir, id)
 }

@@ -19,12 +19,11 @@ pub fn is_external(ds: &Dataset, r: &Record) -> bool {
     let Some(c) = r.chat.as_deref() else {
         return false;
     };
-    let home = ds.opt(r.organization_id);
-    let other = |t: Option<Sym>| {
-        t.is_some_and(|t| {
-            let t = ds.str(t);
-            !home.is_empty() && !same_tenant(t, home)
-        })
+    let home = r.organization_id.filter(|&h| !ds.str(h).trim().is_empty());
+    // The same handle is the same text: most comparisons stop there.
+    let other = |t: Option<Sym>| match (t, home) {
+        (Some(t), Some(h)) => t != h && !same_tenant(ds.str(t), ds.str(h)),
+        _ => false,
     };
     if let Some(p) = c.participants.as_ref() {
         if p.has_foreign_tenant_users == Some(true) || p.has_unauthenticated_users == Some(true) {

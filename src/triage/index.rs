@@ -2,6 +2,8 @@
 //! record, and the distinct strings of each searchable field, so that a
 //! query tests each distinct string once instead of once per record.
 
+use std::sync::OnceLock;
+
 use super::chats::{self, Chats};
 use super::external::{has_guests, is_external};
 use crate::ual::{Dataset, Record, Sym};
@@ -121,8 +123,9 @@ pub struct Index {
     pub external: Vec<bool>,
     /// Per record: shows guests, itself or through its chat.
     pub guests: Vec<bool>,
-    /// The distinct strings of each slot.
-    vocab: Vec<Vec<Sym>>,
+    /// The distinct strings of each slot, gathered the first time a query
+    /// needs them (a load that is never filtered never pays for them).
+    vocab: [OnceLock<Vec<Sym>>; Slot::COUNT],
     /// The distinct record type numbers.
     pub record_types: Vec<u32>,
 }
@@ -137,26 +140,6 @@ impl Index {
             external.push(chat.map_or_else(|| is_external(ds, r), |c| c.external));
             guests.push(chat.map_or_else(|| has_guests(ds, r), |c| c.guests));
         }
-        // One pass per slot with a seen-bitmap over the pool.
-        let mut vocab = Vec::with_capacity(Slot::COUNT);
-        let mut seen = vec![false; ds.pool_len()];
-        for slot in Slot::ALL {
-            let mut list = Vec::new();
-            for r in &ds.records {
-                any_in_slots(r, slot.bit(), |s| {
-                    let k = lasso::Key::into_usize(s);
-                    if !seen[k] {
-                        seen[k] = true;
-                        list.push(s);
-                    }
-                    false
-                });
-            }
-            for s in &list {
-                seen[lasso::Key::into_usize(*s)] = false;
-            }
-            vocab.push(list);
-        }
         let mut record_types: Vec<u32> = ds.records.iter().filter_map(|r| r.record_type).collect();
         record_types.sort_unstable();
         record_types.dedup();
@@ -164,13 +147,27 @@ impl Index {
             chats,
             external,
             guests,
-            vocab,
+            vocab: Default::default(),
             record_types,
         }
     }
 
     /// The distinct strings found in `slot`.
-    pub fn vocab(&self, slot: Slot) -> &[Sym] {
-        &self.vocab[slot as usize]
+    pub fn vocab(&self, ds: &Dataset, slot: Slot) -> &[Sym] {
+        self.vocab[slot as usize].get_or_init(|| {
+            let mut seen = vec![0u64; ds.pool_len().div_ceil(64)];
+            let mut list = Vec::new();
+            for r in &ds.records {
+                any_in_slots(r, slot.bit(), |s| {
+                    let k = lasso::Key::into_usize(s);
+                    if seen[k / 64] & (1 << (k % 64)) == 0 {
+                        seen[k / 64] |= 1 << (k % 64);
+                        list.push(s);
+                    }
+                    false
+                });
+            }
+            list
+        })
     }
 }

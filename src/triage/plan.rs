@@ -107,7 +107,7 @@ pub fn target(ds: &Dataset, chat: &Chat, user: &HomeUser) -> Target {
     Target {
         chat_id: ds.str(chat.id).trim().to_owned(),
         tenant_id: ds.opt(chat.home_tenant).trim().to_ascii_lowercase(),
-        user_id: user.object_id.clone(),
+        user_id: user.object_id.map(|o| o.to_string()),
         user_upn: ds.str(user.upn).trim().to_owned(),
         user_display_name: user.display_name.map(|n| ds.str(n).to_owned()),
         user_id_source: user.id_source.into(),

@@ -35,7 +35,7 @@ pub use input::Encoding;
 pub use normalize::Skip;
 pub use pipeline::Progress;
 pub use record::{ChatFields, JsonEnvelope, Member, ParticipantInfo, Record, Sym};
-pub use record_id::{IdText, RecordId};
+pub use record_id::{IdText, RecordId, guid_text, parse_guid_any_case};
 
 use csv_rows::CsvLayout;
 use input::{Input, InputError};

@@ -28,14 +28,7 @@ impl RecordId {
     /// The id as it was written.
     pub fn text(&self) -> IdText<'_> {
         match self {
-            RecordId::Guid(g) => {
-                let mut out = [b'-'; 36];
-                for (k, b) in g.iter().enumerate() {
-                    out[DIGITS[2 * k]] = HEX[(b >> 4) as usize];
-                    out[DIGITS[2 * k + 1]] = HEX[(b & 15) as usize];
-                }
-                IdText::Guid(out)
-            }
+            RecordId::Guid(g) => guid_text(g),
             RecordId::Text(t) => IdText::Text(t),
         }
     }
@@ -87,6 +80,22 @@ fn parse_guid(s: &[u8]) -> Option<[u8; 16]> {
         *b = hi << 4 | (lo & 15);
     }
     (bad == 0).then_some(out)
+}
+
+/// A GUID in any case, as its 16 bytes.
+pub fn parse_guid_any_case(s: &str) -> Option<[u8; 16]> {
+    let s: &[u8; 36] = s.as_bytes().try_into().ok()?;
+    parse_guid(&s.map(|c| c.to_ascii_lowercase()))
+}
+
+/// The canonical (lowercase) text of a GUID.
+pub fn guid_text(g: &[u8; 16]) -> IdText<'static> {
+    let mut out = [b'-'; 36];
+    for (k, b) in g.iter().enumerate() {
+        out[DIGITS[2 * k]] = HEX[(b >> 4) as usize];
+        out[DIGITS[2 * k + 1]] = HEX[(b & 15) as usize];
+    }
+    IdText::Guid(out)
 }
 
 /// The text of a [`RecordId`], without allocating.

@@ -112,7 +112,7 @@ impl Compiler<'_> {
     fn strings(&self, slots: &[Slot], m: &Matcher) -> Option<SymSet> {
         let mut set = SymSet::new(self.ds.pool_len());
         for &slot in slots {
-            for (i, &s) in self.ix.vocab(slot).iter().enumerate() {
+            for (i, &s) in self.ix.vocab(self.ds, slot).iter().enumerate() {
                 if i % CHECK_EVERY == 0 && self.cancel.load(Ordering::Relaxed) {
                     return None;
                 }
@@ -185,7 +185,7 @@ impl Compiler<'_> {
             TextField::Domain => {
                 let named = self.text(&[Slot::Domain], &m)?;
                 let mut upns = SymSet::new(self.ds.pool_len());
-                for &s in self.ix.vocab(Slot::MemberUpn) {
+                for &s in self.ix.vocab(self.ds, Slot::MemberUpn) {
                     if let Some((_, d)) = self.ds.str(s).rsplit_once('@')
                         && m.is_match(d)
                     {
