@@ -8,48 +8,13 @@
 //! every record of the same file, no JSON. `chatevict_load` is the whole
 //! load (sniff, split, parse AuditData, intern, deduplicate).
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
 
 use chatevict::ual::{self, LoadOptions, Progress};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
-fn data() -> Option<PathBuf> {
-    if let Ok(p) = std::env::var("CHATEVICT_BENCH_FILE") {
-        return Some(PathBuf::from(p));
-    }
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let tool = root.join("../shared/tools/gen_ual.py");
-    let out = root.join("target/bench-data/ual-20k.csv");
-    if out.exists() {
-        return Some(out);
-    }
-    if !tool.exists() {
-        eprintln!(
-            "skipped: {} is absent and CHATEVICT_BENCH_FILE is not set",
-            tool.display()
-        );
-        return None;
-    }
-    std::fs::create_dir_all(out.parent()?).ok()?;
-    let ok = Command::new("python3")
-        .arg(&tool)
-        .args(["--rows", "20000", "--dup-rate", "0.01", "--out"])
-        .arg(&out)
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        eprintln!(
-            "skipped: could not generate bench data with {}",
-            tool.display()
-        );
-        return None;
-    }
-    Some(out)
-}
-
 fn load(c: &mut Criterion) {
-    let Some(path) = data() else { return };
+    let Some(path) = common::data() else { return };
     let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
     let mut g = c.benchmark_group("load");
     g.throughput(Throughput::Bytes(bytes));

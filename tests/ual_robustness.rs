@@ -117,7 +117,7 @@ fn summary(paths: &[PathBuf], opts: &LoadOptions) -> Vec<(String, u64, String, u
             let members = r.chat.as_deref().map_or(0, |c| c.members.len());
             (
                 r.id.to_string(),
-                r.source.line,
+                u64::from(r.source.line),
                 ds.str(r.operation).to_owned(),
                 members,
             )

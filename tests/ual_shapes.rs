@@ -94,7 +94,7 @@ fn purview_8_columns_crlf_with_a_pretty_printed_row() {
     check_base(&ds, &[A, B, C, D, E]);
     assert_eq!(ds.sources[0].shape, "purview-csv");
     assert_eq!(ds.sources[0].encoding, Encoding::Utf8);
-    let lines: Vec<u64> = ds.records.iter().map(|r| r.source.line).collect();
+    let lines: Vec<u32> = ds.records.iter().map(|r| r.source.line).collect();
     assert_eq!(lines, vec![2, 53, 54, 55, 56]);
     // The raw AuditData is read again from the file, as it was written.
     let raw = ds.raw_audit_data(by_id(&ds, A)).unwrap();

@@ -20,7 +20,7 @@ pub struct RecordRow<'a> {
     pub user_id: &'a str,
     pub user_key: &'a str,
     pub organization_id: &'a str,
-    pub user_type: Option<i32>,
+    pub user_type: Option<i16>,
     pub client_ip: &'a str,
     pub object: &'a str,
     pub chat_id: &'a str,
@@ -44,7 +44,7 @@ pub struct MemberRow<'a> {
 #[derive(Debug, Serialize)]
 pub struct SourceRow {
     pub file: String,
-    pub line: u64,
+    pub line: u32,
 }
 
 impl<'a> RecordRow<'a> {
@@ -167,7 +167,7 @@ pub fn csv_fields(row: &RecordRow, sanitize: bool) -> Vec<String> {
         row.user_id.to_owned(),
         row.user_key.to_owned(),
         row.organization_id.to_owned(),
-        opt(row.user_type),
+        opt(row.user_type.map(i32::from)),
         row.client_ip.to_owned(),
         row.object.to_owned(),
         row.chat_id.to_owned(),

@@ -324,46 +324,41 @@ fn one_on_one_halves(chat_id: &str) -> Option<(ObjectId, ObjectId)> {
     Some((ObjectId::parse(a)?, ObjectId::parse(b)?))
 }
 
-/// What one pass over the records learns of a chat.
-struct Acc {
-    id: Sym,
-    name: Option<Sym>,
-    communication_type: Option<Sym>,
-    home_tenant: Option<Sym>,
-    external: bool,
-    guests: bool,
+/// What the first pass keeps of a chat besides the [`Chat`] itself.
+#[derive(Default)]
+struct Side {
     resource_home: bool,
     resource_other: bool,
     /// `Some(true)`: a `ChatCreated` by someone of another tenant.
     created_by_outsider: Option<bool>,
-    first_seen: DateTime<Utc>,
-    last_seen: DateTime<Utc>,
     count: u32,
 }
 
-impl Acc {
-    fn new(id: Sym, r: &Record) -> Acc {
-        Acc {
+impl Chat {
+    fn new(id: Sym, r: &Record) -> Chat {
+        Chat {
             id,
             name: None,
             communication_type: None,
             home_tenant: None,
             external: false,
             guests: false,
-            resource_home: false,
-            resource_other: false,
-            created_by_outsider: None,
+            initiated: Initiated::Unknown,
+            external_tenants: Vec::new(),
+            external_domains: Vec::new(),
             first_seen: r.time,
             last_seen: r.time,
-            count: 0,
+            records: 0..0,
+            home_users: Vec::new(),
         }
     }
 
-    /// Takes in one record of the chat. Records are compared with their own
-    /// `OrganizationId`, which is the chat's home tenant in any one export.
-    fn add(&mut self, ds: &Dataset, r: &Record) {
+    /// Takes in one record of the chat (first pass). Records are compared
+    /// with their own `OrganizationId`, which is the chat's home tenant in
+    /// any one export.
+    fn add(&mut self, side: &mut Side, ds: &Dataset, r: &Record) {
         let c = chat(r);
-        self.count += 1;
+        side.count += 1;
         self.external |= is_external(ds, r);
         self.guests |= has_guests(ds, r);
         self.home_tenant = self.home_tenant.or(r.organization_id);
@@ -379,9 +374,9 @@ impl Acc {
         let is_home = |t: Sym| home.is_some_and(|h| same(ds, h, t));
         if let Some(t) = c.resource_tenant_id {
             if is_home(t) {
-                self.resource_home = true;
+                side.resource_home = true;
             } else if home.is_some() {
-                self.resource_other = true;
+                side.resource_other = true;
             }
         }
         if ds.str(r.operation).eq_ignore_ascii_case("ChatCreated") {
@@ -391,11 +386,13 @@ impl Acc {
                 .find(|m| same_opt(ds, m.upn, r.user_id))
                 .and_then(|m| m.organization_id);
             let by_outsider = member_tenant.is_some_and(|t| !is_home(t));
-            self.created_by_outsider =
-                Some(self.created_by_outsider.unwrap_or(false) || by_outsider);
+            side.created_by_outsider =
+                Some(side.created_by_outsider.unwrap_or(false) || by_outsider);
         }
     }
+}
 
+impl Side {
     fn initiated(&self) -> Initiated {
         if self.resource_other || self.created_by_outsider == Some(true) {
             Initiated::External
@@ -419,7 +416,8 @@ pub fn build(ds: &Dataset) -> Chats {
         by_id: vec![NONE; ds.pool_len()],
         ..Chats::default()
     };
-    let mut accs: Vec<Acc> = Vec::new();
+    let mut list: Vec<Chat> = Vec::new();
+    let mut sides: Vec<Side> = Vec::new();
     let mut teams_workload = Memo::new(|w| eq_ci(w, "MicrosoftTeams"));
     let mut team_type = Memo::new(|t| eq_ci(t, "Team"));
     // Chat ids already found to be channels.
@@ -437,46 +435,49 @@ pub fn build(ds: &Dataset) -> Chats {
                 *slot = CHANNEL;
                 continue;
             }
-            *slot = accs.len() as u32;
-            accs.push(Acc::new(id, r));
+            *slot = list.len() as u32;
+            list.push(Chat::new(id, r));
+            sides.push(Side::default());
         }
         let c = *slot;
         if c == CHANNEL {
             continue;
         }
-        accs[c as usize].add(ds, r);
+        list[c as usize].add(&mut sides[c as usize], ds, r);
         chats.record_chat[i] = c;
     }
     // Each chat's records side by side, in file order.
-    let mut starts = Vec::with_capacity(accs.len() + 1);
+    let mut fill = Vec::with_capacity(list.len());
     let mut at = 0u32;
-    for a in &accs {
-        starts.push(at);
-        at += a.count;
+    for (c, side) in list.iter_mut().zip(&sides) {
+        c.records = at..at + side.count;
+        c.initiated = side.initiated();
+        fill.push(at);
+        at += side.count;
     }
-    starts.push(at);
-    let mut fill = starts.clone();
-    let mut list = vec![0u32; at as usize];
+    drop(sides);
+    let mut record_list = vec![0u32; at as usize];
     for (i, &c) in chats.record_chat.iter().enumerate() {
         if c != NONE {
-            list[fill[c as usize] as usize] = i as u32;
+            record_list[fill[c as usize] as usize] = i as u32;
             fill[c as usize] += 1;
         }
     }
-    chats.record_list = list;
+    drop(fill);
+    chats.record_list = record_list;
     chats.directory = Directory::build(ds);
     // Second pass, again in file order, over the records of external
     // chats: one thread per core, each with its share of the chats (reading
     // records is bound by memory latency, which threads hide).
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get().clamp(1, 8));
     let mut found: Vec<Option<Box<ExternalFound>>> = Vec::new();
-    found.resize_with(accs.len(), || None);
-    let (dir, record_chat, accs_ref) = (&chats.directory, &chats.record_chat, &accs);
+    found.resize_with(list.len(), || None);
+    let (dir, record_chat, list_ref) = (&chats.directory, &chats.record_chat, &list);
     let shares: Vec<Vec<(usize, Box<ExternalFound>)>> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..threads)
             .map(|k| {
                 s.spawn(move || {
-                    let mine = |c: usize| c % threads == k && accs_ref[c].external;
+                    let mine = |c: usize| c % threads == k && list_ref[c].external;
                     let mut share: HashMap<usize, Box<ExternalFound>> = HashMap::new();
                     for (i, &c) in record_chat.iter().enumerate() {
                         let c = c as usize;
@@ -484,7 +485,7 @@ pub fn build(ds: &Dataset) -> Chats {
                             share.entry(c).or_default().add(
                                 ds,
                                 dir,
-                                accs_ref[c].home_tenant,
+                                list_ref[c].home_tenant,
                                 i as u32,
                             );
                         }
@@ -501,27 +502,10 @@ pub fn build(ds: &Dataset) -> Chats {
     for (c, f) in shares.into_iter().flatten() {
         found[c] = Some(f);
     }
-    let mut list = Vec::with_capacity(accs.len());
-    for ((k, a), f) in accs.into_iter().enumerate().zip(found) {
-        let mut c = Chat {
-            id: a.id,
-            name: a.name,
-            communication_type: a.communication_type,
-            home_tenant: a.home_tenant,
-            external: a.external,
-            guests: a.guests,
-            initiated: a.initiated(),
-            external_tenants: Vec::new(),
-            external_domains: Vec::new(),
-            first_seen: a.first_seen,
-            last_seen: a.last_seen,
-            records: starts[k]..starts[k + 1],
-            home_users: Vec::new(),
-        };
+    for (c, f) in list.iter_mut().zip(found) {
         if let Some(f) = f {
-            f.finish(ds, &chats.directory, &mut c);
+            f.finish(ds, &chats.directory, c);
         }
-        list.push(c);
     }
     chats.list = list;
     chats

@@ -125,7 +125,7 @@ pub struct Index {
     pub guests: Vec<bool>,
     /// The distinct strings of each slot, gathered the first time a query
     /// needs them (a load that is never filtered never pays for them).
-    vocab: [OnceLock<Vec<Sym>>; Slot::COUNT],
+    vocab: [OnceLock<Vocab>; Slot::COUNT],
     /// The distinct record type numbers.
     pub record_types: Vec<u32>,
 }
@@ -133,16 +133,25 @@ pub struct Index {
 impl Index {
     pub fn build(ds: &Dataset) -> Index {
         let chats = chats::build(ds);
+        // Chat records take their chat's flags (a compact copy of them keeps
+        // this pass in cache); the others are judged alone.
+        let flags: Vec<(bool, bool)> = chats.list.iter().map(|c| (c.external, c.guests)).collect();
         let mut external = Vec::with_capacity(ds.records.len());
         let mut guests = Vec::with_capacity(ds.records.len());
+        let mut types = hashbrown::HashSet::new();
         for (i, r) in ds.records.iter().enumerate() {
-            let chat = chats.of_record(i);
-            external.push(chat.map_or_else(|| is_external(ds, r), |c| c.external));
-            guests.push(chat.map_or_else(|| has_guests(ds, r), |c| c.guests));
+            let (e, g) = match chats.chat_index(i) {
+                Some(c) => flags[c],
+                None => (is_external(ds, r), has_guests(ds, r)),
+            };
+            external.push(e);
+            guests.push(g);
+            if let Some(t) = r.record_type {
+                types.insert(t);
+            }
         }
-        let mut record_types: Vec<u32> = ds.records.iter().filter_map(|r| r.record_type).collect();
+        let mut record_types: Vec<u32> = types.into_iter().collect();
         record_types.sort_unstable();
-        record_types.dedup();
         Index {
             chats,
             external,
@@ -153,7 +162,7 @@ impl Index {
     }
 
     /// The distinct strings found in `slot`.
-    pub fn vocab(&self, ds: &Dataset, slot: Slot) -> &[Sym] {
+    pub fn vocab(&self, ds: &Dataset, slot: Slot) -> &Vocab {
         self.vocab[slot as usize].get_or_init(|| {
             let mut seen = vec![0u64; ds.pool_len().div_ceil(64)];
             let mut list = Vec::new();
@@ -167,7 +176,37 @@ impl Index {
                     false
                 });
             }
-            list
+            Vocab::new(ds, list)
         })
+    }
+}
+
+/// The distinct strings of a slot, and all of them in one text, so that a
+/// substring query is one SIMD search over a few megabytes instead of a
+/// search per string.
+#[derive(Debug)]
+pub struct Vocab {
+    pub syms: Vec<Sym>,
+    /// The strings, each followed by a NUL.
+    pub text: String,
+    /// Where each string starts in `text`.
+    pub starts: Vec<u32>,
+}
+
+impl Vocab {
+    fn new(ds: &Dataset, syms: Vec<Sym>) -> Vocab {
+        let mut text = String::with_capacity(syms.iter().map(|&s| ds.str(s).len() + 1).sum());
+        let mut starts = Vec::with_capacity(syms.len());
+        for &s in &syms {
+            starts.push(u32::try_from(text.len()).unwrap_or(u32::MAX));
+            text.push_str(ds.str(s));
+            text.push('\0');
+        }
+        Vocab { syms, text, starts }
+    }
+
+    /// The index of the string that holds byte `pos` of `text`.
+    pub fn at(&self, pos: usize) -> usize {
+        self.starts.partition_point(|&s| s as usize <= pos) - 1
     }
 }

@@ -100,7 +100,7 @@ pub fn parse_chunk(
         counted = span.start;
         let source = Source {
             file,
-            line,
+            line: u32::try_from(line).unwrap_or(u32::MAX),
             raw: RawSpan {
                 offset: base_offset + span.start as u64,
                 len: u32::try_from(span.len()).unwrap_or(u32::MAX),

@@ -22,7 +22,7 @@ fn source(
 ) -> Source {
     Source {
         file,
-        line,
+        line: u32::try_from(line).unwrap_or(u32::MAX),
         raw: RawSpan {
             offset,
             len: u32::try_from(len).unwrap_or(u32::MAX),

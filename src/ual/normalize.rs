@@ -215,7 +215,7 @@ pub fn normalize(
             .user_type
             .number
             .or(fb.user_type)
-            .and_then(|n| i32::try_from(n).ok()),
+            .and_then(|n| i16::try_from(n).ok()),
         client_ip: intern_or(pool, &f.client_ip, fb.client_ip),
         object: f
             .object_id

@@ -32,7 +32,7 @@ pub struct Record {
     pub user_key: Option<Sym>,
     /// `OrganizationId`: the home tenant of the record.
     pub organization_id: Option<Sym>,
-    pub user_type: Option<i32>,
+    pub user_type: Option<i16>,
     pub client_ip: Option<Sym>,
     /// `ObjectId`, else `ItemName`: what the operation touched.
     pub object: Option<Sym>,
@@ -90,8 +90,9 @@ pub struct SipDomain {
 pub struct Source {
     /// Index into [`crate::ual::Dataset::sources`].
     pub file: u32,
-    /// 1-based line where the record starts.
-    pub line: u64,
+    /// 1-based line where the record starts (a `u32`: four billion lines
+    /// is far beyond any export, and every record is a little smaller).
+    pub line: u32,
     pub raw: RawSpan,
 }
 

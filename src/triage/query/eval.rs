@@ -39,6 +39,8 @@ impl SymSet {
 /// A text test: case-insensitive substring or regex.
 enum Matcher {
     Regex(regex::Regex),
+    /// ASCII text, any case: searched in a slot's whole text at once.
+    Ascii(aho_corasick::AhoCorasick),
     /// Matches everything (the empty phrase).
     Any,
 }
@@ -47,6 +49,13 @@ impl Matcher {
     fn new(p: &Pattern) -> Matcher {
         let re = match p {
             Pattern::Text(t) if t.is_empty() => return Matcher::Any,
+            Pattern::Text(t) if t.is_ascii() && !t.contains('\0') => {
+                let ac = aho_corasick::AhoCorasick::builder()
+                    .ascii_case_insensitive(true)
+                    .build([t])
+                    .expect("one short pattern builds");
+                return Matcher::Ascii(ac);
+            }
             Pattern::Text(t) => super::regex_for(&regex::escape(t)),
             Pattern::Regex(r) => super::regex_for(r),
         };
@@ -57,6 +66,7 @@ impl Matcher {
     fn is_match(&self, s: &str) -> bool {
         match self {
             Matcher::Any => true,
+            Matcher::Ascii(ac) => ac.is_match(s),
             Matcher::Regex(re) => re.is_match(s),
         }
     }
@@ -64,6 +74,8 @@ impl Matcher {
 
 enum Node {
     All,
+    /// No string matched: nothing can.
+    Nothing,
     Not(Box<Node>),
     And(Vec<Node>),
     Or(Vec<Node>),
@@ -84,6 +96,25 @@ enum Node {
     Marked(bool),
     Initiated(Initiated),
     Time(Cmp, Instant),
+}
+
+impl Node {
+    /// How dear a test is per record: 0 reads only the record or a flag,
+    /// 1 follows the record to its chat fields.
+    fn cost(&self) -> u8 {
+        const RECORD_ONLY: u16 = (1 << Slot::Op as u16)
+            | (1 << Slot::User as u16)
+            | (1 << Slot::Workload as u16)
+            | (1 << Slot::Ip as u16)
+            | (1 << Slot::RtName as u16);
+        match self {
+            Node::Strings { mask, .. } if mask & !RECORD_ONLY == 0 => 0,
+            Node::Strings { .. } | Node::MemberDomain(_) | Node::IdMatches(_) => 2,
+            Node::Not(n) => n.cost(),
+            Node::And(ns) | Node::Or(ns) => ns.iter().map(Node::cost).max().unwrap_or(0),
+            _ => 0,
+        }
+    }
 }
 
 /// A compiled query.
@@ -109,36 +140,72 @@ struct Compiler<'a> {
 }
 
 impl Compiler<'_> {
-    fn strings(&self, slots: &[Slot], m: &Matcher) -> Option<SymSet> {
+    /// The strings of `slots` that match, and the slots where any did: a
+    /// record needs looking at only there.
+    fn strings(&self, slots: &[Slot], m: &Matcher) -> Option<(SymSet, u16)> {
         let mut set = SymSet::new(self.ds.pool_len());
+        let mut mask = 0u16;
         for &slot in slots {
-            for (i, &s) in self.ix.vocab(self.ds, slot).iter().enumerate() {
+            if self.cancel.load(Ordering::Relaxed) {
+                return None;
+            }
+            let vocab = self.ix.vocab(self.ds, slot);
+            if let Matcher::Ascii(ac) = m {
+                // One pass over the slot's text; after a hit, on to the next
+                // string.
+                let mut from = 0;
+                while let Some(hit) =
+                    ac.find(aho_corasick::Input::new(&vocab.text).span(from..vocab.text.len()))
+                {
+                    if self.cancel.load(Ordering::Relaxed) {
+                        return None;
+                    }
+                    let k = vocab.at(hit.start());
+                    set.insert(vocab.syms[k]);
+                    mask |= slot.bit();
+                    from = vocab
+                        .starts
+                        .get(k + 1)
+                        .map_or(vocab.text.len(), |&s| s as usize);
+                }
+                continue;
+            }
+            for (i, &s) in vocab.syms.iter().enumerate() {
                 if i % CHECK_EVERY == 0 && self.cancel.load(Ordering::Relaxed) {
                     return None;
                 }
                 if m.is_match(self.ds.str(s)) {
                     set.insert(s);
+                    mask |= slot.bit();
                 }
             }
         }
-        Some(set)
+        Some((set, mask))
     }
 
     fn node(&mut self, q: &Query) -> Option<Node> {
         Some(match q {
             Query::All => Node::All,
             Query::Not(q) => Node::Not(Box::new(self.node(q)?)),
-            Query::And(qs) => Node::And(qs.iter().map(|q| self.node(q)).collect::<Option<_>>()?),
+            Query::And(qs) => {
+                let mut nodes: Vec<Node> =
+                    qs.iter().map(|q| self.node(q)).collect::<Option<_>>()?;
+                // Cheap tests first: most records fail one of them before a
+                // dear one (reading the chat fields) is tried.
+                nodes.sort_by_key(Node::cost);
+                Node::And(nodes)
+            }
             Query::Or(qs) => Node::Or(qs.iter().map(|q| self.node(q)).collect::<Option<_>>()?),
             Query::Term(t) => self.term(t)?,
         })
     }
 
     fn text(&mut self, slots: &[Slot], m: &Matcher) -> Option<Node> {
-        let mask = slots.iter().fold(0, |m, s| m | s.bit());
-        Some(Node::Strings {
-            mask,
-            set: self.strings(slots, m)?,
+        let (set, mask) = self.strings(slots, m)?;
+        Some(if mask == 0 {
+            Node::Nothing
+        } else {
+            Node::Strings { mask, set }
         })
     }
 
@@ -185,7 +252,7 @@ impl Compiler<'_> {
             TextField::Domain => {
                 let named = self.text(&[Slot::Domain], &m)?;
                 let mut upns = SymSet::new(self.ds.pool_len());
-                for &s in self.ix.vocab(self.ds, Slot::MemberUpn) {
+                for &s in &self.ix.vocab(self.ds, Slot::MemberUpn).syms {
                     if let Some((_, d)) = self.ds.str(s).rsplit_once('@')
                         && m.is_match(d)
                     {
@@ -307,6 +374,7 @@ fn eval(node: &Node, ds: &Dataset, ix: &Index, i: usize, marked: Marked) -> bool
     let r = &ds.records[i];
     match node {
         Node::All => true,
+        Node::Nothing => false,
         Node::Not(n) => !eval(n, ds, ix, i, marked),
         Node::And(ns) => ns.iter().all(|n| eval(n, ds, ix, i, marked)),
         Node::Or(ns) => ns.iter().any(|n| eval(n, ds, ix, i, marked)),
