@@ -139,10 +139,10 @@ fn write_table<W: Write>(
     for &i in chats {
         let c = &t.ix.chats.list[i];
         let home = t.ix.chats.home_users(ds, c);
+        // The count first: it survives when the column is cut.
         let users = match &*home {
             [] => String::new(),
-            [u] => ds.str(u.upn).to_owned(),
-            [u, rest @ ..] => format!("{} +{}", ds.str(u.upn), rest.len()),
+            [u, ..] => format!("{}: {}", home.len(), ds.str(u.upn)),
         };
         let name = c.name.map_or_else(|| ds.str(c.id), |n| ds.str(n));
         writeln!(
