@@ -114,8 +114,8 @@ fn write_table<W: Write>(
     const TYPE: usize = 9;
     const RECS: usize = 5;
     const SEEN: usize = 16;
-    const USERS: usize = 30;
-    const DOMAINS: usize = 22;
+    const USERS: usize = 24;
+    const DOMAINS: usize = 16;
     const FIXED: usize = EXT + INIT + TYPE + RECS + SEEN + USERS + DOMAINS + 7 * 2;
     let ds = &t.ds;
     let last = |s: &str| match width {

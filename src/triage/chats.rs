@@ -528,6 +528,8 @@ struct ExternalFound {
     domains: Vec<String>,
     /// `ParticipatingDomains` (it lists the home domain too).
     participating: Vec<Sym>,
+    /// SIP domains given with the home tenant's id.
+    home_sip: Vec<String>,
     users: UsersFound,
 }
 
@@ -549,13 +551,14 @@ impl ExternalFound {
                 other_tenant(t);
             }
             for d in p.participating_sip_domains.iter() {
-                if let Some(t) = d.tenant_id
-                    && !is_home(t)
-                {
+                let (Some(t), Some(name)) = (d.tenant_id, d.domain) else {
+                    continue;
+                };
+                if is_home(t) {
+                    push_lower(&mut self.home_sip, ds.str(name));
+                } else {
                     other_tenant(t);
-                    if let Some(d) = d.domain {
-                        push_lower(&mut self.domains, ds.str(d));
-                    }
+                    push_lower(&mut self.domains, ds.str(name));
                 }
             }
             for &d in p.participating_domains.iter() {
@@ -584,6 +587,7 @@ impl ExternalFound {
         let home_domains: Vec<&str> = users
             .iter()
             .filter_map(|u| ds.str(u.upn).rsplit_once('@').map(|(_, d)| d))
+            .chain(self.home_sip.iter().map(String::as_str))
             .collect();
         for d in self.participating {
             let d = ds.str(d);
