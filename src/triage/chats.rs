@@ -263,39 +263,52 @@ struct Directory {
     names: HashMap<Sym, Sym>,
 }
 
-impl Directory {
-    fn build(ds: &Dataset) -> Directory {
-        // The first GUID UserKey of each UserId, in file order; the key
-        // last tried spares parsing the same one again.
-        let mut slot: Vec<u32> = vec![NONE; ds.pool_len()];
-        let mut seen: Vec<(Sym, Sym, Option<ObjectId>)> = Vec::new();
-        for r in &ds.records {
-            if let (Some(u), Some(k)) = (r.user_id, r.user_key) {
-                let at = &mut slot[lasso::Key::into_usize(u)];
-                if *at == NONE {
-                    *at = seen.len() as u32;
-                    seen.push((u, k, ObjectId::parse(ds.str(k))));
-                } else {
-                    let e = &mut seen[*at as usize];
-                    if e.2.is_none() && e.1 != k {
-                        *e = (u, k, ObjectId::parse(ds.str(k)));
-                    }
+/// Gathers the [`Directory`] during the first pass over the records.
+struct DirectoryFound {
+    /// Per `UserId` handle, its index in `seen` ([`NONE`]: not yet).
+    slot: Vec<u32>,
+    /// `UserId`, the `UserKey` last tried, and the first GUID key found.
+    seen: Vec<(Sym, Sym, Option<ObjectId>)>,
+    names: HashMap<Sym, Sym>,
+}
+
+impl DirectoryFound {
+    fn new(ds: &Dataset) -> Self {
+        DirectoryFound {
+            slot: vec![NONE; ds.pool_len()],
+            seen: Vec::new(),
+            names: HashMap::new(),
+        }
+    }
+
+    fn add(&mut self, ds: &Dataset, r: &Record) {
+        if let (Some(u), Some(k)) = (r.user_id, r.user_key) {
+            let at = &mut self.slot[lasso::Key::into_usize(u)];
+            if *at == NONE {
+                *at = self.seen.len() as u32;
+                self.seen.push((u, k, ObjectId::parse(ds.str(k))));
+            } else {
+                // The key last tried spares parsing the same one again.
+                let e = &mut self.seen[*at as usize];
+                if e.2.is_none() && e.1 != k {
+                    *e = (u, k, ObjectId::parse(ds.str(k)));
                 }
             }
         }
-        drop(slot);
-        let mut names = HashMap::new();
-        for c in ds.records.iter().filter_map(|r| r.chat.as_deref()) {
+        if let Some(c) = r.chat.as_deref() {
             for m in c.members.iter() {
                 if let (Some(u), Some(n)) = (m.upn, m.display_name) {
-                    names.entry(u).or_insert(n);
+                    self.names.entry(u).or_insert(n);
                 }
             }
         }
+    }
+
+    fn finish(self, ds: &Dataset) -> Directory {
         let mut by_upn = HashMap::new();
         let mut by_id = HashMap::new();
         let mut by_user = HashMap::new();
-        for (u, oid) in seen.into_iter().filter_map(|(u, _, oid)| Some((u, oid?))) {
+        for (u, oid) in self.seen.into_iter().filter_map(|(u, _, oid)| Some((u, oid?))) {
             let upn = ds.str(u);
             if upn.contains('@') {
                 let upn = upn.to_lowercase();
@@ -308,7 +321,7 @@ impl Directory {
             by_upn,
             by_id,
             by_user,
-            names,
+            names: self.names,
         }
     }
 }
@@ -422,7 +435,9 @@ pub fn build(ds: &Dataset) -> Chats {
     let mut team_type = Memo::new(|t| eq_ci(t, "Team"));
     // Chat ids already found to be channels.
     const CHANNEL: u32 = NONE - 1;
+    let mut directory = DirectoryFound::new(ds);
     for (i, r) in ds.records.iter().enumerate() {
+        directory.add(ds, r);
         let Some(c) = r.chat.as_deref() else { continue };
         let Some(id) = c.chat_id else { continue };
         let teams = r.is_teams() || r.workload.is_some_and(|w| teams_workload.get(ds, w));
@@ -465,7 +480,7 @@ pub fn build(ds: &Dataset) -> Chats {
     }
     drop(fill);
     chats.record_list = record_list;
-    chats.directory = Directory::build(ds);
+    chats.directory = directory.finish(ds);
     // Second pass, again in file order, over the records of external
     // chats: one thread per core, each with its share of the chats (reading
     // records is bound by memory latency, which threads hide).
