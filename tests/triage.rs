@@ -48,7 +48,7 @@ fn chat<'a>(ds: &Dataset, ix: &'a Index, id: &str) -> &'a Chat {
 
 /// `(upn, object id, id source, found by, guest)` of each home user.
 fn users(ds: &Dataset, c: &Chat) -> Vec<(String, Option<String>, IdSource, FoundBy, bool)> {
-    c.home_users
+    c.targets()
         .iter()
         .map(|u| {
             (
@@ -90,8 +90,8 @@ fn outsider_started_group_chat_with_two_home_users() {
     let c = chat(&ds, &ix, X1);
     assert!(c.external);
     assert_eq!(c.initiated, Initiated::External);
-    assert_eq!(c.external_domains, vec!["fabrikam.com"]);
-    assert_eq!(c.external_tenants, vec![F]);
+    assert_eq!(c.external_domains(), vec!["fabrikam.com"]);
+    assert_eq!(c.external_tenants(), vec![F]);
     assert_eq!(ds.opt(c.home_tenant), H);
     assert_eq!(ds.opt(c.name), "Fabrikam contract");
     assert_eq!(c.record_count(), 2);
@@ -142,7 +142,7 @@ fn home_started_chat_is_internal_but_external() {
     let c = chat(&ds, &ix, X3);
     assert!(c.external);
     assert_eq!(c.initiated, Initiated::Internal);
-    assert_eq!(c.external_domains, vec!["northwind.example"]);
+    assert_eq!(c.external_domains(), vec!["northwind.example"]);
     assert_eq!(users(&ds, c).len(), 1);
 }
 
@@ -217,7 +217,7 @@ fn chat_with_only_messages_is_of_unknown_origin() {
     assert_eq!(u.len(), 1);
     assert_eq!(u[0].3, FoundBy::Actor);
     assert_eq!(
-        c.home_users[0].evidence.len(),
+        c.targets()[0].evidence.len(),
         1,
         "one message is evidence enough"
     );

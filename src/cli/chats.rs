@@ -61,8 +61,8 @@ fn chat_row<'a>(ds: &'a Dataset, chats: &'a Chats, c: &'a Chat) -> ChatRow<'a> {
         external: c.external,
         guests: c.guests,
         home_tenant: c.home_tenant.map(|n| ds.str(n)),
-        external_tenants: &c.external_tenants,
-        external_domains: &c.external_domains,
+        external_tenants: c.external_tenants(),
+        external_domains: c.external_domains(),
         first_seen: time::format_rfc3339(&c.first_seen),
         last_seen: time::format_rfc3339(&c.last_seen),
         records: c.record_count(),
@@ -154,7 +154,7 @@ fn write_table<W: Write>(
             c.record_count(),
             c.last_seen.format("%Y-%m-%d %H:%M"),
             output::fit(&users, USERS),
-            output::fit(&c.external_domains.join(","), DOMAINS),
+            output::fit(&c.external_domains().join(","), DOMAINS),
             last(name)
         )?;
     }

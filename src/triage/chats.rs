@@ -101,21 +101,45 @@ pub struct Chat {
     pub external: bool,
     pub guests: bool,
     pub initiated: Initiated,
-    /// Other tenants seen, lowercase, sorted.
-    pub external_tenants: Vec<String>,
-    /// Their domains, lowercase, sorted.
-    pub external_domains: Vec<String>,
+    /// What only external chats have (most chats are internal: keeping it
+    /// out of line halves the size of a chat).
+    outside: Option<Box<Outside>>,
     pub first_seen: DateTime<Utc>,
     pub last_seen: DateTime<Utc>,
     /// Where the chat's record indices are in [`Chats::records`].
     records: std::ops::Range<u32>,
-    /// Sorted by UPN; gathered up front for external chats only (they are
-    /// the ones with targets), on demand for the others:
-    /// [`Chats::home_users`].
-    pub home_users: Vec<HomeUser>,
+}
+
+/// The other side of an external chat, and whom in the home tenant it
+/// reaches.
+#[derive(Debug, Clone, Default)]
+struct Outside {
+    /// Other tenants seen, lowercase, sorted.
+    tenants: Vec<String>,
+    /// Their domains, lowercase, sorted.
+    domains: Vec<String>,
+    /// Sorted by UPN.
+    home_users: Vec<HomeUser>,
 }
 
 impl Chat {
+    /// Other tenants seen (external chats), lowercase, sorted.
+    pub fn external_tenants(&self) -> &[String] {
+        self.outside.as_ref().map_or(&[], |o| &o.tenants)
+    }
+
+    /// Their domains, lowercase, sorted.
+    pub fn external_domains(&self) -> &[String] {
+        self.outside.as_ref().map_or(&[], |o| &o.domains)
+    }
+
+    /// The home users of an external chat, sorted by UPN (the targets);
+    /// empty for other chats, whose home users [`Chats::home_users`] finds
+    /// on demand.
+    pub fn targets(&self) -> &[HomeUser] {
+        self.outside.as_ref().map_or(&[], |o| &o.home_users)
+    }
+
     /// How many records the chat has.
     pub fn record_count(&self) -> usize {
         (self.records.end - self.records.start) as usize
@@ -162,7 +186,7 @@ impl Chats {
     /// The chat's home users, sorted by UPN.
     pub fn home_users<'a>(&'a self, ds: &Dataset, c: &'a Chat) -> std::borrow::Cow<'a, [HomeUser]> {
         if c.external {
-            std::borrow::Cow::Borrowed(&c.home_users)
+            std::borrow::Cow::Borrowed(c.targets())
         } else {
             std::borrow::Cow::Owned(home_users(
                 ds,
@@ -180,7 +204,7 @@ impl Chats {
 
     /// Removal targets: one per home user of every external chat.
     pub fn targets(&self) -> usize {
-        self.external().map(|c| c.home_users.len()).sum()
+        self.external().map(|c| c.targets().len()).sum()
     }
 }
 
@@ -308,7 +332,11 @@ impl DirectoryFound {
         let mut by_upn = HashMap::new();
         let mut by_id = HashMap::new();
         let mut by_user = HashMap::new();
-        for (u, oid) in self.seen.into_iter().filter_map(|(u, _, oid)| Some((u, oid?))) {
+        for (u, oid) in self
+            .seen
+            .into_iter()
+            .filter_map(|(u, _, oid)| Some((u, oid?)))
+        {
             let upn = ds.str(u);
             if upn.contains('@') {
                 let upn = upn.to_lowercase();
@@ -357,12 +385,10 @@ impl Chat {
             external: false,
             guests: false,
             initiated: Initiated::Unknown,
-            external_tenants: Vec::new(),
-            external_domains: Vec::new(),
             first_seen: r.time,
             last_seen: r.time,
             records: 0..0,
-            home_users: Vec::new(),
+            outside: None,
         }
     }
 
@@ -615,9 +641,16 @@ impl ExternalFound {
         let mut tenants = self.tenants;
         tenants.sort();
         domains.sort();
-        c.external_tenants = tenants;
-        c.external_domains = domains;
-        c.home_users = users;
+        // Kept for the life of the dataset: no spare room.
+        let mut outside = Outside {
+            tenants,
+            domains,
+            home_users: users,
+        };
+        outside.tenants.shrink_to_fit();
+        outside.domains.shrink_to_fit();
+        outside.home_users.shrink_to_fit();
+        c.outside = Some(Box::new(outside));
     }
 }
 

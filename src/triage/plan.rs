@@ -114,7 +114,7 @@ pub fn target(ds: &Dataset, chat: &Chat, user: &HomeUser) -> Target {
         chat_name: chat.name.map(|n| ds.str(n).to_owned()),
         communication_type: chat.communication_type.map(|t| ds.str(t).to_owned()),
         initiated: chat.initiated,
-        external_domains: chat.external_domains.clone(),
+        external_domains: chat.external_domains().to_vec(),
         evidence: evidence.iter().map(|r| r.id.to_string()).collect(),
     }
 }
@@ -126,7 +126,7 @@ pub fn targets(ds: &Dataset, ix: &Index, chats: impl IntoIterator<Item = usize>)
         .into_iter()
         .map(|c| &ix.chats.list[c])
         .filter(|c| c.external)
-        .flat_map(|c| c.home_users.iter().map(move |u| target(ds, c, u)))
+        .flat_map(|c| c.targets().iter().map(move |u| target(ds, c, u)))
         .collect();
     out.sort_by(|a, b| {
         a.chat_id
