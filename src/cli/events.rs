@@ -48,7 +48,12 @@ pub fn run(args: &EventsArgs) -> u8 {
         Ok(t) => t,
         Err(code) => return code,
     };
-    let selected = t.selected();
+    // Counting needs no list of every record when nothing is filtered.
+    let selected = if args.stats && t.query.is_none() {
+        Vec::new()
+    } else {
+        t.selected()
+    };
     let rows = || selected.iter().map(|&i| i as usize);
     let result = if args.stats {
         write_stats(&t, t.query.is_some().then_some(selected.len()))

@@ -11,8 +11,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use super::input::Input;
 use super::parsed::Parsed;
 
-/// How much is read at a time.
-pub const BLOCK: usize = 4 << 20;
+/// How much is read at a time: big enough that handing blocks between
+/// threads costs nothing, small enough that the blocks in flight stay a
+/// small part of the memory budget.
+pub const BLOCK: usize = 2 << 20;
 
 /// Shared by the loader and whoever watches it.
 #[derive(Debug, Default)]
