@@ -71,36 +71,34 @@ fn chat_row<'a>(ds: &'a Dataset, chats: &'a Chats, c: &'a Chat) -> ChatRow<'a> {
 }
 
 pub fn run(args: &ChatsArgs) -> u8 {
-    let t = match triage::load(&args.load, args.filter.as_deref()) {
-        Ok(t) => t,
-        Err(code) => return code,
-    };
-    let chats = t.selected_chats();
-    let out = io::stdout();
-    let tty = out.is_terminal();
-    let mut w = io::BufWriter::new(out.lock());
-    let result = match args.format {
-        ChatsFormat::Jsonl => chats.iter().try_for_each(|&c| {
-            output::write_json_line(&mut w, &chat_row(&t.ds, &t.ix.chats, &t.ix.chats.list[c]))
-        }),
-        ChatsFormat::Table => {
-            let width =
-                tty.then(|| crossterm::terminal::size().map_or(80, |(w, _)| usize::from(w)));
-            write_table(&mut w, &t, &chats, width)
+    triage::with(&args.load, args.filter.as_deref(), |t| {
+        let chats = t.selected_chats();
+        let out = io::stdout();
+        let tty = out.is_terminal();
+        let mut w = io::BufWriter::new(out.lock());
+        let result = match args.format {
+            ChatsFormat::Jsonl => chats.iter().try_for_each(|&c| {
+                output::write_json_line(&mut w, &chat_row(&t.ds, &t.ix.chats, &t.ix.chats.list[c]))
+            }),
+            ChatsFormat::Table => {
+                let width =
+                    tty.then(|| crossterm::terminal::size().map_or(80, |(w, _)| usize::from(w)));
+                write_table(&mut w, t, &chats, width)
+            }
         }
-    }
-    .and_then(|()| w.flush());
-    if let Err(e) = result
-        && e.kind() != io::ErrorKind::BrokenPipe
-    {
-        eprintln!("chatevict: cannot write the output: {e}");
-        return exit::FAILED;
-    }
-    if t.ds.records.is_empty() {
-        exit::FAILED
-    } else {
-        exit::OK
-    }
+        .and_then(|()| w.flush());
+        if let Err(e) = result
+            && e.kind() != io::ErrorKind::BrokenPipe
+        {
+            eprintln!("chatevict: cannot write the output: {e}");
+            return exit::FAILED;
+        }
+        if t.ds.records.is_empty() {
+            exit::FAILED
+        } else {
+            exit::OK
+        }
+    })
 }
 
 fn write_table<W: Write>(

@@ -44,46 +44,44 @@ struct Stats<'a> {
 }
 
 pub fn run(args: &EventsArgs) -> u8 {
-    let t = match triage::load(&args.load, args.filter.as_deref()) {
-        Ok(t) => t,
-        Err(code) => return code,
-    };
-    // Counting needs no list of every record when nothing is filtered.
-    let selected = if args.stats && t.query.is_none() {
-        Vec::new()
-    } else {
-        t.selected()
-    };
-    let rows = || selected.iter().map(|&i| i as usize);
-    let result = if args.stats {
-        write_stats(&t, t.query.is_some().then_some(selected.len()))
-    } else {
-        let out = io::stdout();
-        let tty = out.is_terminal();
-        let mut w = io::BufWriter::new(out.lock());
-        let row = |i: usize| RecordRow::new(&t.ds, &t.ds.records[i], t.flags(i));
-        let r = match args.format {
-            Format::Jsonl => rows().try_for_each(|i| output::write_json_line(&mut w, &row(i))),
-            Format::Csv => write_csv(&mut w, rows().map(row), tty),
-            Format::Table => {
-                let width =
-                    tty.then(|| crossterm::terminal::size().map_or(80, |(w, _)| usize::from(w)));
-                write_table(&mut w, rows(), &t, width)
-            }
+    triage::with(&args.load, args.filter.as_deref(), |t| {
+        // Counting needs no list of every record when nothing is filtered.
+        let selected = if args.stats && t.query.is_none() {
+            Vec::new()
+        } else {
+            t.selected()
         };
-        r.and_then(|()| w.flush())
-    };
-    if let Err(e) = result
-        && e.kind() != io::ErrorKind::BrokenPipe
-    {
-        eprintln!("chatevict: cannot write the output: {e}");
-        return exit::FAILED;
-    }
-    if t.ds.records.is_empty() {
-        exit::FAILED
-    } else {
-        exit::OK
-    }
+        let rows = || selected.iter().map(|&i| i as usize);
+        let result = if args.stats {
+            write_stats(t, t.query.is_some().then_some(selected.len()))
+        } else {
+            let out = io::stdout();
+            let tty = out.is_terminal();
+            let mut w = io::BufWriter::new(out.lock());
+            let row = |i: usize| RecordRow::new(&t.ds, &t.ds.records[i], t.flags(i));
+            let r = match args.format {
+                Format::Jsonl => rows().try_for_each(|i| output::write_json_line(&mut w, &row(i))),
+                Format::Csv => write_csv(&mut w, rows().map(row), tty),
+                Format::Table => {
+                    let width = tty
+                        .then(|| crossterm::terminal::size().map_or(80, |(w, _)| usize::from(w)));
+                    write_table(&mut w, rows(), t, width)
+                }
+            };
+            r.and_then(|()| w.flush())
+        };
+        if let Err(e) = result
+            && e.kind() != io::ErrorKind::BrokenPipe
+        {
+            eprintln!("chatevict: cannot write the output: {e}");
+            return exit::FAILED;
+        }
+        if t.ds.records.is_empty() {
+            exit::FAILED
+        } else {
+            exit::OK
+        }
+    })
 }
 
 fn write_stats(t: &Triaged, matching: Option<usize>) -> io::Result<()> {

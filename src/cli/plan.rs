@@ -11,76 +11,74 @@ use crate::triage::chats::is_guid;
 use crate::triage::plan::{self, Plan, SourceFile};
 
 pub fn run(args: &PlanArgs) -> u8 {
-    let t = match triage::load(&args.load, args.filter.as_deref()) {
-        Ok(t) => t,
-        Err(code) => return code,
-    };
-    if t.ds.records.is_empty() {
-        eprintln!("chatevict: no record loaded; no plan written");
-        return exit::FAILED;
-    }
-    let mut sources = Vec::new();
-    for s in t.ds.sources.iter() {
-        match plan::sha256_file(&s.path) {
-            Ok(sha256) => sources.push(SourceFile {
-                path: s.path.display().to_string(),
-                sha256,
-            }),
-            Err(e) => {
-                eprintln!(
-                    "chatevict: cannot read {} again: {e}",
-                    for_terminal(&s.path.display().to_string())
-                );
-                return exit::FAILED;
+    triage::with(&args.load, args.filter.as_deref(), |t| {
+        if t.ds.records.is_empty() {
+            eprintln!("chatevict: no record loaded; no plan written");
+            return exit::FAILED;
+        }
+        let mut sources = Vec::new();
+        for s in t.ds.sources.iter() {
+            match plan::sha256_file(&s.path) {
+                Ok(sha256) => sources.push(SourceFile {
+                    path: s.path.display().to_string(),
+                    sha256,
+                }),
+                Err(e) => {
+                    eprintln!(
+                        "chatevict: cannot read {} again: {e}",
+                        for_terminal(&s.path.display().to_string())
+                    );
+                    return exit::FAILED;
+                }
             }
         }
-    }
-    let targets = plan::targets(&t.ds, &t.ix, t.selected_chats());
-    let plan = Plan::new(
-        chrono::Utc::now(),
-        sources,
-        t.query.as_ref().map(|q| q.to_string()),
-        targets,
-    );
-    for tg in &plan.targets {
-        if !is_guid(&tg.tenant_id) {
+        let targets = plan::targets(&t.ds, &t.ix, t.selected_chats());
+        let plan = Plan::new(
+            chrono::Utc::now(),
+            sources,
+            t.query.as_ref().map(|q| q.to_string()),
+            targets,
+        );
+        for tg in &plan.targets {
+            if !is_guid(&tg.tenant_id) {
+                eprintln!(
+                    "chatevict: warning: {} in {}: tenant id `{}` is no GUID (an anonymised export?); a run will refuse this target",
+                    for_terminal(&tg.user_upn),
+                    for_terminal(&tg.chat_id),
+                    for_terminal(&tg.tenant_id)
+                );
+            }
+        }
+        let result = match &args.output {
+            Some(path) if path.as_os_str() != "-" => write_file(path, &plan),
+            _ => {
+                let out = io::stdout();
+                let tty = out.is_terminal();
+                let mut w = out.lock();
+                write_plan(&mut w, &plan, tty)
+            }
+        };
+        if let Err(e) = result {
+            eprintln!("chatevict: cannot write the plan: {e}");
+            return exit::FAILED;
+        }
+        if !args.load.quiet {
+            let chats: std::collections::BTreeSet<&str> =
+                plan.targets.iter().map(|t| t.chat_id.as_str()).collect();
             eprintln!(
-                "chatevict: warning: {} in {}: tenant id `{}` is no GUID (an anonymised export?); a run will refuse this target",
-                for_terminal(&tg.user_upn),
-                for_terminal(&tg.chat_id),
-                for_terminal(&tg.tenant_id)
+                "chatevict: plan: {} target(s) in {} external chat(s); {} user id(s) to look up before a run{}",
+                plan.targets.len(),
+                chats.len(),
+                plan.lookups(),
+                match &args.output {
+                    Some(p) if p.as_os_str() != "-" =>
+                        format!("; written to {}", for_terminal(&p.display().to_string())),
+                    _ => String::new(),
+                }
             );
         }
-    }
-    let result = match &args.output {
-        Some(path) if path.as_os_str() != "-" => write_file(path, &plan),
-        _ => {
-            let out = io::stdout();
-            let tty = out.is_terminal();
-            let mut w = out.lock();
-            write_plan(&mut w, &plan, tty)
-        }
-    };
-    if let Err(e) = result {
-        eprintln!("chatevict: cannot write the plan: {e}");
-        return exit::FAILED;
-    }
-    if !args.load.quiet {
-        let chats: std::collections::BTreeSet<&str> =
-            plan.targets.iter().map(|t| t.chat_id.as_str()).collect();
-        eprintln!(
-            "chatevict: plan: {} target(s) in {} external chat(s); {} user id(s) to look up before a run{}",
-            plan.targets.len(),
-            chats.len(),
-            plan.lookups(),
-            match &args.output {
-                Some(p) if p.as_os_str() != "-" =>
-                    format!("; written to {}", for_terminal(&p.display().to_string())),
-                _ => String::new(),
-            }
-        );
-    }
-    exit::OK
+        exit::OK
+    })
 }
 
 fn write_plan<W: Write>(w: &mut W, plan: &Plan, safe: bool) -> io::Result<()> {

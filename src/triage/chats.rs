@@ -511,10 +511,8 @@ pub fn build(ds: &Dataset) -> Chats {
     // chats: one thread per core, each with its share of the chats (reading
     // records is bound by memory latency, which threads hide).
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get().clamp(1, 8));
-    let mut found: Vec<Option<Box<ExternalFound>>> = Vec::new();
-    found.resize_with(list.len(), || None);
     let (dir, record_chat, list_ref) = (&chats.directory, &chats.record_chat, &list);
-    let shares: Vec<Vec<(usize, Box<ExternalFound>)>> = std::thread::scope(|s| {
+    let shares: Vec<Vec<(usize, Box<Outside>)>> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..threads)
             .map(|k| {
                 s.spawn(move || {
@@ -531,7 +529,11 @@ pub fn build(ds: &Dataset) -> Chats {
                             );
                         }
                     }
-                    share.into_iter().collect()
+                    // Finishing (object ids, sorting) is per chat too.
+                    share
+                        .into_iter()
+                        .map(|(c, f)| (c, f.finish(ds, dir, list_ref[c].id)))
+                        .collect()
                 })
             })
             .collect();
@@ -540,13 +542,8 @@ pub fn build(ds: &Dataset) -> Chats {
             .map(|h| h.join().expect("triage does not panic"))
             .collect()
     });
-    for (c, f) in shares.into_iter().flatten() {
-        found[c] = Some(f);
-    }
-    for (c, f) in list.iter_mut().zip(found) {
-        if let Some(f) = f {
-            f.finish(ds, &chats.directory, c);
-        }
+    for (c, outside) in shares.into_iter().flatten() {
+        list[c].outside = Some(outside);
     }
     chats.list = list;
     chats
@@ -621,8 +618,8 @@ impl ExternalFound {
         self.users.add(ds, dir, home, i);
     }
 
-    fn finish(self, ds: &Dataset, dir: &Directory, c: &mut Chat) {
-        let users = self.users.finish(ds, dir, c.id);
+    fn finish(self, ds: &Dataset, dir: &Directory, id: Sym) -> Box<Outside> {
+        let users = self.users.finish(ds, dir, id);
         let mut domains = self.domains;
         // Participating domains count when no home user has them.
         let home_domains: Vec<&str> = users
@@ -650,7 +647,7 @@ impl ExternalFound {
         outside.tenants.shrink_to_fit();
         outside.domains.shrink_to_fit();
         outside.home_users.shrink_to_fit();
-        c.outside = Some(Box::new(outside));
+        Box::new(outside)
     }
 }
 

@@ -136,19 +136,47 @@ impl Index {
         // Chat records take their chat's flags (a compact copy of them keeps
         // this pass in cache); the others are judged alone.
         let flags: Vec<(bool, bool)> = chats.list.iter().map(|c| (c.external, c.guests)).collect();
-        let mut external = Vec::with_capacity(ds.records.len());
-        let mut guests = Vec::with_capacity(ds.records.len());
+        let n = ds.records.len();
+        let threads = std::thread::available_parallelism().map_or(1, |t| t.get().clamp(1, 8));
+        let per = n.div_ceil(threads).max(1);
+        let (chats_ref, flags) = (&chats, &flags);
+        // Each record alone: in slices, on every core.
+        let parts: Vec<(Vec<bool>, Vec<bool>, hashbrown::HashSet<u32>)> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..n.div_ceil(per))
+                .map(|k| {
+                    s.spawn(move || {
+                        let range = k * per..((k + 1) * per).min(n);
+                        let mut external = Vec::with_capacity(range.len());
+                        let mut guests = Vec::with_capacity(range.len());
+                        let mut types = hashbrown::HashSet::new();
+                        for i in range {
+                            let r = &ds.records[i];
+                            let (e, g) = match chats_ref.chat_index(i) {
+                                Some(c) => flags[c],
+                                None => (is_external(ds, r), has_guests(ds, r)),
+                            };
+                            external.push(e);
+                            guests.push(g);
+                            if let Some(t) = r.record_type {
+                                types.insert(t);
+                            }
+                        }
+                        (external, guests, types)
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("flags do not panic"))
+                .collect()
+        });
+        let mut external = Vec::with_capacity(n);
+        let mut guests = Vec::with_capacity(n);
         let mut types = hashbrown::HashSet::new();
-        for (i, r) in ds.records.iter().enumerate() {
-            let (e, g) = match chats.chat_index(i) {
-                Some(c) => flags[c],
-                None => (is_external(ds, r), has_guests(ds, r)),
-            };
-            external.push(e);
-            guests.push(g);
-            if let Some(t) = r.record_type {
-                types.insert(t);
-            }
+        for (e, g, t) in parts {
+            external.extend(e);
+            guests.extend(g);
+            types.extend(t);
         }
         let mut record_types: Vec<u32> = types.into_iter().collect();
         record_types.sort_unstable();
