@@ -126,9 +126,20 @@ pub struct Index {
     /// The distinct strings of each slot, gathered the first time a query
     /// needs them (a load that is never filtered never pays for them).
     vocab: [OnceLock<Vocab>; Slot::COUNT],
+    /// Per record, the chat id, chat name and communication type, copied
+    /// out of the records' chat fields the first time a query needs them:
+    /// a filter then reads one small array instead of following a pointer
+    /// per record.
+    tables: [OnceLock<Vec<Option<Sym>>>; 3],
+    /// The records that list members, gathered the first time a query
+    /// looks at members (they are few).
+    member_records: OnceLock<Vec<u32>>,
     /// The distinct record type numbers.
     pub record_types: Vec<u32>,
 }
+
+/// The slots kept as per-record tables, by their index in `Index::tables`.
+pub const TABLE_SLOTS: [Slot; 3] = [Slot::ChatId, Slot::ChatName, Slot::Type];
 
 impl Index {
     pub fn build(ds: &Dataset) -> Index {
@@ -185,8 +196,39 @@ impl Index {
             external,
             guests,
             vocab: Default::default(),
+            tables: Default::default(),
+            member_records: OnceLock::new(),
             record_types,
         }
+    }
+
+    /// The per-record table of one of [`TABLE_SLOTS`].
+    pub fn table(&self, ds: &Dataset, k: usize) -> &[Option<Sym>] {
+        self.tables[k].get_or_init(|| {
+            ds.records
+                .iter()
+                .map(|r| {
+                    let c = r.chat.as_deref()?;
+                    match TABLE_SLOTS[k] {
+                        Slot::ChatId => c.chat_id,
+                        Slot::ChatName => c.chat_name,
+                        _ => c.communication_type,
+                    }
+                })
+                .collect()
+        })
+    }
+
+    /// The records whose `Members[]` is not empty.
+    pub fn member_records(&self, ds: &Dataset) -> &[u32] {
+        self.member_records.get_or_init(|| {
+            ds.records
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| r.chat.as_deref().is_some_and(|c| !c.members.is_empty()))
+                .map(|(i, _)| i as u32)
+                .collect()
+        })
     }
 
     /// The distinct strings found in `slot`.

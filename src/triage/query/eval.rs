@@ -10,7 +10,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::ast::{Cmp, FlagField, Initiated, Instant, Pattern, Query, Term, TextField};
-use crate::triage::index::{Index, Slot, any_in_slots};
+use crate::triage::index::{Index, Slot, TABLE_SLOTS, any_in_slots};
 use crate::ual::{Dataset, RecordId, record_type};
 
 /// How often (in items) the cancel flag is read.
@@ -79,9 +79,13 @@ enum Node {
     Not(Box<Node>),
     And(Vec<Node>),
     Or(Vec<Node>),
-    /// Any string of the record in the slots of `mask` is in `set`.
+    /// Any string of the record in the given places is in `set`: the
+    /// slots of `mask` read from the record, the tables of `tables` (bits
+    /// index [`TABLE_SLOTS`]), the members' hits decided at compile time.
     Strings {
         mask: u16,
+        tables: u8,
+        members: Option<Vec<u64>>,
         set: SymSet,
     },
     /// A member whose UPN domain matches (the set holds such UPNs).
@@ -109,7 +113,8 @@ impl Node {
             | (1 << Slot::RtName as u16);
         match self {
             Node::Strings { mask, .. } if mask & !RECORD_ONLY == 0 => 0,
-            Node::Strings { .. } | Node::MemberDomain(_) | Node::IdMatches(_) => 2,
+            Node::Strings { .. } => 1,
+            Node::MemberDomain(_) | Node::IdMatches(_) => 2,
             Node::Not(n) => n.cost(),
             Node::And(ns) | Node::Or(ns) => ns.iter().map(Node::cost).max().unwrap_or(0),
             _ => 0,
@@ -201,11 +206,42 @@ impl Compiler<'_> {
     }
 
     fn text(&mut self, slots: &[Slot], m: &Matcher) -> Option<Node> {
-        let (set, mask) = self.strings(slots, m)?;
-        Some(if mask == 0 {
-            Node::Nothing
-        } else {
-            Node::Strings { mask, set }
+        let (set, mut mask) = self.strings(slots, m)?;
+        if mask == 0 {
+            return Some(Node::Nothing);
+        }
+        // Chat id, name and type from the per-record tables.
+        let mut tables = 0u8;
+        for (k, slot) in TABLE_SLOTS.iter().enumerate() {
+            if mask & slot.bit() != 0 {
+                self.ix.table(self.ds, k);
+                tables |= 1 << k;
+                mask &= !slot.bit();
+            }
+        }
+        // Members: only the few records that list any, decided now.
+        let member_slots = Slot::MemberUpn.bit() | Slot::MemberName.bit();
+        let mut members = None;
+        if mask & member_slots != 0 {
+            let want = mask & member_slots;
+            let mut hits = vec![0u64; self.ds.records.len().div_ceil(64)];
+            for (n, &i) in self.ix.member_records(self.ds).iter().enumerate() {
+                if n % CHECK_EVERY == 0 && self.cancel.load(Ordering::Relaxed) {
+                    return None;
+                }
+                let r = &self.ds.records[i as usize];
+                if any_in_slots(r, want, |s| set.contains(s)) {
+                    hits[i as usize / 64] |= 1 << (i % 64);
+                }
+            }
+            members = Some(hits);
+            mask &= !member_slots;
+        }
+        Some(Node::Strings {
+            mask,
+            tables,
+            members,
+            set,
         })
     }
 
@@ -378,7 +414,20 @@ fn eval(node: &Node, ds: &Dataset, ix: &Index, i: usize, marked: Marked) -> bool
         Node::Not(n) => !eval(n, ds, ix, i, marked),
         Node::And(ns) => ns.iter().all(|n| eval(n, ds, ix, i, marked)),
         Node::Or(ns) => ns.iter().any(|n| eval(n, ds, ix, i, marked)),
-        Node::Strings { mask, set } => any_in_slots(r, *mask, |s| set.contains(s)),
+        Node::Strings {
+            mask,
+            tables,
+            members,
+            set,
+        } => {
+            (*mask != 0 && any_in_slots(r, *mask, |s| set.contains(s)))
+                || (0..TABLE_SLOTS.len()).any(|k| {
+                    tables & (1 << k) != 0 && ix.table(ds, k)[i].is_some_and(|s| set.contains(s))
+                })
+                || members
+                    .as_ref()
+                    .is_some_and(|m| m[i / 64] & (1 << (i % 64)) != 0)
+        }
         Node::MemberDomain(set) => r.chat.as_deref().is_some_and(|c| {
             c.members
                 .iter()
