@@ -2,21 +2,7 @@
 
 mod common;
 
-use std::process::Command;
-
-use common::fixture;
-
-fn run(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_chatevict"))
-        .args(args)
-        .output()
-        .expect("the binary runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
-}
+use common::{fixture, run};
 
 fn path(name: &str) -> String {
     fixture(name).display().to_string()

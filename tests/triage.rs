@@ -5,7 +5,6 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
 use chatevict::triage::chats::{Chat, FoundBy, IdSource};
@@ -380,16 +379,6 @@ fn the_plan_reads_back() {
     let text = serde_json::to_string_pretty(&plan).unwrap();
     let back: Plan = serde_json::from_str(&text).unwrap();
     assert_eq!(back, plan);
-}
-
-fn samples() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/samples/real");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!("skipped: {} is absent", dir.display());
-        None
-    }
 }
 
 #[test]

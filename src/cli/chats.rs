@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::output;
 use super::triage::{self, Triaged};
-use super::{ChatsArgs, ChatsFormat, exit};
+use super::{ChatsArgs, ChatsFormat};
 use crate::triage::chats::{Chat, Chats, FoundBy, HomeUser, IdSource};
 use crate::triage::query::Initiated;
 use crate::ual::{Dataset, time};
@@ -87,17 +87,7 @@ pub fn run(args: &ChatsArgs) -> u8 {
             }
         }
         .and_then(|()| w.flush());
-        if let Err(e) = result
-            && e.kind() != io::ErrorKind::BrokenPipe
-        {
-            eprintln!("chatevict: cannot write the output: {e}");
-            return exit::FAILED;
-        }
-        if t.ds.records.is_empty() {
-            exit::FAILED
-        } else {
-            exit::OK
-        }
+        t.exit_code(result)
     })
 }
 

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::output::{self, RecordRow};
 use super::triage::{self, Triaged};
-use super::{EventsArgs, Format, exit};
+use super::{EventsArgs, Format};
 
 #[derive(Serialize)]
 struct FileStats<'a> {
@@ -70,17 +70,7 @@ pub fn run(args: &EventsArgs) -> u8 {
             };
             r.and_then(|()| w.flush())
         };
-        if let Err(e) = result
-            && e.kind() != io::ErrorKind::BrokenPipe
-        {
-            eprintln!("chatevict: cannot write the output: {e}");
-            return exit::FAILED;
-        }
-        if t.ds.records.is_empty() {
-            exit::FAILED
-        } else {
-            exit::OK
-        }
+        t.exit_code(result)
     })
 }
 

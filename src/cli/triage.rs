@@ -64,6 +64,22 @@ pub fn with(args: &LoadArgs, filter: Option<&str>, f: impl FnOnce(&Triaged) -> u
 }
 
 impl Triaged {
+    /// The exit code of a listing command that wrote `result`: a closed
+    /// pipe (`| head`) is no failure; an empty dataset is.
+    pub fn exit_code(&self, result: std::io::Result<()>) -> u8 {
+        if let Err(e) = result
+            && e.kind() != std::io::ErrorKind::BrokenPipe
+        {
+            eprintln!("chatevict: cannot write the output: {e}");
+            return exit::FAILED;
+        }
+        if self.ds.records.is_empty() {
+            exit::FAILED
+        } else {
+            exit::OK
+        }
+    }
+
     /// Indices of the records that match the filter (all without one).
     pub fn selected(&self) -> Vec<u32> {
         let never = AtomicBool::new(false);
