@@ -88,8 +88,6 @@ enum Node {
         members: Option<Vec<u64>>,
         set: SymSet,
     },
-    /// A member whose UPN domain matches (the set holds such UPNs).
-    MemberDomain(SymSet),
     RecordType {
         numbers: Vec<u32>,
     },
@@ -114,7 +112,7 @@ impl Node {
         match self {
             Node::Strings { mask, .. } if mask & !RECORD_ONLY == 0 => 0,
             Node::Strings { .. } => 1,
-            Node::MemberDomain(_) | Node::IdMatches(_) => 2,
+            Node::IdMatches(_) => 2,
             Node::Not(n) => n.cost(),
             Node::And(ns) | Node::Or(ns) => ns.iter().map(Node::cost).max().unwrap_or(0),
             _ => 0,
@@ -223,18 +221,7 @@ impl Compiler<'_> {
         let member_slots = Slot::MemberUpn.bit() | Slot::MemberName.bit();
         let mut members = None;
         if mask & member_slots != 0 {
-            let want = mask & member_slots;
-            let mut hits = vec![0u64; self.ds.records.len().div_ceil(64)];
-            for (n, &i) in self.ix.member_records(self.ds).iter().enumerate() {
-                if n % CHECK_EVERY == 0 && self.cancel.load(Ordering::Relaxed) {
-                    return None;
-                }
-                let r = &self.ds.records[i as usize];
-                if any_in_slots(r, want, |s| set.contains(s)) {
-                    hits[i as usize / 64] |= 1 << (i % 64);
-                }
-            }
-            members = Some(hits);
+            members = Some(self.member_hits(mask & member_slots, &set)?);
             mask &= !member_slots;
         }
         Some(Node::Strings {
@@ -243,6 +230,23 @@ impl Compiler<'_> {
             members,
             set,
         })
+    }
+
+    /// Which records have a member whose strings in `want` are in `set`,
+    /// as a bitmap over records; only the records that list members are
+    /// read.
+    fn member_hits(&self, want: u16, set: &SymSet) -> Option<Vec<u64>> {
+        let mut hits = vec![0u64; self.ds.records.len().div_ceil(64)];
+        for (n, &i) in self.ix.member_records(self.ds).iter().enumerate() {
+            if n % CHECK_EVERY == 0 && self.cancel.load(Ordering::Relaxed) {
+                return None;
+            }
+            let r = &self.ds.records[i as usize];
+            if any_in_slots(r, want, |s| set.contains(s)) {
+                hits[i as usize / 64] |= 1 << (i % 64);
+            }
+        }
+        Some(hits)
     }
 
     fn term(&mut self, t: &Term) -> Option<Node> {
@@ -295,7 +299,13 @@ impl Compiler<'_> {
                         upns.insert(s);
                     }
                 }
-                Some(Node::Or(vec![named, Node::MemberDomain(upns)]))
+                let members = Node::Strings {
+                    mask: 0,
+                    tables: 0,
+                    members: Some(self.member_hits(Slot::MemberUpn.bit(), &upns)?),
+                    set: upns,
+                };
+                Some(Node::Or(vec![named, members]))
             }
             TextField::Rt => {
                 // A number is exact; text matches the record type's name.
@@ -428,11 +438,6 @@ fn eval(node: &Node, ds: &Dataset, ix: &Index, i: usize, marked: Marked) -> bool
                     .as_ref()
                     .is_some_and(|m| m[i / 64] & (1 << (i % 64)) != 0)
         }
-        Node::MemberDomain(set) => r.chat.as_deref().is_some_and(|c| {
-            c.members
-                .iter()
-                .any(|m| m.upn.is_some_and(|u| set.contains(u)))
-        }),
         Node::RecordType { numbers } => r.record_type.is_some_and(|n| numbers.contains(&n)),
         Node::IdIs(id) => r.id == *id,
         Node::IdMatches(m) => m.is_match(&r.id.text()),
