@@ -80,11 +80,7 @@ pub fn run(args: &ChatsArgs) -> u8 {
             ChatsFormat::Jsonl => chats.iter().try_for_each(|&c| {
                 output::write_json_line(&mut w, &chat_row(&t.ds, &t.ix.chats, &t.ix.chats.list[c]))
             }),
-            ChatsFormat::Table => {
-                let width =
-                    tty.then(|| crossterm::terminal::size().map_or(80, |(w, _)| usize::from(w)));
-                write_table(&mut w, t, &chats, width)
-            }
+            ChatsFormat::Table => write_table(&mut w, t, &chats, output::terminal_width(tty)),
         }
         .and_then(|()| w.flush());
         t.exit_code(result)
@@ -106,12 +102,7 @@ fn write_table<W: Write>(
     const DOMAINS: usize = 16;
     const FIXED: usize = EXT + INIT + TYPE + RECS + SEEN + USERS + DOMAINS + 7 * 2;
     let ds = &t.ds;
-    let last = |s: &str| match width {
-        Some(w) => output::fit(s, w.saturating_sub(FIXED).max(12))
-            .trim_end()
-            .to_owned(),
-        None => crate::sanitize::for_terminal(s).into_owned(),
-    };
+    let last = |s: &str| output::last_column(s, width, FIXED);
     writeln!(
         w,
         "{}  {}  {}  {:>RECS$}  {}  {}  {}  {}",

@@ -62,11 +62,7 @@ pub fn run(args: &EventsArgs) -> u8 {
             let r = match args.format {
                 Format::Jsonl => rows().try_for_each(|i| output::write_json_line(&mut w, &row(i))),
                 Format::Csv => write_csv(&mut w, rows().map(row), tty),
-                Format::Table => {
-                    let width = tty
-                        .then(|| crossterm::terminal::size().map_or(80, |(w, _)| usize::from(w)));
-                    write_table(&mut w, rows(), t, width)
-                }
+                Format::Table => write_table(&mut w, rows(), t, output::terminal_width(tty)),
             };
             r.and_then(|()| w.flush())
         };
@@ -140,12 +136,7 @@ fn write_table<W: Write>(
     const OP: usize = 22;
     const USER: usize = 32;
     const FIXED: usize = TIME + EXT + OP + USER + 4 * 2;
-    let last = |s: &str| match width {
-        Some(w) => output::fit(s, w.saturating_sub(FIXED).max(12))
-            .trim_end()
-            .to_owned(),
-        None => crate::sanitize::for_terminal(s).into_owned(),
-    };
+    let last = |s: &str| output::last_column(s, width, FIXED);
     writeln!(
         w,
         "{:<TIME$}  {}  {}  {}  {}",

@@ -190,6 +190,22 @@ pub fn csv_fields(row: &RecordRow, sanitize: bool) -> Vec<String> {
     }
 }
 
+/// The terminal's width when writing to one (`None` into a pipe or file).
+pub fn terminal_width(tty: bool) -> Option<usize> {
+    tty.then(|| crossterm::terminal::size().map_or(80, |(w, _)| usize::from(w)))
+}
+
+/// The last column of a table: on a terminal, cut to what the `fixed`
+/// columns before it leave; into a file or a pipe, written whole.
+pub fn last_column(s: &str, width: Option<usize>, fixed: usize) -> String {
+    match width {
+        Some(w) => fit(s, w.saturating_sub(fixed).max(12))
+            .trim_end()
+            .to_owned(),
+        None => for_terminal(s).into_owned(),
+    }
+}
+
 /// Cuts sanitised text to `width` terminal columns, with `…` when cut,
 /// and pads it to exactly `width`.
 pub fn fit(s: &str, width: usize) -> String {
