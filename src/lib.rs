@@ -7,6 +7,10 @@
 #![forbid(unsafe_code)]
 
 pub mod cli;
+pub mod config;
+pub mod emulator;
+pub mod graph;
+pub mod journal;
 pub mod sanitize;
 pub mod triage;
 pub mod ual;

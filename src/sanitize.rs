@@ -54,6 +54,18 @@ pub fn for_terminal(s: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// Text safe as a CSV cell that someone opens in a spreadsheet: a value
+/// a spreadsheet would run as a formula (it starts with `=`, `+`, `-`,
+/// `@`, a tab or a carriage return) gets a leading apostrophe. Chat names
+/// and error texts come from outsiders; a ticket's attachment must not
+/// run their formulas.
+pub fn spreadsheet_cell(s: &str) -> Cow<'_, str> {
+    match s.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => Cow::Owned(format!("'{s}")),
+        _ => Cow::Borrowed(s),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

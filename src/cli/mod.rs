@@ -1,11 +1,15 @@
 //! The command-line face: the same stages as the interactive application,
 //! without a screen, for scripts and for quick looks.
 
+mod apply;
 mod chats;
+mod emulator;
 mod events;
 mod load;
 mod output;
 mod plan;
+mod report;
+mod signin;
 mod triage;
 
 use std::path::PathBuf;
@@ -21,6 +25,10 @@ pub mod exit {
     pub const FAILED: u8 = 1;
     /// The command line was wrong.
     pub const USAGE: u8 = 2;
+    /// A run finished, but some targets failed.
+    pub const SOME_FAILED: u8 = 3;
+    /// Cancelled (Ctrl-C, or the confirmation was not given).
+    pub const CANCELLED: u8 = 4;
 }
 
 #[derive(Debug, Parser)]
@@ -48,6 +56,19 @@ pub enum Command {
     /// Write the removal plan: one target per home user of every selected
     /// external chat.
     Plan(PlanArgs),
+    /// Remove chat access for every target of a plan, paced, retried and
+    /// journaled. Exit codes: 0 all removed, 3 some failed, 4 cancelled.
+    Apply(apply::ApplyArgs),
+    /// Summarise a run's journal for a change ticket.
+    Report(report::ReportArgs),
+    /// Sign in to Entra ID (device code by default) and keep the session.
+    Login(signin::LoginArgs),
+    /// Forget the saved session.
+    Logout(crate::config::GraphArgs),
+    /// Show the signed-in account and check that its token works.
+    Whoami(crate::config::GraphArgs),
+    /// Run the local Graph and Entra ID emulator (tests, demos, training).
+    Emulator(emulator::EmulatorArgs),
     /// Explain the query language of --filter.
     #[command(after_long_help = crate::triage::query::HELP)]
     Query,
@@ -148,6 +169,12 @@ pub fn main() -> ExitCode {
         Command::Events(a) => events::run(&a),
         Command::Chats(a) => chats::run(&a),
         Command::Plan(a) => plan::run(&a),
+        Command::Apply(a) => apply::run(&a),
+        Command::Report(a) => report::run(&a),
+        Command::Login(a) => signin::login(&a),
+        Command::Logout(a) => signin::logout(&a),
+        Command::Whoami(a) => signin::whoami(&a),
+        Command::Emulator(a) => emulator::run(&a),
         Command::Query => {
             print!("{}", crate::triage::query::HELP);
             exit::OK

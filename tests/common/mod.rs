@@ -4,6 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+pub mod emu;
+
 use chatevict::ual::{self, Dataset, LoadOptions, Progress, Record};
 
 pub fn fixture(name: &str) -> PathBuf {

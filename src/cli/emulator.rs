@@ -1,0 +1,107 @@
+//! `chatevict emulator`: the Graph and Entra stand-in, on its own.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::emulator::{Config, Emulator, Profile, Seed};
+
+use super::exit;
+use super::signin::{fail, runtime};
+
+#[derive(Debug, clap::Args)]
+pub struct EmulatorArgs {
+    /// Address to listen on (port 0: any free port).
+    #[arg(long, default_value = "127.0.0.1:0", value_name = "ADDR")]
+    pub listen: SocketAddr,
+    /// Audit exports whose tenant, users and chats the emulator holds.
+    #[arg(long = "seed-export", value_name = "FILE")]
+    pub seed_export: Vec<PathBuf>,
+    /// What goes wrong on purpose: none, flaky, throttled or hostile.
+    #[arg(long, default_value = "none", value_parser = clap::value_parser!(String))]
+    pub faults: String,
+    /// Removal requests per second allowed per signed-in user (Teams:
+    /// about 1); the per-chat and per-app limits scale with it.
+    #[arg(long, default_value_t = 1.0, value_name = "R")]
+    pub rate_limit: f64,
+    /// Approve device codes and browser sign-ins by themselves after a
+    /// few seconds.
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// Seconds before an auto-approved device code is approved.
+    #[arg(
+        long,
+        default_value_t = 3.0,
+        hide_short_help = true,
+        value_name = "SECONDS"
+    )]
+    pub approve_after: f64,
+    /// Device-code polling interval handed out, seconds.
+    #[arg(long, default_value_t = 5, hide_short_help = true)]
+    pub device_interval: u64,
+    /// Access token lifetime, seconds.
+    #[arg(long, default_value_t = 3600, hide_short_help = true)]
+    pub token_lifetime: u64,
+}
+
+pub fn run(args: &EmulatorArgs) -> u8 {
+    let faults: Profile = match args.faults.parse() {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("chatevict: {e}");
+            return exit::USAGE;
+        }
+    };
+    if !(args.rate_limit.is_finite() && args.rate_limit > 0.0) {
+        eprintln!("chatevict: --rate-limit must be a positive number of requests per second");
+        return exit::USAGE;
+    }
+    let seed = if args.seed_export.is_empty() {
+        Seed::empty()
+    } else {
+        match Seed::from_exports(&args.seed_export) {
+            Ok(s) => s,
+            Err(e) => return fail(&e),
+        }
+    };
+    let mut cfg = Config {
+        faults,
+        rate_limit: args.rate_limit,
+        auto_approve: args
+            .auto_approve
+            .then(|| Duration::from_secs_f64(args.approve_after.max(0.0))),
+        device_interval: args.device_interval.max(1),
+        access_token_lifetime: Duration::from_secs(args.token_lifetime.max(1)),
+        ..Config::default()
+    };
+    if faults == Profile::Hostile {
+        // Tokens that expire within seconds: refreshes mid-run.
+        cfg.access_token_lifetime = cfg.access_token_lifetime.min(Duration::from_secs(4));
+    }
+    runtime().block_on(async {
+        let (tenants, users, chats) = (seed.tenants.clone(), seed.users.len(), seed.chats.len());
+        let emu = match Emulator::start(args.listen, cfg, seed).await {
+            Ok(e) => e,
+            Err(e) => return fail(&format!("cannot listen on {}: {e}", args.listen)),
+        };
+        for t in &tenants {
+            eprintln!(
+                "tenant {} ({}), sign in as admin@{}",
+                t.id,
+                t.domains.join(", "),
+                t.domains[0]
+            );
+        }
+        eprintln!(
+            "{users} users, {chats} chats; faults: {}; rate limit {} requests/s per user",
+            args.faults, args.rate_limit
+        );
+        eprintln!("use: --login-url {url} --graph-url {url}", url = emu.url());
+        println!("listening on http://{}", emu.addr);
+        use std::io::Write;
+        let _ = std::io::stdout().flush();
+        let _ = tokio::signal::ctrl_c().await;
+        emu.stop();
+        exit::OK
+    })
+}

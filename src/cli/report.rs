@@ -1,0 +1,58 @@
+//! `chatevict report JOURNAL`: a run summarised for a change ticket.
+
+use std::path::PathBuf;
+
+use clap::ValueEnum;
+
+use crate::journal::report;
+
+use super::exit;
+use super::signin::fail;
+
+#[derive(Debug, clap::Args)]
+pub struct ReportArgs {
+    /// The journal of a run (`chatevict apply` prints its path).
+    #[arg(value_name = "JOURNAL")]
+    pub journal: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Md)]
+    pub format: ReportFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// Markdown, for a ticket.
+    Md,
+    /// One row per target.
+    Csv,
+    /// Everything, for scripts.
+    Json,
+}
+
+pub fn run(args: &ReportArgs) -> u8 {
+    if !args.journal.exists() {
+        return fail(&format!("{}: no such journal", args.journal.display()));
+    }
+    let r = match report::build(&args.journal) {
+        Ok(r) => r,
+        Err(e) => return fail(&e),
+    };
+    let text = match args.format {
+        ReportFormat::Md => r.markdown(),
+        ReportFormat::Csv => match r.csv() {
+            Ok(t) => t,
+            Err(e) => return fail(&e),
+        },
+        ReportFormat::Json => {
+            let mut t = serde_json::to_string_pretty(&r).expect("report serialises");
+            t.push('\n');
+            t
+        }
+    };
+    use std::io::Write;
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        Ok(()) => exit::OK,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => exit::OK,
+        Err(e) => fail(&e),
+    }
+}

@@ -1,0 +1,203 @@
+//! A local, stateful stand-in for the parts of Entra ID and Microsoft
+//! Graph that chatevict uses, served over real HTTP on loopback.
+//!
+//! The client never takes a shortcut around HTTP to reach it: the tests
+//! and the demo exercise the same code a real tenant would. The emulator
+//! keeps what happened (every removal, with the client's request id) so
+//! a test can check afterwards that nothing was lost or done twice:
+//! `GET /_emulator/state`.
+//!
+//! Control endpoints for tests and training, under `/_emulator/`:
+//! `state` (GET), `entra/fail-next` (POST `{"error", "code"}`: answer the
+//! next token request with that Entra error), `revoke-scope` (POST
+//! `{"scope"}`: as if an admin withdrew consent), `expire-tokens` (POST:
+//! every access token expires now), `device/approve` and
+//! `device/decline` (POST `{"user_code"}`).
+
+pub mod entra;
+pub mod faults;
+pub mod graph;
+pub mod seed;
+pub mod server;
+pub mod state;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use axum::Json;
+use axum::Router;
+use axum::extract::State as St;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get, post};
+use serde::Deserialize;
+use serde_json::json;
+
+pub use faults::Profile;
+pub use seed::Seed;
+pub use state::{Config, Removal};
+
+use state::{InjectedEntraError, State};
+
+/// What the handlers share.
+pub struct Shared {
+    pub state: Mutex<State>,
+    /// `http://127.0.0.1:PORT`, without a trailing slash.
+    pub base: String,
+}
+
+pub type App = Arc<Shared>;
+
+/// A running emulator.
+pub struct Emulator {
+    pub addr: SocketAddr,
+    pub shared: App,
+    shutdown: tokio::sync::watch::Sender<bool>,
+}
+
+impl Emulator {
+    /// Binds `listen` (port 0 picks a free one) and serves on the current
+    /// tokio runtime.
+    pub async fn start(listen: SocketAddr, cfg: Config, seed: Seed) -> std::io::Result<Emulator> {
+        let listener = tokio::net::TcpListener::bind(listen).await?;
+        let addr = listener.local_addr()?;
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State::new(cfg, seed)),
+            base: format!("http://{addr}"),
+        });
+        let (tx, rx) = tokio::sync::watch::channel(false);
+        tokio::spawn(server::serve(listener, router(shared.clone()), rx));
+        Ok(Emulator {
+            addr,
+            shared,
+            shutdown: tx,
+        })
+    }
+
+    /// `http://ADDR/`
+    pub fn url(&self) -> String {
+        format!("{}/", self.shared.base)
+    }
+
+    /// Every removal so far.
+    pub fn removals(&self) -> Vec<Removal> {
+        self.shared.state.lock().expect("state").removals.clone()
+    }
+
+    /// Stops accepting connections.
+    pub fn stop(&self) {
+        let _ = self.shutdown.send(true);
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn router(app: App) -> Router {
+    Router::new()
+        .route(
+            "/{tenant}/v2.0/.well-known/openid-configuration",
+            get(entra::discovery),
+        )
+        .route("/{tenant}/oauth2/v2.0/devicecode", post(entra::devicecode))
+        .route("/{tenant}/oauth2/v2.0/token", post(entra::token))
+        .route("/{tenant}/oauth2/v2.0/authorize", get(entra::authorize))
+        .route(
+            "/devicelogin",
+            get(entra::devicelogin_page).post(entra::devicelogin),
+        )
+        .route("/v1.0/{*rest}", any(graph::dispatch))
+        .route("/beta/{*rest}", any(graph::dispatch))
+        .route("/_emulator/state", get(state_json))
+        .route("/_emulator/entra/fail-next", post(fail_next))
+        .route("/_emulator/revoke-scope", post(revoke_scope))
+        .route("/_emulator/expire-tokens", post(expire_tokens))
+        .route("/_emulator/device/approve", post(device_approve))
+        .route("/_emulator/device/decline", post(device_decline))
+        .with_state(app)
+}
+
+async fn state_json(St(app): St<App>) -> Response {
+    let st = app.state.lock().expect("state");
+    let members: usize = st.chats.values().map(|c| c.chat.members.len()).sum();
+    Json(json!({
+        "removals": st.removals,
+        "requests": st.requests,
+        "throttled": st.throttled,
+        "faults_injected": st.faults_injected,
+        "rate_limit": st.cfg.rate_limit,
+        "faults": format!("{:?}", st.cfg.faults).to_lowercase(),
+        "tenants": st.tenants.iter().map(|t| json!({"id": t.id, "domains": t.domains})).collect::<Vec<_>>(),
+        "users": st.users.len(),
+        "chats": st.chats.len(),
+        "members": members,
+    }))
+    .into_response()
+}
+
+async fn fail_next(St(app): St<App>, Json(e): Json<InjectedEntraError>) -> StatusCode {
+    app.state.lock().expect("state").next_entra_error = Some(e);
+    StatusCode::NO_CONTENT
+}
+
+#[derive(Deserialize)]
+struct ScopeBody {
+    scope: String,
+}
+
+async fn revoke_scope(St(app): St<App>, Json(b): Json<ScopeBody>) -> StatusCode {
+    let mut st = app.state.lock().expect("state");
+    let name = b.scope;
+    let st = &mut *st;
+    for g in st
+        .access_tokens
+        .values_mut()
+        .chain(st.refresh_tokens.values_mut())
+    {
+        g.scopes
+            .retain(|s| !state::scope_name(s).eq_ignore_ascii_case(&name));
+    }
+    st.revoked.push(name);
+    StatusCode::NO_CONTENT
+}
+
+async fn expire_tokens(St(app): St<App>) -> StatusCode {
+    let mut st = app.state.lock().expect("state");
+    let now = Instant::now();
+    for g in st.access_tokens.values_mut() {
+        g.expires = now;
+    }
+    StatusCode::NO_CONTENT
+}
+
+#[derive(Deserialize)]
+struct UserCode {
+    user_code: String,
+}
+
+fn decide_device(app: &App, code: &str, approve: bool) -> StatusCode {
+    let mut st = app.state.lock().expect("state");
+    match st
+        .devices
+        .values_mut()
+        .find(|d| d.user_code.eq_ignore_ascii_case(code.trim()))
+    {
+        Some(d) => {
+            d.approved = Some(approve);
+            StatusCode::NO_CONTENT
+        }
+        None => StatusCode::NOT_FOUND,
+    }
+}
+
+async fn device_approve(St(app): St<App>, Json(b): Json<UserCode>) -> StatusCode {
+    decide_device(&app, &b.user_code, true)
+}
+
+async fn device_decline(St(app): St<App>, Json(b): Json<UserCode>) -> StatusCode {
+    decide_device(&app, &b.user_code, false)
+}

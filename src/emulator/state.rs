@@ -1,0 +1,283 @@
+//! The emulator's state: the directory, the sign-in sessions and tokens,
+//! the rate limiters, and every removal it performed.
+//!
+//! One lock guards it all. Handlers hold it only between awaits, so a
+//! slow (fault-injected) reply never blocks the others.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use super::faults::Profile;
+use super::seed::{Chat, Seed, Tenant, User};
+
+/// How the emulator behaves.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub faults: Profile,
+    /// The sustained removal rate allowed per signed-in user, requests/s
+    /// (Teams documents about one per second); the per-chat and per-app
+    /// limits scale with it.
+    pub rate_limit: f64,
+    /// Approve device codes (and browser sign-ins) by themselves, after
+    /// this long.
+    pub auto_approve: Option<Duration>,
+    pub access_token_lifetime: Duration,
+    pub refresh_token_lifetime: Duration,
+    pub device_code_lifetime: Duration,
+    /// The polling interval handed out with device codes, seconds.
+    pub device_interval: u64,
+    pub seed_for_faults: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            faults: Profile::None,
+            rate_limit: 1.0,
+            auto_approve: None,
+            access_token_lifetime: Duration::from_secs(3600),
+            refresh_token_lifetime: Duration::from_secs(90 * 24 * 3600),
+            device_code_lifetime: Duration::from_secs(900),
+            device_interval: 5,
+            seed_for_faults: 0x5eed,
+        }
+    }
+}
+
+/// One removal the emulator carried out (or was asked again to).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Removal {
+    pub chat_id: String,
+    pub user_id: String,
+    pub tenant_id: String,
+    pub client_request_id: Option<String>,
+    pub request_id: String,
+    /// RFC 3339, UTC.
+    pub at: String,
+    /// False when the user had already lost access (the request changed
+    /// nothing).
+    pub changed: bool,
+    /// True when the emulator dropped the connection after acting, so the
+    /// client never saw the reply.
+    pub reply_lost: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct DeviceCode {
+    pub device_code: String,
+    pub user_code: String,
+    pub tenant_id: String,
+    pub client_id: String,
+    pub scopes: Vec<String>,
+    pub expires: Instant,
+    pub approved: Option<bool>,
+    pub approve_at: Option<Instant>,
+    pub last_poll: Option<Instant>,
+    pub slow_down_sent: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct AuthCode {
+    pub tenant_id: String,
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub challenge: String,
+    pub scopes: Vec<String>,
+    pub expires: Instant,
+}
+
+/// What a token stands for.
+#[derive(Debug, Clone)]
+pub struct Grant {
+    pub tenant_id: String,
+    pub user_id: String,
+    pub client_id: String,
+    pub scopes: Vec<String>,
+    pub expires: Instant,
+}
+
+/// A token bucket.
+#[derive(Debug, Clone)]
+pub struct Bucket {
+    tokens: f64,
+    at: Instant,
+}
+
+impl Bucket {
+    /// Takes one token, or says how long until one is there.
+    pub fn take(&mut self, rate: f64, capacity: f64, now: Instant) -> Result<(), Duration> {
+        let elapsed = now.saturating_duration_since(self.at).as_secs_f64();
+        self.tokens = (self.tokens + elapsed * rate).min(capacity);
+        self.at = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(Duration::from_secs_f64((1.0 - self.tokens) / rate))
+        }
+    }
+
+    pub fn full(capacity: f64, now: Instant) -> Bucket {
+        Bucket {
+            tokens: capacity,
+            at: now,
+        }
+    }
+}
+
+/// An Entra error to answer the next token request with.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct InjectedEntraError {
+    pub error: String,
+    pub code: u32,
+    pub description: Option<String>,
+}
+
+pub struct State {
+    pub cfg: Config,
+    pub tenants: Vec<Tenant>,
+    pub users: Vec<User>,
+    pub chats: HashMap<String, ChatState>,
+    pub devices: HashMap<String, DeviceCode>,
+    pub auth_codes: HashMap<String, AuthCode>,
+    pub refresh_tokens: HashMap<String, Grant>,
+    pub access_tokens: HashMap<String, Grant>,
+    pub removals: Vec<Removal>,
+    pub buckets: HashMap<String, Bucket>,
+    pub next_entra_error: Option<InjectedEntraError>,
+    /// Scopes no longer granted (an admin revoked consent).
+    pub revoked: Vec<String>,
+    pub rng: fastrand::Rng,
+    pub requests: u64,
+    pub throttled: u64,
+    pub faults_injected: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct ChatState {
+    pub chat: Chat,
+    /// Members who lost access, by user id.
+    pub removed: Vec<String>,
+}
+
+impl State {
+    pub fn new(cfg: Config, seed: Seed) -> State {
+        let rng = fastrand::Rng::with_seed(cfg.seed_for_faults);
+        State {
+            cfg,
+            tenants: seed.tenants,
+            users: seed.users,
+            chats: seed
+                .chats
+                .into_iter()
+                .map(|c| {
+                    (
+                        c.id.clone(),
+                        ChatState {
+                            chat: c,
+                            removed: Vec::new(),
+                        },
+                    )
+                })
+                .collect(),
+            devices: HashMap::new(),
+            auth_codes: HashMap::new(),
+            refresh_tokens: HashMap::new(),
+            access_tokens: HashMap::new(),
+            removals: Vec::new(),
+            buckets: HashMap::new(),
+            next_entra_error: None,
+            revoked: Vec::new(),
+            rng,
+            requests: 0,
+            throttled: 0,
+            faults_injected: 0,
+        }
+    }
+
+    /// The tenant a sign-in path names: `organizations`/`common` (the
+    /// first tenant), a tenant id, or one of its domains.
+    pub fn tenant_for(&self, name: &str) -> Option<&Tenant> {
+        let n = name.to_ascii_lowercase();
+        if n == "organizations" || n == "common" {
+            return self.tenants.first();
+        }
+        self.tenants
+            .iter()
+            .find(|t| t.id == n || t.domains.contains(&n))
+    }
+
+    /// The account that signs in to a tenant.
+    pub fn admin_of(&self, tenant_id: &str) -> Option<&User> {
+        self.users
+            .iter()
+            .find(|u| u.tenant_id == tenant_id && u.upn.starts_with("admin@"))
+    }
+
+    pub fn user_by_id(&self, id: &str) -> Option<&User> {
+        self.users.iter().find(|u| u.id.eq_ignore_ascii_case(id))
+    }
+
+    pub fn user_by_upn(&self, upn: &str) -> Option<&User> {
+        self.users.iter().find(|u| u.upn.eq_ignore_ascii_case(upn))
+    }
+
+    /// Takes a token from the named bucket.
+    pub fn take(
+        &mut self,
+        key: String,
+        rate: f64,
+        capacity: f64,
+        now: Instant,
+    ) -> Result<(), Duration> {
+        self.buckets
+            .entry(key)
+            .or_insert_with(|| Bucket::full(capacity, now))
+            .take(rate, capacity, now)
+    }
+
+    /// The scopes a new token gets: those asked for, less revoked ones.
+    pub fn granted(&self, asked: &[String]) -> Vec<String> {
+        asked
+            .iter()
+            .filter(|s| {
+                !self
+                    .revoked
+                    .iter()
+                    .any(|r| scope_name(s).eq_ignore_ascii_case(r))
+            })
+            .cloned()
+            .collect()
+    }
+}
+
+/// `https://graph.microsoft.com/Chat.ReadWrite.All` → `Chat.ReadWrite.All`.
+pub fn scope_name(s: &str) -> &str {
+    s.rsplit('/').next().unwrap_or(s)
+}
+
+/// A random token-like string.
+pub fn random_token(rng: &mut fastrand::Rng, len: usize) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    (0..len)
+        .map(|_| ALPHABET[rng.usize(..ALPHABET.len())] as char)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bucket_refills_at_its_rate() {
+        let t0 = Instant::now();
+        let mut b = Bucket::full(2.0, t0);
+        assert!(b.take(1.0, 2.0, t0).is_ok());
+        assert!(b.take(1.0, 2.0, t0).is_ok());
+        let wait = b.take(1.0, 2.0, t0).unwrap_err();
+        assert!((wait.as_secs_f64() - 1.0).abs() < 1e-9);
+        assert!(b.take(1.0, 2.0, t0 + Duration::from_millis(1000)).is_ok());
+    }
+}

@@ -1,0 +1,155 @@
+//! Helpers for the tests that talk to the emulator over loopback HTTP.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chatevict::config::{FileSettings, GraphArgs, Settings};
+use chatevict::emulator::{Config, Emulator, Profile, Seed};
+use chatevict::graph::auth::{Auth, Session};
+use chatevict::graph::cache::TokenCache;
+use chatevict::graph::client::Graph;
+use chatevict::graph::http::Http;
+use chatevict::graph::ids::GraphUrls;
+use chatevict::triage::index::Index;
+use chatevict::triage::plan::{self, Target};
+use serde_json::json;
+
+pub const HOME: &str = "2f1a7c3e-0b5d-4c6e-9a8f-1d2e3f4a5b6c";
+pub const FABRIKAM: &str = "9c8b7a6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d";
+
+/// The object id of home user `i` (users below `known` have one in the
+/// export; the others are named only by UPN and need a lookup).
+pub fn user_key(i: usize) -> String {
+    format!("{i:08x}-1111-4111-8111-{i:012x}")
+}
+
+/// Writes a Management Activity API NDJSON export: `chats` external
+/// group chats, each started by a Fabrikam user with two of 40 home
+/// users (so `2 * chats` targets); half the home users' ids are in the
+/// export.
+pub fn write_export(dir: &Path, chats: usize) -> PathBuf {
+    let mut lines = Vec::new();
+    let mut n = 0;
+    let mut id = || {
+        n += 1;
+        format!("{n:08x}-0000-4000-8000-{n:012x}")
+    };
+    for i in 0..20 {
+        lines.push(json!({
+            "CreationTime": "2026-11-01T08:00:00", "Id": id(), "Operation": "TeamsSessionStarted",
+            "OrganizationId": HOME, "RecordType": 25, "UserKey": user_key(i), "UserType": 0,
+            "Workload": "MicrosoftTeams", "UserId": format!("user{i}@contoso.com"),
+        }));
+    }
+    for k in 0..chats {
+        let (a, b) = ((2 * k) % 40, (2 * k + 1) % 40);
+        let members = json!([
+            {"DisplayName": "Rob Young", "UPN": "rob.young@fabrikam.com", "Role": 1, "OrganizationId": FABRIKAM},
+            {"DisplayName": format!("User {a}"), "UPN": format!("user{a}@contoso.com"), "Role": 1, "OrganizationId": HOME},
+            {"DisplayName": format!("User {b}"), "UPN": format!("user{b}@contoso.com"), "Role": 1, "OrganizationId": HOME},
+        ]);
+        lines.push(json!({
+            "CreationTime": format!("2026-11-02T09:{:02}:{:02}", k / 60, k % 60), "Id": id(),
+            "Operation": "MemberAdded", "OrganizationId": HOME, "RecordType": 25,
+            "UserKey": "", "UserType": 0, "Workload": "MicrosoftTeams",
+            "UserId": "rob.young@fabrikam.com",
+            "ChatThreadId": format!("19:{k:032x}@thread.v2"), "CommunicationType": "GroupChat",
+            "ChatName": format!("Fabrikam deal {k}"), "ResourceTenantId": FABRIKAM,
+            "Members": members,
+        }));
+    }
+    let path = dir.join("export.ndjson");
+    let text: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+    std::fs::write(&path, text.join("\n") + "\n").unwrap();
+    path
+}
+
+/// Every target of the export, in plan order.
+pub fn targets(files: &[PathBuf]) -> Vec<Target> {
+    let ds = super::load(files);
+    let ix = Index::build(&ds);
+    plan::targets(&ds, &ix, 0..ix.chats.list.len())
+}
+
+pub async fn start(files: &[PathBuf], cfg: Config) -> Emulator {
+    let seed = if files.is_empty() {
+        Seed::empty()
+    } else {
+        Seed::from_exports(files).unwrap()
+    };
+    Emulator::start("127.0.0.1:0".parse().unwrap(), cfg, seed)
+        .await
+        .unwrap()
+}
+
+pub fn config(faults: Profile, rate: f64) -> Config {
+    Config {
+        faults,
+        rate_limit: rate,
+        auto_approve: Some(Duration::ZERO),
+        device_interval: 1,
+        access_token_lifetime: if faults == Profile::Hostile {
+            Duration::from_secs(3)
+        } else {
+            Duration::from_secs(3600)
+        },
+        ..Config::default()
+    }
+}
+
+/// Settings pointing at the emulator; one-second request timeout.
+pub fn settings(emu: &Emulator, tenant: &str) -> Settings {
+    let args = GraphArgs {
+        login_url: Some(emu.url()),
+        graph_url: Some(emu.url()),
+        tenant: Some(tenant.into()),
+        timeout: Some(1.0),
+        ..GraphArgs::default()
+    };
+    Settings::merge(&args, None, &FileSettings::default()).unwrap()
+}
+
+pub fn auth(s: &Settings, cache: &Path) -> Auth {
+    Auth::new(
+        s,
+        Http::new(s.timeout).unwrap(),
+        TokenCache::new(cache.to_path_buf()),
+    )
+}
+
+pub fn graph(s: &Settings) -> Graph {
+    Graph::new(
+        Http::new(s.timeout).unwrap(),
+        GraphUrls::new(&s.graph_url, s.api_version),
+    )
+}
+
+/// Signs in through the browser flow, as a browser would: follows the
+/// authorize URL to its redirect and hands the address back.
+pub async fn sign_in(auth: &Auth) -> Session {
+    let flow = auth.browser_start("http://localhost:1/").unwrap();
+    let back = browser(flow.url.as_str()).await;
+    auth.browser_finish(flow, &back).await.unwrap()
+}
+
+/// Where the authorize endpoint sends the browser.
+pub async fn browser(url: &str) -> String {
+    let c = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = c.get(url).send().await.unwrap();
+    assert_eq!(r.status(), 302, "{}", r.text().await.unwrap_or_default());
+    r.headers()["location"].to_str().unwrap().to_owned()
+}
+
+/// `POST /_emulator/…` with a JSON body.
+pub async fn control(emu: &Emulator, path: &str, body: serde_json::Value) {
+    let r = reqwest::Client::new()
+        .post(format!("{}_emulator/{path}", emu.url()))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{path}: {}", r.status());
+}

@@ -1,0 +1,267 @@
+//! Sign-in against the emulator over loopback HTTP: device code, browser
+//! with PKCE, silent refresh with rotation, and Entra's error paths.
+
+mod common;
+
+use std::time::Duration;
+
+use chatevict::emulator::Profile;
+use chatevict::graph::auth::AuthError;
+use chatevict::graph::cache::TokenCache;
+use chatevict::graph::http::new_request_id;
+use common::emu;
+use serde_json::json;
+
+fn entra(e: AuthError) -> chatevict::graph::entra::EntraError {
+    match e {
+        AuthError::Entra(e) => e,
+        other => panic!("expected an Entra error, got {other}"),
+    }
+}
+
+#[tokio::test]
+async fn device_code_signs_in_and_the_session_is_cached_privately() {
+    let d = tempfile::tempdir().unwrap();
+    let mut cfg = emu::config(Profile::None, 1.0);
+    cfg.auto_approve = Some(Duration::from_millis(1500));
+    let emu = emu::start(&[], cfg).await;
+    let s = emu::settings(&emu, "organizations");
+    let cache = d.path().join("state/token-cache.json");
+    let auth = emu::auth(&s, &cache);
+    let dc = auth.start_device_code().await.unwrap();
+    assert!(dc.message.contains(&dc.user_code), "{}", dc.message);
+    assert!(dc.message.contains("/devicelogin"));
+    let session = auth.finish_device_code(&dc).await.unwrap();
+    let a = session.account().await;
+    assert_eq!(a.username, "admin@contoso.onmicrosoft.com");
+    assert_eq!(a.tenant_id.len(), 36);
+    // The token works with Graph.
+    let b = session.bearer().await.unwrap();
+    let me = emu::graph(&s).me(&b, &new_request_id()).await.unwrap();
+    assert_eq!(me.status, 200);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&cache).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let text = std::fs::read_to_string(&cache).unwrap();
+    assert!(
+        !text.contains(b.token.secret()),
+        "the access token is never cached"
+    );
+}
+
+#[tokio::test]
+async fn device_code_declined_and_expired_stop_with_plain_words() {
+    let emu = emu::start(&[], emu::config(Profile::None, 1.0)).await;
+    emu.shared.state.lock().unwrap().cfg.auto_approve = None;
+    let d = tempfile::tempdir().unwrap();
+    let s = emu::settings(&emu, "organizations");
+    let auth = emu::auth(&s, &d.path().join("c.json"));
+    let dc = auth.start_device_code().await.unwrap();
+    emu::control(&emu, "device/decline", json!({"user_code": dc.user_code})).await;
+    let e = entra(auth.finish_device_code(&dc).await.err().unwrap());
+    assert_eq!(e.error, "authorization_declined");
+    assert!(e.to_string().contains("declined"), "{e}");
+
+    emu.shared.state.lock().unwrap().cfg.device_code_lifetime = Duration::from_secs(2);
+    let dc = auth.start_device_code().await.unwrap();
+    let e = entra(auth.finish_device_code(&dc).await.err().unwrap());
+    assert_eq!(e.error, "expired_token");
+    assert!(e.to_string().contains("Run the sign-in again"), "{e}");
+    assert!(
+        !d.path().join("c.json").exists(),
+        "nothing cached on failure"
+    );
+}
+
+#[tokio::test]
+async fn a_bad_device_code_is_refused_in_entras_shape() {
+    let emu = emu::start(&[], emu::config(Profile::None, 1.0)).await;
+    let r = reqwest::Client::new()
+        .post(format!("{}organizations/oauth2/v2.0/token", emu.url()))
+        .form(&[
+            ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+            ("client_id", chatevict::config::DEFAULT_CLIENT_ID),
+            ("device_code", "not-a-code"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(v["error"], "bad_verification_code");
+    assert!(
+        v["error_description"]
+            .as_str()
+            .unwrap()
+            .starts_with("AADSTS")
+    );
+    assert!(v["error_codes"].is_array() && v["trace_id"].is_string());
+    let e = chatevict::graph::entra::EntraError::new(
+        v["error"].as_str().unwrap(),
+        v["error_description"].as_str(),
+    );
+    assert!(e.explanation().is_some());
+}
+
+#[tokio::test]
+async fn slow_down_lengthens_the_polling_interval_and_still_signs_in() {
+    // The hostile profile answers the first poll with slow_down.
+    let emu = emu::start(&[], emu::config(Profile::Hostile, 1.0)).await;
+    let d = tempfile::tempdir().unwrap();
+    let s = emu::settings(&emu, "organizations");
+    let auth = emu::auth(&s, &d.path().join("c.json"));
+    let dc = auth.start_device_code().await.unwrap();
+    let t0 = std::time::Instant::now();
+    auth.finish_device_code(&dc).await.unwrap();
+    // interval 1 s + 5 s after slow_down: the client waited.
+    assert!(t0.elapsed() >= Duration::from_secs(5), "{:?}", t0.elapsed());
+}
+
+#[tokio::test]
+async fn browser_sign_in_with_pkce_and_the_loopback_listener() {
+    let emu = emu::start(&[], emu::config(Profile::None, 1.0)).await;
+    let d = tempfile::tempdir().unwrap();
+    let s = emu::settings(&emu, "contoso.onmicrosoft.com");
+    let auth = emu::auth(&s, &d.path().join("c.json"));
+    let mut lb = chatevict::graph::loopback::Loopback::bind(0).await.unwrap();
+    let flow = auth.browser_start(&lb.redirect_uri()).unwrap();
+    let q: Vec<(String, String)> = flow.url.query_pairs().into_owned().collect();
+    let has = |k: &str, v: &str| q.iter().any(|(a, b)| a == k && b == v);
+    assert!(has("code_challenge_method", "S256"));
+    assert!(has("response_type", "code"));
+    let scope = &q.iter().find(|(k, _)| k == "scope").unwrap().1;
+    assert!(scope.contains("https://graph.microsoft.com/Chat.ReadWrite.All"));
+    assert!(scope.contains("offline_access"));
+    // The "browser" follows the redirect to the loopback listener.
+    let location = emu::browser(flow.url.as_str()).await;
+    let page = reqwest::get(location.replace("localhost", "127.0.0.1"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("close this tab"));
+    let returned = lb.next().await.unwrap();
+    let session = auth.browser_finish(flow, &returned).await.unwrap();
+    assert_eq!(
+        session.account().await.username,
+        "admin@contoso.onmicrosoft.com"
+    );
+
+    // A pasted address from another sign-in (wrong state) is refused.
+    let flow = auth.browser_start(&lb.redirect_uri()).unwrap();
+    let e = auth
+        .browser_finish(flow, "http://localhost:1/?code=abc&state=forged")
+        .await
+        .err()
+        .unwrap();
+    assert!(e.to_string().contains("state does not match"), "{e}");
+}
+
+#[tokio::test]
+async fn silent_refresh_rotates_and_persists_the_refresh_token() {
+    let emu = emu::start(&[], emu::config(Profile::None, 1.0)).await;
+    let d = tempfile::tempdir().unwrap();
+    let s = emu::settings(&emu, "organizations");
+    let cache_path = d.path().join("c.json");
+    let auth = emu::auth(&s, &cache_path);
+    let session = emu::sign_in(&auth).await;
+    let cache = TokenCache::new(cache_path.clone());
+    let rt1 = cache
+        .load()
+        .unwrap()
+        .unwrap()
+        .refresh_token
+        .secret()
+        .clone();
+    // A new process resumes silently.
+    let resumed = emu::auth(&s, &cache_path).resume().await.unwrap();
+    let rt2 = cache
+        .load()
+        .unwrap()
+        .unwrap()
+        .refresh_token
+        .secret()
+        .clone();
+    assert_ne!(rt1, rt2, "rotated on refresh and saved");
+    // After a 401, one refresh; a second caller with the same stale token
+    // does not refresh again.
+    let stale = resumed.bearer().await.unwrap();
+    let fresh = resumed.refreshed(&stale).await.unwrap();
+    let again = resumed.refreshed(&stale).await.unwrap();
+    assert_ne!(stale.token.secret(), fresh.token.secret());
+    assert_eq!(fresh.token.secret(), again.token.secret());
+    let rt3 = cache
+        .load()
+        .unwrap()
+        .unwrap()
+        .refresh_token
+        .secret()
+        .clone();
+    assert_ne!(rt2, rt3);
+    drop(session);
+    // Tokens are not in Debug output.
+    assert!(!format!("{:?}", cache.load().unwrap().unwrap()).contains(&rt3));
+}
+
+#[tokio::test]
+async fn every_common_entra_error_is_explained() {
+    let emu = emu::start(&[], emu::config(Profile::None, 1.0)).await;
+    let d = tempfile::tempdir().unwrap();
+    let s = emu::settings(&emu, "organizations");
+    let auth = emu::auth(&s, &d.path().join("c.json"));
+    emu::sign_in(&auth).await;
+    for (error, code, words) in [
+        ("invalid_grant", 53003, "Conditional Access"),
+        ("invalid_grant", 65001, "consent"),
+        ("invalid_client", 7000218, "public client flows"),
+        ("invalid_request", 90038, "another cloud"),
+        ("invalid_grant", 700082, "chatevict login"),
+    ] {
+        emu::control(
+            &emu,
+            "entra/fail-next",
+            json!({"error": error, "code": code}),
+        )
+        .await;
+        let e = entra(auth.resume().await.err().unwrap());
+        assert_eq!(e.code, Some(code));
+        assert!(e.to_string().contains(words), "{code}: {e}");
+    }
+    // A tenant the cloud does not know: 90002, from the emulator itself.
+    let s = emu::settings(&emu, "nowhere.example");
+    let e = entra(
+        emu::auth(&s, &d.path().join("c2.json"))
+            .start_device_code()
+            .await
+            .err()
+            .unwrap(),
+    );
+    assert_eq!(e.code, Some(90002));
+    assert!(e.to_string().contains("--cloud"), "{e}");
+    // An expired refresh token: 700082, also from the emulator.
+    emu.shared.state.lock().unwrap().cfg.refresh_token_lifetime = Duration::ZERO;
+    let s = emu::settings(&emu, "organizations");
+    let auth = emu::auth(&s, &d.path().join("c3.json"));
+    emu::sign_in(&auth).await;
+    let e = auth.resume().await.err().unwrap();
+    assert!(e.needs_login());
+    assert_eq!(entra(e).code, Some(700082));
+}
+
+#[tokio::test]
+async fn a_saved_session_for_other_settings_is_not_used() {
+    let emu = emu::start(&[], emu::config(Profile::None, 1.0)).await;
+    let d = tempfile::tempdir().unwrap();
+    let cache = d.path().join("c.json");
+    let s = emu::settings(&emu, "organizations");
+    emu::sign_in(&emu::auth(&s, &cache)).await;
+    let mut other = s.clone();
+    other.client_id = "00000000-0000-4000-8000-000000000001".into();
+    let e = emu::auth(&other, &cache).resume().await.err().unwrap();
+    assert!(matches!(e, AuthError::NotSignedIn(_)), "{e}");
+    assert!(e.to_string().contains("chatevict login"));
+}
