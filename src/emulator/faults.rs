@@ -91,8 +91,8 @@ pub fn decide(p: Profile, rng: &mut fastrand::Rng) -> (Duration, Action) {
         Profile::Flaky | Profile::Hostile if roll < 0.09 => Action::DropBefore,
         Profile::Flaky | Profile::Hostile if roll < 0.12 => Action::DropAfter,
         Profile::Flaky | Profile::Hostile if roll < 0.14 => Action::Stall(Duration::from_secs(3)),
-        Profile::Hostile if roll < 0.20 => throttle(rng),
-        Profile::Throttled if roll < 0.15 => throttle(rng),
+        Profile::Hostile if roll < 0.18 => throttle(rng),
+        Profile::Throttled if roll < 0.06 => throttle(rng),
         _ => Action::Proceed,
     };
     (latency, action)

@@ -79,8 +79,18 @@ impl Pacer {
     }
 
     /// A request on `chat` starts `now`.
+    ///
+    /// A start a little late (a timer that fired a few milliseconds after
+    /// its time) keeps the schedule, so the average rate is the one asked
+    /// for; a start after a longer idle time begins a new schedule, so no
+    /// burst is saved up.
     pub fn started(&mut self, chat: Option<&str>, now: Instant) {
-        self.next = self.next.max(now) + self.interval;
+        let slack = (self.interval / 4).min(Duration::from_millis(50));
+        self.next = if now <= self.next + slack {
+            self.next.max(now.min(self.next)) + self.interval
+        } else {
+            now + self.interval
+        };
         if let Some(c) = chat {
             self.last_by_chat.insert(c.to_owned(), now);
         }
@@ -149,5 +159,9 @@ mod tests {
         let late = t0 + Duration::from_secs(60);
         p.started(Some("c"), late);
         assert_eq!(p.ready_at(None), late + Duration::from_millis(250));
+        // A start a few milliseconds late keeps the schedule.
+        let slightly = late + Duration::from_millis(253);
+        p.started(Some("d"), slightly);
+        assert_eq!(p.ready_at(None), late + Duration::from_millis(500));
     }
 }

@@ -525,13 +525,11 @@ impl Run {
                 }
                 let e = self.outcome_entry(i, 0, None, Outcome::Skipped, Said::Nothing);
                 self.write(e);
-                self.set(
-                    i,
-                    TargetState::Skipped {
-                        run: d.run.clone(),
-                        at: d.at.clone(),
-                    },
-                );
+                // Announced with the others once the run has started.
+                self.slots[i].state = TargetState::Skipped {
+                    run: d.run.clone(),
+                    at: d.at.clone(),
+                };
                 continue;
             }
             if self.slots[i].user_id.is_none()
@@ -569,6 +567,10 @@ impl Run {
             journal: self.journal.path().to_path_buf(),
             dry_run: self.opts.dry_run,
         });
+        for index in 0..self.slots.len() {
+            let state = self.slots[index].state.clone();
+            self.emit(Event::Target { index, state });
+        }
         if self.opts.dry_run {
             self.dry_run();
         }

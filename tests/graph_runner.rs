@@ -1,0 +1,495 @@
+//! The removal runner against the emulator, over loopback HTTP, under
+//! each fault profile: every target removed, the journal complete, and no
+//! target sent again once the client saw its success.
+
+mod common;
+
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+use chatevict::emulator::{Emulator, Profile};
+use chatevict::graph::auth::Session;
+use chatevict::graph::runner::{self, Event, RunInput, RunOptions, Summary, TargetState};
+use chatevict::journal::{self, EndReason, Entry, Journal, Key, Outcome, PlanRef};
+use chatevict::triage::plan::Target;
+use common::emu;
+use serde_json::json;
+
+struct Setup {
+    _dir: tempfile::TempDir,
+    emu: Emulator,
+    session: Session,
+    settings: chatevict::config::Settings,
+    targets: Vec<Target>,
+    journal: std::path::PathBuf,
+}
+
+async fn setup(chats: usize, profile: Profile, rate: f64) -> Setup {
+    let dir = tempfile::tempdir().unwrap();
+    let export = emu::write_export(dir.path(), chats);
+    let targets = emu::targets(std::slice::from_ref(&export));
+    assert_eq!(targets.len(), 2 * chats);
+    let emu = emu::start(&[export], emu::config(profile, rate)).await;
+    let settings = emu::settings(&emu, "organizations");
+    let auth = emu::auth(&settings, &dir.path().join("cache.json"));
+    let session = emu::sign_in(&auth).await;
+    let journal = dir.path().join("journal.jsonl");
+    Setup {
+        _dir: dir,
+        emu,
+        session,
+        settings,
+        targets,
+        journal,
+    }
+}
+
+impl Setup {
+    /// Runs the plan to its end, calling `on` with every event (and the
+    /// run's controls).
+    async fn run(
+        &self,
+        opts: RunOptions,
+        mut on: impl FnMut(&Event, &runner::Controls),
+    ) -> (Summary, Vec<Event>) {
+        let input = RunInput {
+            targets: self.targets.clone(),
+            plan: PlanRef {
+                path: "plan.json".into(),
+                sha256: "0".repeat(64),
+                targets: self.targets.len(),
+            },
+            journal: Journal::open(&self.journal).unwrap(),
+            prior: journal::read(&self.journal).unwrap(),
+            graph: Some(emu::graph(&self.settings)),
+            session: Some(self.session.clone()),
+            tenant_id: Some(emu::HOME.into()),
+            account: Some("admin".into()),
+        };
+        let mut h = runner::start(input, opts);
+        let controls = h.controls();
+        let mut events = Vec::new();
+        let run = async {
+            while let Some(e) = h.events.recv().await {
+                on(&e, &controls);
+                if matches!(e, Event::Idle(_)) {
+                    controls.finish();
+                }
+                events.push(e);
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(240), run)
+            .await
+            .expect("the run ends");
+        let s = h.task.await.unwrap();
+        (s, events)
+    }
+
+    /// The emulator removed every target exactly once in effect, the
+    /// journal shows every target removed, and nothing was sent for a
+    /// target after the reply the client saw as its success.
+    fn check_complete(&self) {
+        let removals = self.emu.removals();
+        let changed: HashSet<(String, String)> = removals
+            .iter()
+            .filter(|r| r.changed)
+            .map(|r| (r.chat_id.clone(), r.user_id.clone()))
+            .collect();
+        assert_eq!(
+            removals.iter().filter(|r| r.changed).count(),
+            changed.len(),
+            "a change happened twice"
+        );
+        assert_eq!(
+            changed.len(),
+            self.targets.len(),
+            "every target removed on the server"
+        );
+        let read = journal::read(&self.journal).unwrap();
+        assert!(read.bad_lines.is_empty());
+        let done = read.removed();
+        for t in &self.targets {
+            assert!(
+                done.contains_key(&Key::new(&t.chat_id, &t.user_upn)),
+                "journal lacks {} {}",
+                t.chat_id,
+                t.user_upn
+            );
+        }
+        // The successful request is the last one the server saw for it.
+        let mut success: HashMap<String, (String, String)> = HashMap::new();
+        for e in &read.entries {
+            if let Entry::Outcome {
+                key,
+                user_id: Some(u),
+                result: Outcome::Removed,
+                client_request_id: Some(c),
+                ..
+            } = e
+            {
+                success.insert(c.clone(), (key.chat_id.clone(), u.clone()));
+            }
+        }
+        let mut seen_success: HashSet<(String, String)> = HashSet::new();
+        for r in &removals {
+            let k = (r.chat_id.clone(), r.user_id.clone());
+            assert!(
+                !seen_success.contains(&k),
+                "{k:?} was sent again after the client saw it removed"
+            );
+            if r.client_request_id
+                .as_ref()
+                .is_some_and(|c| success.contains_key(c))
+            {
+                seen_success.insert(k);
+            }
+        }
+    }
+}
+
+fn opts(rate: f64) -> RunOptions {
+    RunOptions {
+        max_rate: rate,
+        ..RunOptions::default()
+    }
+}
+
+async fn profile_run(profile: Profile) {
+    let rate = 25.0;
+    let s = setup(100, profile, rate).await;
+    let (sum, events) = s.run(opts(rate), |_, _| {}).await;
+    assert_eq!(sum.reason, EndReason::Finished, "{profile:?}");
+    assert_eq!(sum.counts.removed, 200, "{profile:?}: {sum:?}");
+    assert_eq!(sum.counts.failed, 0);
+    s.check_complete();
+    let retries = events
+        .iter()
+        .filter(|e| {
+            matches!(
+                e,
+                Event::Target {
+                    state: TargetState::Retrying { .. },
+                    ..
+                }
+            )
+        })
+        .count();
+    let st = s.emu.shared.state.lock().unwrap();
+    // Figures, not assertions: the machine is shared and noisy.
+    eprintln!(
+        "{profile:?}: 200 targets in {:.1}s, {} removal requests, achieved {:.2}/s of {rate}/s allowed \
+         ({:.0}%), {retries} retries, {} faults injected, {} throttled",
+        sum.elapsed.as_secs_f64(),
+        sum.sent,
+        sum.achieved_rate.unwrap_or(0.0),
+        100.0 * sum.achieved_rate.unwrap_or(0.0) / rate,
+        st.faults_injected,
+        st.throttled
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_hundred_targets_with_no_faults() {
+    profile_run(Profile::None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_hundred_targets_on_a_flaky_server() {
+    profile_run(Profile::Flaky).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_hundred_targets_on_a_throttling_server() {
+    profile_run(Profile::Throttled).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_hundred_targets_on_a_hostile_server() {
+    profile_run(Profile::Hostile).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lookups_resolve_user_ids_by_upn() {
+    let mut s = setup(15, Profile::None, 50.0).await;
+    s.settings.api_version = chatevict::graph::cloud::ApiVersion::Beta;
+    let lookups: HashSet<&str> = s
+        .targets
+        .iter()
+        .filter(|t| t.user_id.is_none())
+        .map(|t| t.user_upn.as_str())
+        .collect();
+    assert!(!lookups.is_empty());
+    let (sum, events) = s.run(opts(50.0), |_, _| {}).await;
+    assert_eq!(sum.counts.removed, 30);
+    let queued = events
+        .iter()
+        .filter(|e| {
+            matches!(
+                e,
+                Event::Target {
+                    state: TargetState::Queued,
+                    ..
+                }
+            )
+        })
+        .count();
+    assert_eq!(queued, 30, "every target is announced");
+    let resolved = events
+        .iter()
+        .filter(|e| {
+            matches!(
+                e,
+                Event::Target {
+                    state: TargetState::Resolved { .. },
+                    ..
+                }
+            )
+        })
+        .count();
+    assert_eq!(
+        resolved,
+        s.targets.iter().filter(|t| t.user_id.is_none()).count()
+    );
+    let read = journal::read(&s.journal).unwrap();
+    assert_eq!(read.lookups().len(), lookups.len(), "one lookup per UPN");
+    s.check_complete();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_401_refreshes_the_token_once_and_goes_on() {
+    let s = setup(3, Profile::None, 50.0).await;
+    emu::control(&s.emu, "expire-tokens", json!({})).await;
+    let (sum, _) = s.run(opts(50.0), |_, _| {}).await;
+    assert_eq!(sum.counts.removed, 6, "{sum:?}");
+    let read = journal::read(&s.journal).unwrap();
+    let saw_401 = read.entries.iter().any(|e| {
+        matches!(
+            e,
+            Entry::Outcome {
+                result: Outcome::Retrying,
+                status: Some(401),
+                ..
+            }
+        )
+    });
+    assert!(
+        saw_401,
+        "the expired token was answered with 401 and retried"
+    );
+    s.check_complete();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_403_stops_the_run_with_an_explanation() {
+    let s = setup(20, Profile::None, 50.0).await;
+    emu::control(
+        &s.emu,
+        "revoke-scope",
+        json!({"scope": "Chat.ReadWrite.All"}),
+    )
+    .await;
+    let (sum, _) = s.run(opts(50.0), |_, _| {}).await;
+    let EndReason::Stopped(why) = &sum.reason else {
+        panic!("not stopped: {sum:?}")
+    };
+    assert!(
+        why.contains("403") && why.contains("Chat.ReadWrite.All"),
+        "{why}"
+    );
+    assert_eq!(sum.counts.removed, 0);
+    assert!(sum.counts.failed >= 1 && sum.counts.failed <= 4, "{sum:?}");
+    assert!(sum.counts.left >= 36, "the rest is not tried: {sum:?}");
+    let read = journal::read(&s.journal).unwrap();
+    assert!(matches!(
+        read.entries.last(),
+        Some(Entry::RunEnded {
+            reason: EndReason::Stopped(_),
+            ..
+        })
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_then_resume_does_not_resend_what_was_removed() {
+    let s = setup(15, Profile::None, 10.0).await;
+    let mut removed = 0;
+    let (sum, _) = s
+        .run(opts(10.0), |e, c| {
+            if let Event::Target {
+                state: TargetState::Removed { .. },
+                ..
+            } = e
+            {
+                removed += 1;
+                if removed == 5 {
+                    c.cancel();
+                }
+            }
+        })
+        .await;
+    assert_eq!(sum.reason, EndReason::Cancelled);
+    assert!(sum.counts.removed >= 5 && sum.counts.left > 0, "{sum:?}");
+    let first = s.emu.removals().len();
+    let (sum2, events) = s.run(opts(10.0), |_, _| {}).await;
+    assert_eq!(sum2.reason, EndReason::Finished);
+    assert_eq!(sum2.counts.skipped, sum.counts.removed);
+    assert_eq!(sum2.counts.removed + sum2.counts.skipped, 30);
+    let skipped = events
+        .iter()
+        .filter(|e| {
+            matches!(
+                e,
+                Event::Target {
+                    state: TargetState::Skipped { .. },
+                    ..
+                }
+            )
+        })
+        .count();
+    assert_eq!(skipped, sum.counts.removed);
+    assert_eq!(
+        s.emu.removals().len() - first,
+        sum2.counts.removed,
+        "nothing resent"
+    );
+    s.check_complete();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pause_holds_requests_and_retry_failed_requeues_the_failures() {
+    let s = setup(4, Profile::None, 20.0).await;
+    // One user is no member of its chat on the server: 404, failed.
+    let victim = s
+        .targets
+        .iter()
+        .find(|t| t.user_id.is_some())
+        .unwrap()
+        .clone();
+    let member = {
+        let mut st = s.emu.shared.state.lock().unwrap();
+        let c = st.chats.get_mut(&victim.chat_id).unwrap();
+        let i = c
+            .chat
+            .members
+            .iter()
+            .position(|m| m.upn.eq_ignore_ascii_case(&victim.user_upn))
+            .unwrap();
+        c.chat.members.remove(i)
+    };
+    let emu_state = s.emu.shared.clone();
+    let mut retried = false;
+    let mut paused_at = None;
+    let (sum, events) = s
+        .run(opts(20.0), |e, c| match e {
+            Event::Started { .. } => c.pause(),
+            Event::Paused => {
+                paused_at = Some(emu_state.state.lock().unwrap().requests);
+                c.resume();
+            }
+            Event::Idle(idle) if !retried => {
+                assert_eq!(idle.counts.failed, 1);
+                retried = true;
+                emu_state
+                    .state
+                    .lock()
+                    .unwrap()
+                    .chats
+                    .get_mut(&victim.chat_id)
+                    .unwrap()
+                    .chat
+                    .members
+                    .push(member.clone());
+                c.retry_failed();
+            }
+            _ => {}
+        })
+        .await;
+    assert!(retried);
+    assert!(paused_at.is_some());
+    assert!(events.contains(&Event::Resumed));
+    assert_eq!(sum.counts.removed, 8, "{sum:?}");
+    assert_eq!(sum.counts.failed, 0);
+    let failures: Vec<_> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Target {
+                state: TargetState::Failed(f),
+                ..
+            } => Some(f.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(failures.len(), 1);
+    assert_eq!(failures[0].status, Some(404));
+    assert!(
+        failures[0].request_id.is_some(),
+        "the server's request id is kept"
+    );
+    s.check_complete();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dry_run_sends_nothing_and_journals_what_it_would_do() {
+    let s = setup(5, Profile::None, 20.0).await;
+    let before = s.emu.shared.state.lock().unwrap().requests;
+    let input = RunInput {
+        targets: s.targets.clone(),
+        plan: PlanRef {
+            path: "plan.json".into(),
+            sha256: "0".repeat(64),
+            targets: 10,
+        },
+        journal: Journal::open(&s.journal).unwrap(),
+        prior: journal::Read::default(),
+        graph: None,
+        session: None,
+        tenant_id: None,
+        account: None,
+    };
+    let mut h = runner::start(
+        input,
+        RunOptions {
+            dry_run: true,
+            ..RunOptions::default()
+        },
+    );
+    while let Some(e) = h.events.recv().await {
+        if matches!(e, Event::Idle(_)) {
+            h.finish();
+        }
+    }
+    let sum = h.task.await.unwrap();
+    assert_eq!(sum.counts.would_remove, 10);
+    assert_eq!(s.emu.shared.state.lock().unwrap().requests, before);
+    let read = journal::read(&s.journal).unwrap();
+    assert!(read.removed().is_empty(), "a dry run removes nothing");
+    let would = read
+        .entries
+        .iter()
+        .filter(|e| {
+            matches!(
+                e,
+                Entry::Outcome {
+                    result: Outcome::WouldRemove,
+                    ..
+                }
+            )
+        })
+        .count();
+    assert_eq!(would, 10);
+}
+
+#[test]
+fn plans_with_foreign_tenants_or_odd_ids_are_refused_whole() {
+    let d = tempfile::tempdir().unwrap();
+    let export = emu::write_export(d.path(), 2);
+    let mut t = emu::targets(&[export]);
+    assert!(runner::check_plan(&t, Some(emu::HOME)).is_empty());
+    let r = runner::check_plan(&t, Some(emu::FABRIKAM));
+    assert_eq!(r.len(), t.len());
+    assert!(r[0].reason.contains("not the signed-in tenant"));
+    t[1].chat_id = "19:x/../../users@thread.v2".into();
+    t[2].user_id = Some("not-a-guid".into());
+    let r = runner::check_plan(&t, Some(emu::HOME));
+    assert_eq!(r.iter().map(|r| r.index).collect::<Vec<_>>(), vec![1, 2]);
+}
