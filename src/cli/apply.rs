@@ -283,13 +283,20 @@ async fn watch(mut handle: runner::RunHandle, plan: &Plan) -> Summary {
                             say(format!("          request-id {}", for_terminal(r)));
                         }
                     }
-                    TargetState::Retrying { wait, failure, .. } if bar.is_none() => {
-                        say(format!(
+                    TargetState::Retrying { wait, failure, .. } => match &bar {
+                        None => say(format!(
                             "retrying  {who}  in {:.1}s: {}",
                             wait.as_secs_f64(),
                             for_terminal(&failure.message)
-                        ));
-                    }
+                        )),
+                        Some(b) => b.set_message(format!(
+                            "removed {removed}, failed {failed} · retrying after {}",
+                            failure
+                                .status
+                                .map(|s| format!("HTTP {s}"))
+                                .unwrap_or_else(|| "no reply".into())
+                        )),
+                    },
                     TargetState::Skipped { run, .. } if bar.is_none() => {
                         say(format!("skipped   {who}  (removed by run {run})"));
                     }

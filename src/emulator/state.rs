@@ -28,7 +28,9 @@ pub struct Config {
     pub device_code_lifetime: Duration,
     /// The polling interval handed out with device codes, seconds.
     pub device_interval: u64,
-    pub seed_for_faults: u64,
+    /// Seed of the random choices (faults, codes, tokens), for a run that
+    /// can be replayed; `None` seeds from the system.
+    pub seed: Option<u64>,
 }
 
 impl Default for Config {
@@ -41,7 +43,7 @@ impl Default for Config {
             refresh_token_lifetime: Duration::from_secs(90 * 24 * 3600),
             device_code_lifetime: Duration::from_secs(900),
             device_interval: 5,
-            seed_for_faults: 0x5eed,
+            seed: None,
         }
     }
 }
@@ -164,7 +166,9 @@ pub struct ChatState {
 
 impl State {
     pub fn new(cfg: Config, seed: Seed) -> State {
-        let rng = fastrand::Rng::with_seed(cfg.seed_for_faults);
+        let rng = cfg
+            .seed
+            .map_or_else(fastrand::Rng::new, fastrand::Rng::with_seed);
         State {
             cfg,
             tenants: seed.tenants,
