@@ -493,3 +493,19 @@ fn plans_with_foreign_tenants_or_odd_ids_are_refused_whole() {
     let r = runner::check_plan(&t, Some(emu::HOME));
     assert_eq!(r.iter().map(|r| r.index).collect::<Vec<_>>(), vec![1, 2]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_403_on_a_lookup_names_the_lookup_permission() {
+    let s = setup(15, Profile::None, 50.0).await;
+    emu::control(
+        &s.emu,
+        "revoke-scope",
+        json!({"scope": "User.ReadBasic.All"}),
+    )
+    .await;
+    let (sum, _) = s.run(opts(50.0), |_, _| {}).await;
+    let EndReason::Stopped(why) = &sum.reason else {
+        panic!("not stopped: {sum:?}")
+    };
+    assert!(why.contains("User.ReadBasic.All"), "{why}");
+}

@@ -945,6 +945,16 @@ impl Run {
                 );
                 Verdict::Stop(f, why)
             }
+            403 if matches!(it.work, Work::Lookup(_)) => {
+                let why = format!(
+                    "Graph answered 403 Forbidden to a user lookup ({}: {}). Looking up a user \
+                     id by UPN needs User.ReadBasic.All, admin-consented in the tenant. The run \
+                     stopped.",
+                    f.code.as_deref().unwrap_or("Forbidden"),
+                    f.message
+                );
+                Verdict::Stop(f, why)
+            }
             403 => {
                 let why = format!(
                     "Graph answered 403 Forbidden ({}: {}). removeAllAccessForUser needs a \
