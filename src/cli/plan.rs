@@ -8,7 +8,7 @@ use super::triage;
 use super::{PlanArgs, exit};
 use crate::sanitize::for_terminal;
 use crate::triage::chats::is_guid;
-use crate::triage::plan::{self, Plan, SourceFile};
+use crate::triage::plan::{self, Plan};
 
 pub fn run(args: &PlanArgs) -> u8 {
     triage::with(&args.load, args.filter.as_deref(), |t| {
@@ -16,22 +16,16 @@ pub fn run(args: &PlanArgs) -> u8 {
             eprintln!("chatevict: no record loaded; no plan written");
             return exit::FAILED;
         }
-        let mut sources = Vec::new();
-        for s in t.ds.sources.iter() {
-            match plan::sha256_file(&s.path) {
-                Ok(sha256) => sources.push(SourceFile {
-                    path: s.path.display().to_string(),
-                    sha256,
-                }),
-                Err(e) => {
-                    eprintln!(
-                        "chatevict: cannot read {} again: {e}",
-                        for_terminal(&s.path.display().to_string())
-                    );
-                    return exit::FAILED;
-                }
+        let sources = match plan::source_files(&t.ds) {
+            Ok(s) => s,
+            Err((path, e)) => {
+                eprintln!(
+                    "chatevict: cannot read {} again: {e}",
+                    for_terminal(&path.display().to_string())
+                );
+                return exit::FAILED;
             }
-        }
+        };
         let targets = plan::targets(&t.ds, &t.ix, t.selected_chats());
         let plan = Plan::new(
             chrono::Utc::now(),
@@ -50,7 +44,7 @@ pub fn run(args: &PlanArgs) -> u8 {
             }
         }
         let result = match &args.output {
-            Some(path) if path.as_os_str() != "-" => write_file(path, &plan),
+            Some(path) if path.as_os_str() != "-" => plan.write_atomic(path),
             _ => {
                 let out = io::stdout();
                 let tty = out.is_terminal();
@@ -90,20 +84,6 @@ fn write_plan<W: Write>(w: &mut W, plan: &Plan, safe: bool) -> io::Result<()> {
     }
     w.write_all(b"\n")?;
     w.flush()
-}
-
-/// Writes the plan next to its final name, then renames it: a plan file
-/// is either whole or absent.
-fn write_file(path: &std::path::Path, plan: &Plan) -> io::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(std::path::Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    write_plan(tmp.as_file_mut(), plan, false)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
 }
 
 /// Pretty JSON for a terminal: indented like `to_writer_pretty`, strings

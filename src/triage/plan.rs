@@ -92,6 +92,22 @@ pub fn sha256_file(path: &Path) -> std::io::Result<String> {
         .collect::<String>())
 }
 
+/// The exports of a dataset with their SHA-256, for a plan's
+/// `source_files`; the error names the file that could not be read again.
+pub fn source_files(ds: &Dataset) -> Result<Vec<SourceFile>, (std::path::PathBuf, std::io::Error)> {
+    ds.sources
+        .iter()
+        .map(|s| {
+            sha256_file(&s.path)
+                .map(|sha256| SourceFile {
+                    path: s.path.display().to_string(),
+                    sha256,
+                })
+                .map_err(|e| (s.path.clone(), e))
+        })
+        .collect()
+}
+
 /// The target of one home user of one chat.
 pub fn target(ds: &Dataset, chat: &Chat, user: &HomeUser) -> Target {
     let mut evidence: Vec<&crate::ual::Record> = user
@@ -151,6 +167,22 @@ impl Plan {
             filter,
             targets,
         }
+    }
+
+    /// Writes the plan next to `path`, then renames it: a plan file is
+    /// either whole or absent.
+    pub fn write_atomic(&self, path: &Path) -> std::io::Result<()> {
+        use std::io::Write;
+        let dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+        serde_json::to_writer_pretty(tmp.as_file_mut(), self).map_err(std::io::Error::other)?;
+        tmp.as_file_mut().write_all(b"\n")?;
+        tmp.as_file().sync_all()?;
+        tmp.persist(path).map_err(|e| e.error)?;
+        Ok(())
     }
 
     /// How many targets still need `GET /users/{upn}` before a run.
