@@ -91,6 +91,33 @@ pub struct FileSettings {
     pub api_version: Option<String>,
     pub max_rate: Option<f64>,
     pub timeout: Option<f64>,
+    /// The application: key bindings (`action = "key"` or a list).
+    #[serde(default)]
+    pub keys: std::collections::HashMap<String, OneOrMany>,
+    /// The application: colours by role (`external = "yellow"`).
+    #[serde(default)]
+    pub colors: std::collections::HashMap<String, String>,
+    /// The application: ASCII borders and marks.
+    pub ascii: Option<bool>,
+    /// The application: no colours (as `NO_COLOR`).
+    pub no_color: Option<bool>,
+}
+
+/// One value or a list of them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    pub fn to_vec(&self) -> Vec<String> {
+        match self {
+            OneOrMany::One(s) => vec![s.clone()],
+            OneOrMany::Many(v) => v.clone(),
+        }
+    }
 }
 
 impl FileSettings {

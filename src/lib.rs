@@ -13,4 +13,5 @@ pub mod graph;
 pub mod journal;
 pub mod sanitize;
 pub mod triage;
+pub mod tui;
 pub mod ual;

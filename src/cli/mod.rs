@@ -41,9 +41,29 @@ pub mod exit {
                   (Export-Csv or ConvertTo-Json), Management Activity API JSON/NDJSON and \
                   Microsoft Graph audit log query records, in UTF-8 or UTF-16."
 )]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct Cli {
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub app: AppArgs,
+}
+
+/// `chatevict FILE...`: the interactive application.
+#[derive(Debug, clap::Args)]
+pub struct AppArgs {
+    /// Audit exports to open in the interactive application.
+    #[arg(value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// No colours (also: NO_COLOR set in the environment).
+    #[arg(long)]
+    pub no_color: bool,
+    /// ASCII borders and marks.
+    #[arg(long)]
+    pub ascii: bool,
+    /// Config file [default: $XDG_CONFIG_HOME/chatevict/config.toml].
+    #[arg(long, env = "CHATEVICT_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -165,7 +185,20 @@ pub fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    let code = match cli.command {
+    let Some(command) = cli.command else {
+        if cli.app.files.is_empty() {
+            use clap::CommandFactory;
+            let _ = Cli::command().print_help();
+            return ExitCode::from(exit::USAGE);
+        }
+        return ExitCode::from(crate::tui::run(crate::tui::Options {
+            files: cli.app.files,
+            no_color: cli.app.no_color,
+            ascii: cli.app.ascii,
+            config: cli.app.config,
+        }));
+    };
+    let code = match command {
         Command::Events(a) => events::run(&a),
         Command::Chats(a) => chats::run(&a),
         Command::Plan(a) => plan::run(&a),

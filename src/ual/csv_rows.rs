@@ -155,7 +155,7 @@ pub fn last_row_end(block: &[u8]) -> Option<usize> {
     let mut end = block.len();
     while let Some(nl) = memchr::memrchr(b'\n', &block[..end]) {
         quotes_after += bytecount::count(&block[nl + 1..end], b'"');
-        if (total - quotes_after) % 2 == 0 {
+        if (total - quotes_after).is_multiple_of(2) {
             return Some(nl + 1);
         }
         end = nl;

@@ -1,0 +1,835 @@
+//! The application's state and `update`: the one owner of everything the
+//! screen shows. Keys become actions, background work answers with
+//! messages tagged by their job, and `update` turns both into new state
+//! plus effects (start a filter, copy, write a plan) for the loop to run.
+//! Drawing (`view`) only reads this state.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use tui_input::Input;
+use tui_input::backend::crossterm::EventHandler;
+
+use super::keymap::{Action, Keymap};
+use super::layout;
+use super::theme::Theme;
+use crate::journal::Key;
+use crate::triage::index::Index;
+use crate::triage::plan::{self, Plan};
+use crate::triage::query::{self, Query, QueryError};
+use crate::ual::Dataset;
+
+/// What was loaded.
+pub struct Data {
+    pub ds: Dataset,
+    pub ix: Index,
+    pub files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    Events,
+    Chats,
+}
+
+/// A table's selected row and first visible row.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Cursor {
+    pub sel: usize,
+    pub offset: usize,
+}
+
+impl Cursor {
+    /// Moves by `delta` within `len` rows, keeping the selection on a
+    /// page of `page` rows.
+    fn step(&mut self, delta: isize, len: usize, page: usize) {
+        if len == 0 {
+            *self = Cursor::default();
+            return;
+        }
+        let sel = (self.sel as isize + delta).clamp(0, len as isize - 1) as usize;
+        self.sel = sel;
+        self.fit(len, page);
+    }
+
+    fn fit(&mut self, len: usize, page: usize) {
+        let page = page.max(1);
+        if len == 0 {
+            *self = Cursor::default();
+            return;
+        }
+        self.sel = self.sel.min(len - 1);
+        if self.sel < self.offset {
+            self.offset = self.sel;
+        } else if self.sel >= self.offset + page {
+            self.offset = self.sel + 1 - page;
+        }
+        self.offset = self.offset.min(len.saturating_sub(page));
+    }
+}
+
+/// The filter bar.
+pub struct FilterBar {
+    pub input: Input,
+    pub editing: bool,
+    /// The text before editing began (Esc goes back to it).
+    before: String,
+    /// The query whose result is shown, and its text.
+    pub applied: Query,
+    pub applied_text: String,
+    /// Why the text being typed is not a query (the last good result
+    /// stays on screen).
+    pub error: Option<QueryError>,
+    pub history: Vec<String>,
+    hist: Option<usize>,
+    /// The latest job asked for; older answers are dropped.
+    pub job: u64,
+    pub running: bool,
+}
+
+#[derive(Debug, Clone)]
+pub enum Dialog {
+    Help {
+        scroll: u16,
+    },
+    /// Which id to copy: (label, value).
+    Copy {
+        items: Vec<(String, String)>,
+        sel: usize,
+    },
+    Export {
+        input: Input,
+    },
+}
+
+/// Marks are keyed by target (chat id, UPN), so they survive any filter.
+#[derive(Debug, Default, Clone)]
+pub struct Marks {
+    keys: HashMap<Key, usize>,
+    /// Marked targets per chat index.
+    per_chat: Vec<u32>,
+}
+
+impl Marks {
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    pub fn contains(&self, k: &Key) -> bool {
+        self.keys.contains_key(k)
+    }
+
+    pub fn in_chat(&self, chat: usize) -> u32 {
+        self.per_chat.get(chat).copied().unwrap_or(0)
+    }
+
+    fn set(&mut self, k: Key, chat: usize, on: bool) {
+        if self.per_chat.len() <= chat {
+            self.per_chat.resize(chat + 1, 0);
+        }
+        if on {
+            if self.keys.insert(k, chat).is_none() {
+                self.per_chat[chat] += 1;
+            }
+        } else if self.keys.remove(&k).is_some() {
+            self.per_chat[chat] -= 1;
+        }
+    }
+
+    fn clear(&mut self) {
+        self.keys.clear();
+        self.per_chat.iter_mut().for_each(|c| *c = 0);
+    }
+
+    /// Chat indices with at least one marked target.
+    pub fn chats(&self) -> Vec<bool> {
+        self.per_chat.iter().map(|&c| c > 0).collect()
+    }
+
+    pub fn keys(&self) -> impl Iterator<Item = (&Key, &usize)> {
+        self.keys.iter()
+    }
+}
+
+/// What the loop must do for `update`.
+#[derive(Debug)]
+pub enum Effect {
+    /// Evaluate `query` (job `job`); `marked` says which chats are marked,
+    /// for `marked:`.
+    Filter {
+        job: u64,
+        query: Query,
+        marked: Vec<bool>,
+    },
+    /// Put this text on the clipboard (OSC 52).
+    Copy(String),
+    WritePlan {
+        path: PathBuf,
+        plan: Box<Plan>,
+    },
+    Quit,
+}
+
+/// What reaches `update`.
+pub enum Msg {
+    Key(KeyEvent),
+    Resize(u16, u16),
+    Loaded(Box<Data>),
+    LoadFailed(String),
+    /// A filter's result: matching records, and the chats they belong to
+    /// in order of first appearance.
+    Filtered {
+        job: u64,
+        rows: Vec<u32>,
+        chats: Vec<usize>,
+    },
+    Wrote {
+        path: PathBuf,
+        targets: usize,
+        error: Option<String>,
+    },
+    /// Loading progressed: bytes read of the total.
+    Progress(u64, u64),
+}
+
+pub struct App {
+    pub data: Option<Arc<Data>>,
+    pub load_error: Option<String>,
+    pub files: Vec<PathBuf>,
+    pub view: View,
+    pub rows: Vec<u32>,
+    pub chat_rows: Vec<usize>,
+    /// Chats with a matching record (for "hidden by the filter").
+    visible_chat: Vec<bool>,
+    pub events: Cursor,
+    pub chats: Cursor,
+    pub raw: bool,
+    pub details_scroll: u16,
+    pub filter: FilterBar,
+    pub marks: Marks,
+    pub dialog: Option<Dialog>,
+    pub status: Option<String>,
+    pub keymap: Keymap,
+    pub theme: Theme,
+    pub size: (u16, u16),
+    /// Something changed since the last draw.
+    pub dirty: bool,
+    pub demo_banner: Option<String>,
+    /// Bytes read and total while loading.
+    pub load_progress: (u64, u64),
+    /// The raw AuditData of `raw_record`, pretty-printed and made safe,
+    /// read again from its file when shown.
+    pub raw_lines: Option<Vec<String>>,
+    raw_record: Option<usize>,
+}
+
+impl App {
+    pub fn new(files: Vec<PathBuf>, keymap: Keymap, theme: Theme, size: (u16, u16)) -> App {
+        App {
+            data: None,
+            load_error: None,
+            files,
+            view: View::Events,
+            rows: Vec::new(),
+            chat_rows: Vec::new(),
+            visible_chat: Vec::new(),
+            events: Cursor::default(),
+            chats: Cursor::default(),
+            raw: false,
+            details_scroll: 0,
+            filter: FilterBar {
+                input: Input::default(),
+                editing: false,
+                before: String::new(),
+                applied: Query::All,
+                applied_text: String::new(),
+                error: None,
+                history: Vec::new(),
+                hist: None,
+                job: 0,
+                running: false,
+            },
+            marks: Marks::default(),
+            dialog: None,
+            status: None,
+            keymap,
+            theme,
+            size,
+            dirty: true,
+            demo_banner: None,
+            load_progress: (0, 0),
+            raw_lines: None,
+            raw_record: None,
+        }
+    }
+
+    fn page(&self) -> usize {
+        layout::table_rows(self.size)
+    }
+
+    /// Targets marked whose chat has no record matching the filter.
+    pub fn hidden_marks(&self) -> usize {
+        self.marks
+            .keys()
+            .filter(|(_, c)| !self.visible_chat.get(**c).copied().unwrap_or(false))
+            .count()
+    }
+
+    /// The record selected in the events view.
+    pub fn selected_record(&self) -> Option<usize> {
+        self.rows.get(self.events.sel).map(|&r| r as usize)
+    }
+
+    /// The chat of the selected row, in either view.
+    pub fn selected_chat(&self) -> Option<usize> {
+        let d = self.data.as_ref()?;
+        match self.view {
+            View::Events => d.ix.chats.chat_index(self.selected_record()?),
+            View::Chats => self.chat_rows.get(self.chats.sel).copied(),
+        }
+    }
+
+    pub fn update(&mut self, msg: Msg) -> Vec<Effect> {
+        self.dirty = true;
+        let effects = self.handle(msg);
+        self.refresh_raw();
+        effects
+    }
+
+    /// Keeps the raw AuditData of the selected record at hand while it is
+    /// shown.
+    fn refresh_raw(&mut self) {
+        let want = if self.raw && self.view == View::Events {
+            self.selected_record()
+        } else {
+            None
+        };
+        if want == self.raw_record && (want.is_none() || self.raw_lines.is_some()) {
+            return;
+        }
+        self.raw_record = want;
+        self.raw_lines = want.and_then(|i| {
+            let d = self.data.as_ref()?;
+            let text = match d.ds.raw_audit_data(&d.ds.records[i]) {
+                Ok(t) => t,
+                Err(e) => return Some(vec![format!("(cannot read the raw record again: {e})")]),
+            };
+            let pretty = serde_json::from_str::<serde_json::Value>(&text)
+                .and_then(|v| serde_json::to_string_pretty(&v))
+                .unwrap_or(text);
+            Some(
+                pretty
+                    .lines()
+                    .map(|l| crate::sanitize::for_terminal(l).into_owned())
+                    .collect(),
+            )
+        });
+    }
+
+    fn handle(&mut self, msg: Msg) -> Vec<Effect> {
+        match msg {
+            Msg::Key(k) => self.key(k),
+            Msg::Resize(w, h) => {
+                self.size = (w, h);
+                let p = self.page();
+                self.events.fit(self.rows.len(), p);
+                self.chats.fit(self.chat_rows.len(), p);
+                vec![]
+            }
+            Msg::Progress(read, total) => {
+                self.load_progress = (read, total);
+                vec![]
+            }
+            Msg::LoadFailed(e) => {
+                self.load_error = Some(e);
+                vec![]
+            }
+            Msg::Loaded(d) => {
+                self.marks.per_chat = vec![0; d.ix.chats.list.len()];
+                self.data = Some(Arc::from(d));
+                self.start_filter(Query::All)
+            }
+            Msg::Filtered { job, rows, chats } => {
+                if job != self.filter.job {
+                    self.dirty = false;
+                    return vec![];
+                }
+                self.filter.running = false;
+                let keep = self.selected_record();
+                let keep_chat = self.chat_rows.get(self.chats.sel).copied();
+                self.rows = rows;
+                let n = self.data.as_ref().map_or(0, |d| d.ix.chats.list.len());
+                let mut vis = vec![false; n];
+                for &c in &chats {
+                    vis[c] = true;
+                }
+                self.visible_chat = vis;
+                self.chat_rows = chats;
+                // Keep the selection on the same record or chat when it
+                // still matches.
+                if let Some(r) = keep
+                    && let Ok(i) = self.rows.binary_search(&(r as u32))
+                {
+                    self.events.sel = i;
+                }
+                if let Some(c) = keep_chat
+                    && let Some(i) = self.chat_rows.iter().position(|&x| x == c)
+                {
+                    self.chats.sel = i;
+                }
+                let p = self.page();
+                self.events.fit(self.rows.len(), p);
+                self.chats.fit(self.chat_rows.len(), p);
+                vec![]
+            }
+            Msg::Wrote {
+                path,
+                targets,
+                error,
+            } => {
+                self.status = Some(match error {
+                    None => format!("wrote {targets} target(s) to {}", path.display()),
+                    Some(e) => format!("could not write {}: {e}", path.display()),
+                });
+                vec![]
+            }
+        }
+    }
+
+    fn start_filter(&mut self, query: Query) -> Vec<Effect> {
+        self.filter.job += 1;
+        self.filter.running = true;
+        self.filter.applied_text = if query == Query::All {
+            String::new()
+        } else {
+            query.to_string()
+        };
+        self.filter.applied = query.clone();
+        vec![Effect::Filter {
+            job: self.filter.job,
+            query,
+            marked: self.marks.chats(),
+        }]
+    }
+
+    /// Re-runs the filter when it depends on marks.
+    fn marks_changed(&mut self) -> Vec<Effect> {
+        if self.filter.applied_text.contains("marked:") {
+            self.start_filter(self.filter.applied.clone())
+        } else {
+            vec![]
+        }
+    }
+
+    fn key(&mut self, k: KeyEvent) -> Vec<Effect> {
+        self.status = None;
+        if self.data.is_none() {
+            // While loading (or after a failed load) only quitting works.
+            return match self.keymap.action(&k) {
+                Some(Action::Quit | Action::Back) => vec![Effect::Quit],
+                _ => vec![],
+            };
+        }
+        if let Some(d) = self.dialog.take() {
+            return self.dialog_key(d, k);
+        }
+        if self.filter.editing {
+            return self.filter_key(k);
+        }
+        let Some(a) = self.keymap.action(&k) else {
+            self.dirty = false;
+            return vec![];
+        };
+        self.act(a)
+    }
+
+    pub fn act(&mut self, a: Action) -> Vec<Effect> {
+        let page = self.page();
+        let (cur, len) = match self.view {
+            View::Events => (&mut self.events, self.rows.len()),
+            View::Chats => (&mut self.chats, self.chat_rows.len()),
+        };
+        let before = *cur;
+        match a {
+            Action::Up => cur.step(-1, len, page),
+            Action::Down => cur.step(1, len, page),
+            Action::PageUp => cur.step(-(page as isize), len, page),
+            Action::PageDown => cur.step(page as isize, len, page),
+            Action::Top => cur.step(isize::MIN / 2, len, page),
+            Action::Bottom => cur.step(isize::MAX / 2, len, page),
+            Action::NextView => {
+                self.view = match self.view {
+                    View::Events => View::Chats,
+                    View::Chats => View::Events,
+                };
+                self.details_scroll = 0;
+            }
+            Action::Filter => {
+                self.filter.editing = true;
+                self.filter.before = self.filter.input.value().to_owned();
+                self.filter.hist = None;
+            }
+            Action::Back => {
+                if !self.filter.input.value().is_empty() {
+                    self.filter.input = Input::default();
+                    self.filter.error = None;
+                    return self.start_filter(Query::All);
+                }
+                if self.raw {
+                    self.raw = false;
+                }
+            }
+            Action::Quit => return vec![Effect::Quit],
+            Action::Mark => return self.mark_selected(),
+            Action::MarkAll => return self.mark_matching(Some(true)),
+            Action::Invert => return self.mark_matching(None),
+            Action::UnmarkAll => {
+                let n = self.marks.len();
+                self.marks.clear();
+                self.status = Some(format!("unmarked {n} target(s)"));
+                return self.marks_changed();
+            }
+            Action::Open => return self.open_chat(),
+            Action::Raw => {
+                self.raw = !self.raw;
+                self.details_scroll = 0;
+            }
+            Action::DetailsUp => self.details_scroll = self.details_scroll.saturating_sub(3),
+            Action::DetailsDown => self.details_scroll = self.details_scroll.saturating_add(3),
+            Action::Copy => {
+                let items = self.copy_items();
+                if items.is_empty() {
+                    self.status = Some("nothing to copy here".into());
+                } else {
+                    self.dialog = Some(Dialog::Copy { items, sel: 0 });
+                }
+            }
+            Action::Export => {
+                if self.marks.is_empty() {
+                    self.status =
+                        Some("no target is marked (space marks the selected chat)".into());
+                } else {
+                    self.dialog = Some(Dialog::Export {
+                        input: Input::new("chatevict-plan.json".into()),
+                    });
+                }
+            }
+            Action::Help => self.dialog = Some(Dialog::Help { scroll: 0 }),
+        }
+        let after = match self.view {
+            View::Events => self.events,
+            View::Chats => self.chats,
+        };
+        if after != before {
+            self.details_scroll = 0;
+        }
+        vec![]
+    }
+
+    fn filter_key(&mut self, k: KeyEvent) -> Vec<Effect> {
+        match k.code {
+            KeyCode::Enter => {
+                self.filter.editing = false;
+                let text = self.filter.input.value().trim().to_owned();
+                if !text.is_empty() && self.filter.error.is_none() {
+                    self.filter.history.retain(|h| *h != text);
+                    self.filter.history.push(text);
+                }
+                return vec![];
+            }
+            KeyCode::Esc => {
+                self.filter.editing = false;
+                let before = std::mem::take(&mut self.filter.before);
+                self.filter.input = Input::new(before);
+                return self.filter_changed();
+            }
+            KeyCode::Up | KeyCode::Down => {
+                let h = &self.filter.history;
+                if h.is_empty() {
+                    return vec![];
+                }
+                let next = match (k.code, self.filter.hist) {
+                    (KeyCode::Up, None) => Some(h.len() - 1),
+                    (KeyCode::Up, Some(i)) => Some(i.saturating_sub(1)),
+                    (KeyCode::Down, Some(i)) if i + 1 < h.len() => Some(i + 1),
+                    _ => None,
+                };
+                self.filter.hist = next;
+                let text = next.map(|i| h[i].clone()).unwrap_or_default();
+                self.filter.input = Input::new(text);
+                return self.filter_changed();
+            }
+            _ => {}
+        }
+        if k.code == KeyCode::Char('c') && k.modifiers.contains(KeyModifiers::CONTROL) {
+            return vec![Effect::Quit];
+        }
+        let changed = self
+            .filter
+            .input
+            .handle_event(&crossterm::event::Event::Key(k))
+            .is_some_and(|c| c.value);
+        if changed {
+            self.filter_changed()
+        } else {
+            vec![]
+        }
+    }
+
+    /// The text changed: show its error, or run it.
+    fn filter_changed(&mut self) -> Vec<Effect> {
+        let text = self.filter.input.value().to_owned();
+        if text.trim().is_empty() {
+            self.filter.error = None;
+            return self.start_filter(Query::All);
+        }
+        match query::parse(&text) {
+            Ok(q) => {
+                self.filter.error = None;
+                if q == self.filter.applied && !self.filter.running {
+                    return vec![];
+                }
+                self.start_filter(q)
+            }
+            Err(e) => {
+                self.filter.error = Some(e);
+                vec![]
+            }
+        }
+    }
+
+    fn dialog_key(&mut self, d: Dialog, k: KeyEvent) -> Vec<Effect> {
+        let action = self.keymap.action(&k);
+        match d {
+            Dialog::Help { scroll } => {
+                let scroll = match action {
+                    Some(Action::Down) => scroll.saturating_add(1),
+                    Some(Action::Up) => scroll.saturating_sub(1),
+                    Some(Action::PageDown) => scroll.saturating_add(10),
+                    Some(Action::PageUp) => scroll.saturating_sub(10),
+                    _ => return vec![],
+                };
+                self.dialog = Some(Dialog::Help { scroll });
+                vec![]
+            }
+            Dialog::Copy { items, sel } => match (k.code, action) {
+                (KeyCode::Enter, _) | (_, Some(Action::Copy)) => {
+                    let (label, value) = items[sel].clone();
+                    self.status = Some(format!(
+                        "copied the {} to the clipboard",
+                        label.to_lowercase()
+                    ));
+                    vec![Effect::Copy(value)]
+                }
+                (KeyCode::Char(c), _) if c.is_ascii_digit() && c != '0' => {
+                    let i = (c as u8 - b'1') as usize;
+                    if let Some((label, value)) = items.get(i).cloned() {
+                        self.status = Some(format!(
+                            "copied the {} to the clipboard",
+                            label.to_lowercase()
+                        ));
+                        return vec![Effect::Copy(value)];
+                    }
+                    self.dialog = Some(Dialog::Copy { items, sel });
+                    vec![]
+                }
+                (_, Some(Action::Down)) => {
+                    let sel = (sel + 1).min(items.len() - 1);
+                    self.dialog = Some(Dialog::Copy { items, sel });
+                    vec![]
+                }
+                (_, Some(Action::Up)) => {
+                    self.dialog = Some(Dialog::Copy {
+                        items,
+                        sel: sel.saturating_sub(1),
+                    });
+                    vec![]
+                }
+                (KeyCode::Esc, _) | (_, Some(Action::Quit)) => vec![],
+                _ => {
+                    self.dialog = Some(Dialog::Copy { items, sel });
+                    vec![]
+                }
+            },
+            Dialog::Export { mut input } => match k.code {
+                KeyCode::Esc => vec![],
+                KeyCode::Enter => {
+                    let path = PathBuf::from(input.value().trim());
+                    if path.as_os_str().is_empty() {
+                        self.dialog = Some(Dialog::Export { input });
+                        return vec![];
+                    }
+                    match self.plan_of_marks() {
+                        Some(plan) => vec![Effect::WritePlan {
+                            path,
+                            plan: Box::new(plan),
+                        }],
+                        None => vec![],
+                    }
+                }
+                _ => {
+                    input.handle_event(&crossterm::event::Event::Key(k));
+                    self.dialog = Some(Dialog::Export { input });
+                    vec![]
+                }
+            },
+        }
+    }
+
+    /// The keys of the targets of chat `c` (none unless it is external).
+    fn chat_keys(&self, c: usize) -> Vec<Key> {
+        let Some(d) = &self.data else { return vec![] };
+        let chat = &d.ix.chats.list[c];
+        if !chat.external {
+            return vec![];
+        }
+        let id = d.ds.str(chat.id).trim();
+        chat.targets()
+            .iter()
+            .map(|u| Key::new(id, d.ds.str(u.upn).trim()))
+            .collect()
+    }
+
+    fn mark_selected(&mut self) -> Vec<Effect> {
+        let Some(c) = self.selected_chat() else {
+            self.status = Some("this record belongs to no chat".into());
+            return vec![];
+        };
+        let keys = self.chat_keys(c);
+        if keys.is_empty() {
+            self.status = Some("this chat is not external: it has no targets to mark".into());
+            return vec![];
+        }
+        let all = keys.iter().all(|k| self.marks.contains(k));
+        let n = keys.len();
+        for k in keys {
+            self.marks.set(k, c, !all);
+        }
+        self.status = Some(format!(
+            "{} {n} target(s) of this chat",
+            if all { "unmarked" } else { "marked" }
+        ));
+        self.marks_changed()
+    }
+
+    /// Marks (`Some(true)`) or inverts (`None`) the targets of every
+    /// external chat that has a matching record.
+    fn mark_matching(&mut self, set: Option<bool>) -> Vec<Effect> {
+        let mut n = 0;
+        for c in self.chat_rows.clone() {
+            for k in self.chat_keys(c) {
+                let on = set.unwrap_or(!self.marks.contains(&k));
+                self.marks.set(k, c, on);
+                n += 1;
+            }
+        }
+        self.status = Some(format!(
+            "{} {n} target(s) of the matching external chats",
+            if set.is_some() { "marked" } else { "inverted" }
+        ));
+        self.marks_changed()
+    }
+
+    /// Chats view: the chat's records in the events view.
+    fn open_chat(&mut self) -> Vec<Effect> {
+        if self.view != View::Chats {
+            return vec![];
+        }
+        let Some(d) = &self.data else { return vec![] };
+        let Some(&c) = self.chat_rows.get(self.chats.sel) else {
+            return vec![];
+        };
+        let id = d.ds.str(d.ix.chats.list[c].id).trim().replace('"', "");
+        let text = format!("chat:\"{id}\"");
+        let prev = self.filter.input.value().trim().to_owned();
+        if !prev.is_empty() {
+            self.filter.history.retain(|h| *h != prev);
+            self.filter.history.push(prev);
+        }
+        self.filter.input = Input::new(text);
+        self.view = View::Events;
+        self.events = Cursor::default();
+        self.filter_changed()
+    }
+
+    fn copy_items(&self) -> Vec<(String, String)> {
+        let Some(d) = &self.data else { return vec![] };
+        let mut out = Vec::new();
+        let mut add = |label: &str, v: &str| {
+            let v = v.trim();
+            if !v.is_empty() {
+                out.push((label.to_owned(), v.to_owned()));
+            }
+        };
+        match self.view {
+            View::Events => {
+                let Some(i) = self.selected_record() else {
+                    return vec![];
+                };
+                let r = &d.ds.records[i];
+                if let Some(c) = r.chat.as_deref() {
+                    add("Chat id", d.ds.opt(c.chat_id));
+                }
+                add("User id (UserKey)", d.ds.opt(r.user_key));
+                add("Tenant id (OrganizationId)", d.ds.opt(r.organization_id));
+                add("Record id", &r.id.to_string());
+                add("User (UserId)", d.ds.opt(r.user_id));
+            }
+            View::Chats => {
+                let Some(&c) = self.chat_rows.get(self.chats.sel) else {
+                    return vec![];
+                };
+                let chat = &d.ix.chats.list[c];
+                add("Chat id", d.ds.str(chat.id));
+                add("Tenant id", d.ds.opt(chat.home_tenant));
+                let ids: Vec<String> =
+                    d.ix.chats
+                        .home_users(&d.ds, chat)
+                        .iter()
+                        .filter_map(|u| u.object_id.map(|o| o.to_string()))
+                        .collect();
+                add("Home user ids", &ids.join(","));
+            }
+        }
+        out
+    }
+
+    /// The marked targets as a plan.
+    pub fn plan_of_marks(&self) -> Option<Plan> {
+        let d = self.data.as_ref()?;
+        let mut targets = Vec::new();
+        for (key, &c) in self.marks.keys() {
+            let chat = &d.ix.chats.list[c];
+            if let Some(u) = chat
+                .targets()
+                .iter()
+                .find(|u| d.ds.str(u.upn).trim().eq_ignore_ascii_case(&key.user_upn))
+            {
+                targets.push(plan::target(&d.ds, chat, u));
+            }
+        }
+        targets.sort_by(|a, b| {
+            a.chat_id
+                .cmp(&b.chat_id)
+                .then_with(|| a.user_upn.to_lowercase().cmp(&b.user_upn.to_lowercase()))
+        });
+        let sources = plan::source_files(&d.ds).unwrap_or_else(|_| {
+            d.ds.sources
+                .iter()
+                .map(|s| plan::SourceFile {
+                    path: s.path.display().to_string(),
+                    sha256: String::new(),
+                })
+                .collect()
+        });
+        let filter =
+            (!self.filter.applied_text.is_empty()).then(|| self.filter.applied_text.clone());
+        Some(Plan::new(chrono::Utc::now(), sources, filter, targets))
+    }
+}

@@ -1,0 +1,290 @@
+//! The interactive application: browse, filter, inspect and mark.
+//!
+//! One owner of state (`app::App`); keys map to actions (`keymap`);
+//! background work (loading, filtering) answers with messages tagged by
+//! the job they belong to; `update` changes state and asks for effects;
+//! `view::draw` is a pure function of the state, called only when
+//! something changed, inside a synchronized update.
+
+pub mod app;
+pub mod keymap;
+pub mod layout;
+pub mod osc52;
+pub mod theme;
+pub mod view;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use crossbeam_channel::{Receiver, Sender, unbounded};
+use crossterm::event::{Event, KeyEventKind};
+
+use app::{App, Data, Effect, Msg};
+use keymap::Keymap;
+use theme::Theme;
+
+use crate::config::{Dirs, FileSettings};
+use crate::triage::index::Index;
+use crate::triage::query::Filter;
+use crate::ual::{self, LoadOptions, Progress};
+
+/// How the application starts.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    pub files: Vec<PathBuf>,
+    pub no_color: bool,
+    pub ascii: bool,
+    pub config: Option<PathBuf>,
+}
+
+/// Keymap and theme from the options, the environment and the config
+/// file; what the file got wrong is returned to be shown.
+pub fn setup(opts: &Options, file: &FileSettings) -> (Keymap, Theme, Vec<String>) {
+    let overrides = file
+        .keys
+        .iter()
+        .map(|(k, v)| (k.clone(), v.to_vec()))
+        .collect();
+    let (keymap, mut problems) = Keymap::with_overrides(&overrides);
+    let no_color = opts.no_color
+        || file.no_color.unwrap_or(false)
+        || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let ascii = opts.ascii || file.ascii.unwrap_or(false);
+    let (theme, p) = Theme::new(!no_color, ascii).with_colors(&file.colors);
+    problems.extend(p);
+    (keymap, theme, problems)
+}
+
+/// Runs the application until the user quits; returns the exit code.
+pub fn run(opts: Options) -> u8 {
+    let dirs = Dirs::from_env().ok();
+    let file = match (&opts.config, &dirs) {
+        (Some(p), _) => FileSettings::read(p, true),
+        (None, Some(d)) => FileSettings::read(&d.config_file(), false),
+        (None, None) => Ok(FileSettings::default()),
+    };
+    let file = match file {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("chatevict: {e}");
+            return 2;
+        }
+    };
+    let _log = dirs.as_ref().and_then(|d| start_log(&d.logs()));
+    let (keymap, theme, problems) = setup(&opts, &file);
+    for p in &problems {
+        tracing::warn!("config: {p}");
+    }
+    let mut terminal = match ratatui::try_init() {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("chatevict: cannot use the terminal: {e}");
+            return 1;
+        }
+    };
+    let size = terminal
+        .size()
+        .map(|s| (s.width, s.height))
+        .unwrap_or((80, 24));
+    let mut app = App::new(opts.files.clone(), keymap, theme, size);
+    if !problems.is_empty() {
+        app.status = Some(format!("config file: {}", problems.join("; ")));
+    }
+    let (tx, rx) = unbounded::<Msg>();
+    spawn_input(tx.clone());
+    let progress = Arc::new(Progress::default());
+    let total: u64 = opts
+        .files
+        .iter()
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+        .sum();
+    spawn_load(opts.files.clone(), progress.clone(), tx.clone());
+    let code = event_loop(&mut terminal, &mut app, &rx, &tx, &progress, total);
+    progress.cancel.store(true, Ordering::Relaxed);
+    ratatui::restore();
+    code
+}
+
+fn start_log(dir: &std::path::Path) -> Option<()> {
+    crate::graph::cache::create_private_dir(dir).ok()?;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("chatevict.log"))
+        .ok()?;
+    tracing_subscriber::fmt()
+        .with_writer(std::sync::Mutex::new(file))
+        .with_ansi(false)
+        .try_init()
+        .ok()
+}
+
+fn spawn_input(tx: Sender<Msg>) {
+    std::thread::spawn(move || {
+        loop {
+            let msg = match crossterm::event::read() {
+                Ok(Event::Key(k)) if k.kind != KeyEventKind::Release => Msg::Key(k),
+                Ok(Event::Resize(w, h)) => Msg::Resize(w, h),
+                Ok(_) => continue,
+                Err(_) => return,
+            };
+            if tx.send(msg).is_err() {
+                return;
+            }
+        }
+    });
+}
+
+fn spawn_load(files: Vec<PathBuf>, progress: Arc<Progress>, tx: Sender<Msg>) {
+    std::thread::spawn(
+        move || match ual::load(&files, &LoadOptions::default(), &progress) {
+            Ok(ds) => {
+                if let Some(f) = ds.failures.first()
+                    && ds.records.is_empty()
+                {
+                    let _ = tx.send(Msg::LoadFailed(format!(
+                        "{}: {}",
+                        f.path.display(),
+                        f.message
+                    )));
+                    return;
+                }
+                for f in &ds.failures {
+                    tracing::warn!("{}: {}", f.path.display(), f.message);
+                }
+                tracing::info!(records = ds.records.len(), skipped = ds.skipped(), "loaded");
+                let ix = Index::build(&ds);
+                let _ = tx.send(Msg::Loaded(Box::new(Data { ds, ix, files })));
+            }
+            Err(e) => {
+                let _ = tx.send(Msg::LoadFailed(e.to_string()));
+            }
+        },
+    );
+}
+
+/// Runs a filter job on its own thread; `cancel` drops it when a newer
+/// one starts.
+pub fn spawn_filter(
+    data: Arc<Data>,
+    job: u64,
+    query: crate::triage::query::Query,
+    marked: Vec<bool>,
+    cancel: Arc<AtomicBool>,
+    tx: Sender<Msg>,
+) {
+    std::thread::spawn(move || {
+        if let Some(m) = filter_now(&data, job, &query, &marked, &cancel) {
+            let _ = tx.send(m);
+        }
+    });
+}
+
+/// Evaluates a filter; `None` when cancelled.
+pub fn filter_now(
+    data: &Data,
+    job: u64,
+    query: &crate::triage::query::Query,
+    marked: &[bool],
+    cancel: &AtomicBool,
+) -> Option<Msg> {
+    let f = Filter::compile(query, &data.ds, &data.ix, cancel)?;
+    let is_marked = |c: usize| marked.get(c).copied().unwrap_or(false);
+    let rows = f.select(&data.ds, &data.ix, &is_marked, cancel)?;
+    let mut seen = vec![false; data.ix.chats.list.len()];
+    let mut chats = Vec::new();
+    for &r in &rows {
+        if let Some(c) = data.ix.chats.chat_index(r as usize)
+            && !seen[c]
+        {
+            seen[c] = true;
+            chats.push(c);
+        }
+    }
+    Some(Msg::Filtered { job, rows, chats })
+}
+
+fn event_loop(
+    terminal: &mut ratatui::DefaultTerminal,
+    app: &mut App,
+    rx: &Receiver<Msg>,
+    tx: &Sender<Msg>,
+    progress: &Progress,
+    total: u64,
+) -> u8 {
+    let mut cancel = Arc::new(AtomicBool::new(false));
+    let mut last_read = u64::MAX;
+    loop {
+        if app.dirty {
+            if draw(terminal, app).is_err() {
+                return 1;
+            }
+            app.dirty = false;
+        }
+        let msg = if app.data.is_none() && app.load_error.is_none() {
+            // While loading, wake up to move the gauge (only when it moved).
+            match rx.recv_timeout(Duration::from_millis(100)) {
+                Ok(m) => m,
+                Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
+                    let read = progress.bytes_read.load(Ordering::Relaxed);
+                    if read == last_read {
+                        continue;
+                    }
+                    last_read = read;
+                    Msg::Progress(read, total)
+                }
+                Err(_) => return 1,
+            }
+        } else {
+            match rx.recv() {
+                Ok(m) => m,
+                Err(_) => return 1,
+            }
+        };
+        for effect in app.update(msg) {
+            match effect {
+                Effect::Quit => return 0,
+                Effect::Filter { job, query, marked } => {
+                    cancel.store(true, Ordering::Relaxed);
+                    cancel = Arc::new(AtomicBool::new(false));
+                    if let Some(d) = app.data.clone() {
+                        spawn_filter(d, job, query, marked, cancel.clone(), tx.clone());
+                    }
+                }
+                Effect::Copy(text) => {
+                    let mut out = std::io::stdout();
+                    let _ = out.write_all(osc52::sequence(&text).as_bytes());
+                    let _ = out.flush();
+                    tracing::info!("copied {} bytes with OSC 52", text.len());
+                }
+                Effect::WritePlan { path, plan } => {
+                    let error = plan.write_atomic(&path).err().map(|e| e.to_string());
+                    tracing::info!(path = %path.display(), targets = plan.targets.len(), ?error, "plan written");
+                    let _ = tx.send(Msg::Wrote {
+                        path,
+                        targets: plan.targets.len(),
+                        error,
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// One frame, inside a synchronized update so the terminal shows it whole.
+fn draw(terminal: &mut ratatui::DefaultTerminal, app: &App) -> std::io::Result<()> {
+    crossterm::execute!(
+        std::io::stdout(),
+        crossterm::terminal::BeginSynchronizedUpdate
+    )?;
+    terminal.draw(|f| view::draw(f, app))?;
+    crossterm::execute!(
+        std::io::stdout(),
+        crossterm::terminal::EndSynchronizedUpdate
+    )?;
+    Ok(())
+}

@@ -1,0 +1,405 @@
+//! The interactive application without a terminal: `update` driven by
+//! keys, screens rendered on ratatui's TestBackend and compared with insta
+//! snapshots at 80x24 and 120x40, and the bytes a one-row move writes.
+
+mod common;
+
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+
+use chatevict::tui::app::{App, Data, Effect, Msg, View};
+use chatevict::tui::keymap::Keymap;
+use chatevict::tui::theme::Theme;
+use chatevict::tui::{filter_now, view};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+fn key(c: KeyCode) -> Msg {
+    Msg::Key(KeyEvent::new(c, KeyModifiers::NONE))
+}
+
+fn ch(c: char) -> Msg {
+    key(KeyCode::Char(c))
+}
+
+/// Runs the effects `update` asks for, as the loop would (filters
+/// synchronously); returns what else it asked for.
+fn pump(app: &mut App, msg: Msg) -> Vec<Effect> {
+    let mut queue = vec![msg];
+    let mut other = Vec::new();
+    while let Some(m) = queue.pop() {
+        for e in app.update(m) {
+            match e {
+                Effect::Filter { job, query, marked } => {
+                    let d = app.data.clone().unwrap();
+                    let never = AtomicBool::new(false);
+                    queue.push(filter_now(&d, job, &query, &marked, &never).unwrap());
+                }
+                e => other.push(e),
+            }
+        }
+    }
+    other
+}
+
+fn typed(app: &mut App, text: &str) {
+    for c in text.chars() {
+        pump(app, ch(c));
+    }
+}
+
+fn app_with(files: Vec<PathBuf>, size: (u16, u16)) -> App {
+    let ds = common::load(&files);
+    let ix = chatevict::triage::index::Index::build(&ds);
+    let mut app = App::new(
+        files.clone(),
+        Keymap::default(),
+        Theme::new(false, false),
+        size,
+    );
+    pump(&mut app, Msg::Loaded(Box::new(Data { ds, ix, files })));
+    app
+}
+
+fn fixture_app(size: (u16, u16)) -> App {
+    app_with(vec![common::fixture("triage-chats.ndjson")], size)
+}
+
+fn screen(app: &App) -> String {
+    let mut t = Terminal::new(TestBackend::new(app.size.0, app.size.1)).unwrap();
+    t.draw(|f| view::draw(f, app)).unwrap();
+    t.backend().to_string()
+}
+
+/// Each named screen at both sizes.
+fn snap(name: &str, prepare: impl Fn(&mut App)) {
+    for size in [(80, 24), (120, 40)] {
+        let mut app = fixture_app(size);
+        prepare(&mut app);
+        insta::assert_snapshot!(format!("{name}_{}x{}", size.0, size.1), screen(&app));
+    }
+}
+
+#[test]
+fn screens() {
+    snap("events", |_| {});
+    snap("events_selected_member_record", |app| {
+        // A record with members: the Members view.
+        let i = app
+            .rows
+            .iter()
+            .position(|&r| {
+                let d = app.data.as_ref().unwrap();
+                d.ds.records[r as usize]
+                    .chat
+                    .as_ref()
+                    .is_some_and(|c| c.members.len() >= 2)
+            })
+            .unwrap();
+        for _ in 0..i {
+            pump(app, key(KeyCode::Down));
+        }
+    });
+    snap("events_filter_error", |app| {
+        pump(app, ch('/'));
+        typed(app, "ext:yes op:(");
+    });
+    snap("events_filtered_marked", |app| {
+        pump(app, ch('/'));
+        typed(app, "ext:yes");
+        pump(app, key(KeyCode::Enter));
+        pump(app, ch(' '));
+    });
+    snap("events_raw", |app| {
+        pump(app, ch('r'));
+    });
+    snap("chats", |app| {
+        pump(app, key(KeyCode::Tab));
+        pump(app, key(KeyCode::Down));
+    });
+    snap("help", |app| {
+        pump(app, ch('?'));
+    });
+    snap("copy", |app| {
+        pump(app, ch('/'));
+        typed(app, "op:MemberAdded");
+        pump(app, key(KeyCode::Enter));
+        pump(app, ch('y'));
+    });
+    snap("export", |app| {
+        pump(app, ch('a'));
+        pump(app, ch('e'));
+    });
+}
+
+#[test]
+fn loading_screen() {
+    for size in [(80, 24), (120, 40)] {
+        let mut app = App::new(
+            vec![PathBuf::from("/exports/big-export.csv")],
+            Keymap::default(),
+            Theme::new(false, false),
+            size,
+        );
+        pump(&mut app, Msg::Progress(412_000_000, 890_000_000));
+        insta::assert_snapshot!(format!("loading_{}x{}", size.0, size.1), screen(&app));
+        // Only quitting works while loading.
+        assert!(pump(&mut app, ch('j')).is_empty());
+        assert!(matches!(pump(&mut app, ch('q'))[..], [Effect::Quit]));
+    }
+}
+
+#[test]
+fn hostile_names_are_shown_as_visible_escapes() {
+    let d = tempfile::tempdir().unwrap();
+    let path = d.path().join("hostile.ndjson");
+    let line = serde_json::json!({
+        "CreationTime": "2026-11-02T09:00:00", "Id": "00000001-0000-4000-8000-000000000001",
+        "Operation": "MemberAdded\u{1b}[2J", "OrganizationId": common::emu::HOME, "RecordType": 25,
+        "UserKey": "", "UserType": 0, "Workload": "MicrosoftTeams",
+        "UserId": "evil\u{202e}moc.liam@fabrikam.com",
+        "ChatThreadId": "19:0123456789abcdef0123456789abcdef@thread.v2", "CommunicationType": "GroupChat",
+        "ChatName": "Pay\u{200b}roll\u{a0}update \u{1b}]52;c;cHduZWQ=\u{7}",
+        "Members": [
+            {"DisplayName": "Rob\u{1b}[31m Young", "UPN": "rob@fabrikam.com", "Role": 1, "OrganizationId": common::emu::FABRIKAM},
+            {"DisplayName": "Megan", "UPN": "megan@contoso.com", "Role": 1, "OrganizationId": common::emu::HOME},
+        ],
+    });
+    std::fs::write(&path, format!("{line}\n")).unwrap();
+    for size in [(80, 24), (120, 40)] {
+        let app = app_with(vec![path.clone()], size);
+        let s = screen(&app);
+        assert!(!s.contains('\u{1b}') && !s.contains('\u{202e}') && !s.contains('\u{200b}'));
+        assert!(
+            s.contains("\\u{1b}") || s.contains("\\x1b") || s.contains("\\e"),
+            "{s}"
+        );
+        insta::assert_snapshot!(format!("hostile_{}x{}", size.0, size.1), s);
+    }
+}
+
+#[test]
+fn marks_are_kept_by_target_through_filter_changes() {
+    let mut app = fixture_app((120, 40));
+    pump(&mut app, ch('/'));
+    typed(&mut app, "ext:yes");
+    pump(&mut app, key(KeyCode::Enter));
+    let chat = app.selected_chat().unwrap();
+    pump(&mut app, ch(' '));
+    let marked = app.marks.len();
+    assert!(marked > 0);
+    assert_eq!(app.marks.in_chat(chat) as usize, marked);
+    assert_eq!(app.hidden_marks(), 0);
+    // A filter that hides the chat keeps its marks, and says so.
+    pump(&mut app, ch('/'));
+    for _ in 0.."ext:yes".len() {
+        pump(&mut app, key(KeyCode::Backspace));
+    }
+    typed(&mut app, "ext:no");
+    pump(&mut app, key(KeyCode::Enter));
+    assert_eq!(app.marks.len(), marked);
+    assert_eq!(app.hidden_marks(), marked);
+    // marked:yes shows exactly the marked chat's records.
+    pump(&mut app, ch('/'));
+    for _ in 0.."ext:no".len() {
+        pump(&mut app, key(KeyCode::Backspace));
+    }
+    typed(&mut app, "marked:yes");
+    pump(&mut app, key(KeyCode::Enter));
+    let d = app.data.clone().unwrap();
+    assert!(!app.rows.is_empty());
+    assert!(
+        app.rows
+            .iter()
+            .all(|&r| d.ix.chats.chat_index(r as usize) == Some(chat))
+    );
+    // Unmarking with marked:yes on re-runs the filter: nothing left.
+    pump(&mut app, ch(' '));
+    assert!(app.marks.is_empty());
+    assert!(app.rows.is_empty());
+}
+
+#[test]
+fn mark_all_invert_unmark_and_export() {
+    let mut app = fixture_app((120, 40));
+    let d = app.data.clone().unwrap();
+    let all_targets: usize = d.ix.chats.external().map(|c| c.targets().len()).sum();
+    pump(&mut app, ch('a'));
+    assert_eq!(app.marks.len(), all_targets);
+    let plan = app.plan_of_marks().unwrap();
+    assert_eq!(plan.targets.len(), all_targets);
+    let mut sorted = plan.targets.clone();
+    sorted.sort_by(|a, b| {
+        a.chat_id
+            .cmp(&b.chat_id)
+            .then(a.user_upn.to_lowercase().cmp(&b.user_upn.to_lowercase()))
+    });
+    assert_eq!(sorted, plan.targets, "plan order");
+    // The same targets as `chatevict plan` would write for every chat.
+    let ix = &d.ix;
+    let expected = chatevict::triage::plan::targets(&d.ds, ix, 0..ix.chats.list.len());
+    assert_eq!(plan.targets, expected);
+    pump(&mut app, ch('i'));
+    assert!(app.marks.is_empty(), "invert of all is none");
+    pump(&mut app, ch('i'));
+    assert_eq!(app.marks.len(), all_targets);
+    pump(&mut app, ch('u'));
+    assert!(app.marks.is_empty());
+    // Export asks for a path and writes through an effect.
+    pump(&mut app, ch('e'));
+    assert!(app.dialog.is_none(), "nothing marked: no dialog");
+    pump(&mut app, ch('a'));
+    pump(&mut app, ch('e'));
+    let fx = pump(&mut app, key(KeyCode::Enter));
+    match &fx[..] {
+        [Effect::WritePlan { path, plan }] => {
+            assert_eq!(path, &PathBuf::from("chatevict-plan.json"));
+            assert_eq!(plan.targets.len(), all_targets);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn an_invalid_query_keeps_the_last_good_result() {
+    let mut app = fixture_app((80, 24));
+    pump(&mut app, ch('/'));
+    typed(&mut app, "ext:yes");
+    let good = app.rows.clone();
+    typed(&mut app, " (");
+    assert_eq!(app.rows, good, "the last good result stays");
+    let e = app.filter.error.as_ref().unwrap();
+    assert!(e.reason.contains("never closed"), "{e:?}");
+    assert_eq!(e.at, 8);
+    // Esc goes back to the text before editing.
+    pump(&mut app, key(KeyCode::Esc));
+    assert_eq!(app.filter.input.value(), "");
+    assert!(app.filter.error.is_none());
+    assert_eq!(app.rows.len(), app.data.as_ref().unwrap().ds.records.len());
+}
+
+#[test]
+fn stale_filter_results_are_dropped() {
+    let mut app = fixture_app((80, 24));
+    let n = app.rows.len();
+    let job = app.filter.job;
+    app.update(Msg::Filtered {
+        job: job - 1,
+        rows: vec![0],
+        chats: vec![],
+    });
+    assert_eq!(app.rows.len(), n);
+}
+
+#[test]
+fn selection_stays_in_bounds_and_on_its_record() {
+    let mut app = fixture_app((80, 24));
+    let n = app.rows.len();
+    pump(&mut app, key(KeyCode::Up));
+    assert_eq!(app.events.sel, 0);
+    pump(&mut app, key(KeyCode::End));
+    assert_eq!(app.events.sel, n - 1);
+    pump(&mut app, key(KeyCode::PageDown));
+    assert_eq!(app.events.sel, n - 1);
+    assert!(app.events.offset + chatevict::tui::layout::table_rows(app.size) >= n);
+    pump(&mut app, ch('g'));
+    assert_eq!((app.events.sel, app.events.offset), (0, 0));
+    // The selected record stays selected when the filter still matches it.
+    pump(&mut app, ch('/'));
+    typed(&mut app, "ext:yes");
+    pump(&mut app, key(KeyCode::Enter));
+    for _ in 0..3 {
+        pump(&mut app, ch('j'));
+    }
+    let rec = app.selected_record().unwrap();
+    pump(&mut app, ch('/'));
+    typed(&mut app, " OR ext:no");
+    pump(&mut app, key(KeyCode::Enter));
+    assert_eq!(app.selected_record(), Some(rec));
+    // Resizing keeps the selection visible.
+    pump(&mut app, Msg::Resize(80, 12));
+    let rows = chatevict::tui::layout::table_rows(app.size);
+    assert!(
+        app.events.sel >= app.events.offset && app.events.sel < app.events.offset + rows.max(1)
+    );
+}
+
+#[test]
+fn filter_history_and_chat_jump() {
+    let mut app = fixture_app((120, 40));
+    pump(&mut app, ch('/'));
+    typed(&mut app, "ext:yes");
+    pump(&mut app, key(KeyCode::Enter));
+    pump(&mut app, key(KeyCode::Tab));
+    assert_eq!(app.view, View::Chats);
+    let chat = app.selected_chat().unwrap();
+    pump(&mut app, key(KeyCode::Enter));
+    assert_eq!(app.view, View::Events);
+    assert!(app.filter.input.value().starts_with("chat:"));
+    let d = app.data.clone().unwrap();
+    assert!(
+        app.rows
+            .iter()
+            .all(|&r| d.ix.chats.chat_index(r as usize) == Some(chat))
+    );
+    // Up in the filter bar brings back the previous filter.
+    pump(&mut app, ch('/'));
+    pump(&mut app, key(KeyCode::Up));
+    assert_eq!(app.filter.input.value(), "ext:yes");
+}
+
+#[test]
+fn copy_menu_copies_the_chosen_id() {
+    let mut app = fixture_app((120, 40));
+    pump(&mut app, ch('/'));
+    typed(&mut app, "op:MemberAdded");
+    pump(&mut app, key(KeyCode::Enter));
+    pump(&mut app, ch('y'));
+    let fx = pump(&mut app, ch('1'));
+    let d = app.data.clone().unwrap();
+    let r = &d.ds.records[app.selected_record().unwrap()];
+    let chat_id = d.ds.opt(r.chat.as_ref().unwrap().chat_id).to_owned();
+    assert!(matches!(&fx[..], [Effect::Copy(t)] if *t == chat_id));
+    assert!(chatevict::tui::osc52::sequence(&chat_id).starts_with("\u{1b}]52;c;"));
+}
+
+#[test]
+fn idle_keys_do_not_redraw_and_one_row_writes_little() {
+    use ratatui::backend::CrosstermBackend;
+    let mut app = fixture_app((120, 40));
+    app.dirty = false;
+    pump(&mut app, ch('x'));
+    assert!(
+        !app.dirty,
+        "an unbound key changes nothing and draws nothing"
+    );
+    // What the backend writes, shared with the test.
+    #[derive(Clone, Default)]
+    struct Sink(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+    impl std::io::Write for Sink {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let sink = Sink::default();
+    // A pipe cannot be asked its size: a fixed viewport.
+    let mut t2 = Terminal::with_options(
+        CrosstermBackend::new(sink.clone()),
+        ratatui::TerminalOptions {
+            viewport: ratatui::Viewport::Fixed(ratatui::layout::Rect::new(0, 0, 120, 40)),
+        },
+    )
+    .unwrap();
+    t2.draw(|f| view::draw(f, &app)).unwrap();
+    sink.0.lock().unwrap().clear();
+    pump(&mut app, ch('j'));
+    t2.draw(|f| view::draw(f, &app)).unwrap();
+    let bytes = sink.0.lock().unwrap().len();
+    eprintln!("moving the selection one row at 120x40 wrote {bytes} bytes");
+    assert!(bytes < 1024, "{bytes} bytes");
+}
