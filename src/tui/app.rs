@@ -476,13 +476,14 @@ impl App {
                 self.filter.hist = None;
             }
             Action::Back => {
-                if !self.filter.input.value().is_empty() {
+                // Back out of the innermost thing: the raw view, then the
+                // filter.
+                if self.raw {
+                    self.raw = false;
+                } else if !self.filter.input.value().is_empty() {
                     self.filter.input = Input::default();
                     self.filter.error = None;
                     return self.start_filter(Query::All);
-                }
-                if self.raw {
-                    self.raw = false;
                 }
             }
             Action::Quit => return vec![Effect::Quit],

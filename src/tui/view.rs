@@ -92,9 +92,10 @@ fn header(f: &mut Frame, app: &App, a: &Areas) {
                 format!(" {files} ")
             } else {
                 format!(
-                    " {files} · {} records · {} chats ({ext} external) ",
+                    " {files} · {} records · {} chats ({} external) ",
                     thousands(d.ds.records.len()),
                     thousands(d.ix.chats.list.len()),
+                    thousands(ext),
                 )
             }));
             spans.push(Span::styled("│ ", t.style(Role::Dim)));

@@ -1,0 +1,112 @@
+//! Rendering benchmarks (DESIGN.md section 8): one full frame of the
+//! events view at 120x40, and one selection move, on the same data as the
+//! other benchmarks (`CHATEVICT_BENCH_FILE` for a big export). Also
+//! prints the bytes a one-row move writes to a real (crossterm) backend,
+//! against the 1 KiB budget.
+
+mod common;
+
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
+
+use chatevict::triage::index::Index;
+use chatevict::tui::app::{App, Data, Effect, Msg};
+use chatevict::tui::keymap::Keymap;
+use chatevict::tui::theme::Theme;
+use chatevict::tui::{filter_now, view};
+use chatevict::ual::{self, LoadOptions, Progress};
+use criterion::{Criterion, criterion_group, criterion_main};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::backend::{CrosstermBackend, TestBackend};
+use ratatui::layout::Rect;
+use ratatui::{Terminal, TerminalOptions, Viewport};
+
+fn pump(app: &mut App, msg: Msg) {
+    let mut q = vec![msg];
+    while let Some(m) = q.pop() {
+        for e in app.update(m) {
+            if let Effect::Filter { job, query, marked } = e {
+                let d = app.data.clone().unwrap();
+                let never = AtomicBool::new(false);
+                q.push(filter_now(&d, job, &query, &marked, &never).unwrap());
+            }
+        }
+    }
+}
+
+#[derive(Clone, Default)]
+struct Sink(Arc<Mutex<Vec<u8>>>);
+impl std::io::Write for Sink {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn render(c: &mut Criterion) {
+    let Some(path) = common::data() else { return };
+    let files = vec![path];
+    let ds = ual::load(&files, &LoadOptions::default(), &Progress::default()).unwrap();
+    let ix = Index::build(&ds);
+    let mut app = App::new(
+        files.clone(),
+        Keymap::default(),
+        Theme::new(true, false),
+        (120, 40),
+    );
+    pump(&mut app, Msg::Loaded(Box::new(Data { ds, ix, files })));
+    let down = || Msg::Key(KeyEvent::new(KeyCode::Down, KeyModifiers::NONE));
+    let up = || Msg::Key(KeyEvent::new(KeyCode::Up, KeyModifiers::NONE));
+    // Somewhere in the middle.
+    let mid = app.rows.len() / 2;
+    app.events.sel = mid;
+    pump(&mut app, down());
+
+    let mut t = Terminal::new(TestBackend::new(120, 40)).unwrap();
+    c.bench_function("render/events frame 120x40", |b| {
+        b.iter(|| {
+            t.draw(|f| view::draw(f, &app)).unwrap();
+        })
+    });
+    c.bench_function("render/move one row and draw", |b| {
+        let mut flip = false;
+        b.iter(|| {
+            flip = !flip;
+            pump(&mut app, if flip { down() } else { up() });
+            t.draw(|f| view::draw(f, &app)).unwrap();
+        })
+    });
+
+    let sink = Sink::default();
+    let mut real = Terminal::with_options(
+        CrosstermBackend::new(sink.clone()),
+        TerminalOptions {
+            viewport: Viewport::Fixed(Rect::new(0, 0, 120, 40)),
+        },
+    )
+    .unwrap();
+    real.draw(|f| view::draw(f, &app)).unwrap();
+    let (mut within, mut scrolling) = (0, 0);
+    for _ in 0..50 {
+        sink.0.lock().unwrap().clear();
+        let offset = app.events.offset;
+        pump(&mut app, down());
+        real.draw(|f| view::draw(f, &app)).unwrap();
+        let n = sink.0.lock().unwrap().len();
+        if app.events.offset == offset {
+            within = within.max(n);
+        } else {
+            scrolling = scrolling.max(n);
+        }
+    }
+    eprintln!(
+        "one row down at 120x40 writes at most {within} bytes within the page (budget 1024), \
+         {scrolling} bytes when the page scrolls"
+    );
+}
+
+criterion_group!(benches, render);
+criterion_main!(benches);
