@@ -369,7 +369,7 @@ fn idle_keys_do_not_redraw_and_one_row_writes_little() {
     use ratatui::backend::CrosstermBackend;
     let mut app = fixture_app((120, 40));
     app.dirty = false;
-    pump(&mut app, ch('x'));
+    pump(&mut app, ch('Z'));
     assert!(
         !app.dirty,
         "an unbound key changes nothing and draws nothing"
@@ -402,4 +402,189 @@ fn idle_keys_do_not_redraw_and_one_row_writes_little() {
     let bytes = sink.0.lock().unwrap().len();
     eprintln!("moving the selection one row at 120x40 wrote {bytes} bytes");
     assert!(bytes < 1024, "{bytes} bytes");
+}
+
+mod run_screens {
+    use super::*;
+    use chatevict::graph::cache::Account;
+    use chatevict::graph::runner::{Event, Failure, Summary, TargetState};
+    use chatevict::journal::{Counts, EndReason};
+    use chatevict::tui::app::{Dialog, RemoteMsg, RunControl};
+    use std::time::Duration;
+
+    fn remote(app: &mut App, m: RemoteMsg) -> Vec<Effect> {
+        pump(app, Msg::Remote(m))
+    }
+
+    fn sign_in(app: &mut App) {
+        remote(
+            app,
+            RemoteMsg::SignedIn(Account {
+                username: "admin@contoso.onmicrosoft.com".into(),
+                name: Some("Admin".into()),
+                tenant_id: common::emu::HOME.into(),
+                object_id: None,
+            }),
+        );
+    }
+
+    /// Marks every external chat, signs in and opens the review.
+    fn review(app: &mut App) -> usize {
+        pump(app, ch('a'));
+        sign_in(app);
+        pump(app, ch('R'));
+        match &app.dialog {
+            Some(Dialog::Review(r)) => r.plan.targets.len(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn start(app: &mut App) -> usize {
+        let n = review(app);
+        typed(app, &n.to_string());
+        let fx = pump(app, key(KeyCode::Enter));
+        assert!(matches!(&fx[..], [Effect::StartRun { dry_run: false, .. }]), "{fx:?}");
+        remote(app, RemoteMsg::RunStarted(PathBuf::from("/state/chatevict/journals/plan-0123456789abcdef.jsonl")));
+        n
+    }
+
+    fn ev(app: &mut App, e: Event) -> Vec<Effect> {
+        remote(app, RemoteMsg::Run(Box::new(e)))
+    }
+
+    fn removed(i: usize) -> Event {
+        Event::Target {
+            index: i,
+            state: TargetState::Removed {
+                status: 204,
+                request_id: Some(format!("00000000-0000-4000-8000-{i:012}")),
+                date: None,
+            },
+        }
+    }
+
+    fn failure() -> Failure {
+        Failure {
+            status: Some(404),
+            code: Some("NotFound".into()),
+            message: "The user is not a member of the chat.".into(),
+            request_id: Some("9f1c2d3e-0000-4000-8000-00000000beef".into()),
+            date: None,
+        }
+    }
+
+    #[test]
+    fn sign_in_dialog() {
+        snap("sign_in", |app| {
+            let fx = pump(app, ch('s'));
+            assert!(matches!(fx[..], [Effect::SignIn]));
+            remote(
+                app,
+                RemoteMsg::DeviceCode {
+                    message: "To sign in, use a web browser to open the page https://microsoft.com/devicelogin and enter the code K7QXW2BMP to authenticate.".into(),
+                    user_code: "K7QXW2BMP".into(),
+                },
+            );
+        });
+        let mut app = fixture_app((80, 24));
+        pump(&mut app, ch('s'));
+        remote(&mut app, RemoteMsg::DeviceCode { message: "m".into(), user_code: "K7QXW2BMP".into() });
+        assert!(matches!(&pump(&mut app, ch('y'))[..], [Effect::Copy(c)] if c == "K7QXW2BMP"));
+        assert!(matches!(pump(&mut app, key(KeyCode::Esc))[..], [Effect::CancelSignIn]));
+        assert!(app.dialog.is_none());
+    }
+
+    #[test]
+    fn review_dialog() {
+        snap("review", |app| {
+            review(app);
+            typed(app, "1");
+        });
+        // Nothing starts until the number is typed back exactly.
+        let mut app = fixture_app((120, 40));
+        let n = review(&mut app);
+        typed(&mut app, &(n + 1).to_string());
+        assert!(pump(&mut app, key(KeyCode::Enter)).is_empty());
+        assert!(app.run.is_none());
+        // Not signed in: only a dry run.
+        let mut app = fixture_app((120, 40));
+        pump(&mut app, ch('a'));
+        pump(&mut app, ch('R'));
+        typed(&mut app, &n.to_string());
+        assert!(matches!(&pump(&mut app, key(KeyCode::Enter))[..], [Effect::StartRun { dry_run: true, .. }]));
+    }
+
+    #[test]
+    fn run_in_progress() {
+        snap("run_in_progress", |app| {
+            let n = start(app);
+            assert!(n >= 4);
+            ev(app, removed(0));
+            ev(app, removed(1));
+            ev(app, Event::Target {
+                index: 2,
+                state: TargetState::Retrying { attempt: 1, wait: Duration::from_millis(1500), failure: Failure {
+                    status: Some(503),
+                    code: Some("serviceNotAvailable".into()),
+                    message: "The service is temporarily unavailable.".into(),
+                    request_id: Some("5b2d…".into()),
+                    date: None,
+                } },
+            });
+            ev(app, Event::Target { index: 3, state: TargetState::Sending { attempt: 1 } });
+        });
+    }
+
+    #[test]
+    fn run_finished_with_failures() {
+        snap("run_failed", |app| {
+            let n = start(app);
+            for i in 0..n - 1 {
+                ev(app, removed(i));
+            }
+            ev(app, Event::Target { index: n - 1, state: TargetState::Failed(failure()) });
+            let fx = ev(app, Event::Idle(Summary {
+                counts: Counts { removed: n - 1, failed: 1, ..Counts::default() },
+                total: n,
+                reason: EndReason::Finished,
+                sent: n,
+                achieved_rate: Some(0.79),
+                elapsed: Duration::from_secs(30),
+            }));
+            assert!(fx.is_empty(), "a run with failures waits for retry or end");
+        });
+        // Retry and end are controls of the runner.
+        let mut app = fixture_app((120, 40));
+        let n = start(&mut app);
+        ev(&mut app, Event::Target { index: n - 1, state: TargetState::Failed(failure()) });
+        assert!(matches!(pump(&mut app, ch('t'))[..], [Effect::Control(RunControl::RetryFailed)]));
+        assert!(matches!(pump(&mut app, ch('p'))[..], [Effect::Control(RunControl::Pause)]));
+        ev(&mut app, Event::Paused);
+        assert!(matches!(pump(&mut app, ch('p'))[..], [Effect::Control(RunControl::Resume)]));
+        assert!(matches!(pump(&mut app, ch('x'))[..], [Effect::Control(RunControl::Cancel)]));
+    }
+
+    #[test]
+    fn quitting_during_a_run_asks_first() {
+        let mut app = fixture_app((120, 40));
+        start(&mut app);
+        assert!(pump(&mut app, ch('q')).is_empty());
+        assert!(matches!(app.dialog, Some(Dialog::QuitRun)));
+        assert!(pump(&mut app, ch('n')).is_empty(), "any other key stays");
+        assert!(app.dialog.is_none());
+        pump(&mut app, ch('q'));
+        assert!(matches!(pump(&mut app, ch('y'))[..], [Effect::Quit]));
+        // Once the run has ended, q quits at once.
+        let mut app = fixture_app((120, 40));
+        start(&mut app);
+        ev(&mut app, Event::Ended(Summary {
+            counts: Counts::default(),
+            total: 0,
+            reason: EndReason::Cancelled,
+            sent: 0,
+            achieved_rate: None,
+            elapsed: Duration::ZERO,
+        }));
+        assert!(matches!(pump(&mut app, ch('q'))[..], [Effect::Quit]));
+    }
 }

@@ -61,9 +61,11 @@ pub struct AppArgs {
     /// ASCII borders and marks.
     #[arg(long)]
     pub ascii: bool,
-    /// Config file [default: $XDG_CONFIG_HOME/chatevict/config.toml].
-    #[arg(long, env = "CHATEVICT_CONFIG", value_name = "FILE")]
-    pub config: Option<PathBuf>,
+    /// Removal requests per second for runs started from the screen.
+    #[arg(long, env = "CHATEVICT_MAX_RATE", value_name = "R")]
+    pub max_rate: Option<f64>,
+    #[command(flatten)]
+    pub graph: crate::config::GraphArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -89,9 +91,32 @@ pub enum Command {
     Whoami(crate::config::GraphArgs),
     /// Run the local Graph and Entra ID emulator (tests, demos, training).
     Emulator(emulator::EmulatorArgs),
+    /// The whole job on the bundled demo export, against a local emulated
+    /// tenant: load, filter, mark, sign in, confirm, run, report.
+    Demo(DemoArgs),
     /// Explain the query language of --filter.
     #[command(after_long_help = crate::triage::query::HELP)]
     Query,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DemoArgs {
+    /// What goes wrong on the emulated server: none, flaky, throttled or
+    /// hostile.
+    #[arg(long, default_value = "none")]
+    pub faults: String,
+    /// Requests per second the emulated tenant allows (and the run uses).
+    #[arg(long, default_value_t = 2.0, value_name = "R")]
+    pub rate: f64,
+    /// Seconds before the device code approves itself.
+    #[arg(long, default_value_t = 4.0, value_name = "SECONDS")]
+    pub approve_after: f64,
+    /// No colours (also: NO_COLOR).
+    #[arg(long)]
+    pub no_color: bool,
+    /// ASCII borders and marks.
+    #[arg(long)]
+    pub ascii: bool,
 }
 
 /// Options shared by every command that loads exports.
@@ -195,7 +220,9 @@ pub fn main() -> ExitCode {
             files: cli.app.files,
             no_color: cli.app.no_color,
             ascii: cli.app.ascii,
-            config: cli.app.config,
+            graph: cli.app.graph,
+            max_rate: cli.app.max_rate,
+            demo: None,
         }));
     };
     let code = match command {
@@ -208,6 +235,29 @@ pub fn main() -> ExitCode {
         Command::Logout(a) => signin::logout(&a),
         Command::Whoami(a) => signin::whoami(&a),
         Command::Emulator(a) => emulator::run(&a),
+        Command::Demo(a) => {
+            let faults = match a.faults.parse() {
+                Ok(f) => f,
+                Err(e) => {
+                    eprintln!("chatevict: {e}");
+                    return ExitCode::from(exit::USAGE);
+                }
+            };
+            if !(a.rate.is_finite() && a.rate > 0.0 && a.rate <= 100.0) {
+                eprintln!("chatevict: --rate must be between 0 and 100 requests per second");
+                return ExitCode::from(exit::USAGE);
+            }
+            crate::tui::run(crate::tui::Options {
+                no_color: a.no_color,
+                ascii: a.ascii,
+                demo: Some(crate::tui::Demo {
+                    faults,
+                    rate: a.rate,
+                    approve_after: a.approve_after.max(0.0),
+                }),
+                ..Default::default()
+            })
+        }
         Command::Query => {
             print!("{}", crate::triage::query::HELP);
             exit::OK

@@ -32,6 +32,8 @@ pub struct Data {
 pub enum View {
     Events,
     Chats,
+    /// The run's progress.
+    Run,
 }
 
 /// A table's selected row and first visible row.
@@ -102,6 +104,38 @@ pub enum Dialog {
     Export {
         input: Input,
     },
+    SignIn,
+    Review(Box<super::run::Review>),
+    /// Quit while a run is in progress?
+    QuitRun,
+    Report {
+        lines: Vec<String>,
+        scroll: u16,
+    },
+}
+
+/// Run controls, as effects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunControl {
+    Pause,
+    Resume,
+    Cancel,
+    RetryFailed,
+    Finish,
+}
+
+/// What sign-in and runs report.
+#[derive(Debug)]
+pub enum RemoteMsg {
+    NoSession,
+    DeviceCode { message: String, user_code: String },
+    SignedIn(crate::graph::cache::Account),
+    SignInFailed(String),
+    RunStarted(PathBuf),
+    RunRefused(String),
+    Run(Box<crate::graph::runner::Event>),
+    /// The report of the run's journal, as Markdown lines.
+    Report(Vec<String>),
 }
 
 /// Marks are keyed by target (chat id, UPN), so they survive any filter.
@@ -173,6 +207,16 @@ pub enum Effect {
         path: PathBuf,
         plan: Box<Plan>,
     },
+    /// Start a device-code sign-in.
+    SignIn,
+    CancelSignIn,
+    StartRun {
+        plan: Box<Plan>,
+        dry_run: bool,
+    },
+    Control(RunControl),
+    /// Build the report of this journal.
+    Report(PathBuf),
     Quit,
 }
 
@@ -196,6 +240,9 @@ pub enum Msg {
     },
     /// Loading progressed: bytes read of the total.
     Progress(u64, u64),
+    Remote(RemoteMsg),
+    /// Time passed (spinners, the run's clock) while something runs.
+    Tick,
 }
 
 pub struct App {
@@ -221,12 +268,23 @@ pub struct App {
     /// Something changed since the last draw.
     pub dirty: bool,
     pub demo_banner: Option<String>,
+    /// The demo's emulator, shown with the run.
+    pub demo_url: Option<String>,
     /// Bytes read and total while loading.
     pub load_progress: (u64, u64),
     /// The raw AuditData of `raw_record`, pretty-printed and made safe,
     /// read again from its file when shown.
     pub raw_lines: Option<Vec<String>>,
     raw_record: Option<usize>,
+    pub sign_in: super::run::SignIn,
+    pub run: Option<super::run::RunState>,
+    /// Ticks so far (the spinner's frame).
+    pub tick: u64,
+    /// The time, set by the loop before drawing (the run's rate and time
+    /// left); `None` in tests, so that screens do not depend on the clock.
+    pub now: Option<std::time::Instant>,
+    /// The run's pace, requests/s.
+    pub max_rate: f64,
 }
 
 impl App {
@@ -263,14 +321,32 @@ impl App {
             size,
             dirty: true,
             demo_banner: None,
+            demo_url: None,
             load_progress: (0, 0),
             raw_lines: None,
             raw_record: None,
+            sign_in: super::run::SignIn::Out,
+            run: None,
+            tick: 0,
+            now: None,
+            max_rate: crate::config::DEFAULT_MAX_RATE,
         }
     }
 
     fn page(&self) -> usize {
         layout::table_rows(self.size)
+    }
+
+    pub(super) fn chat_visible(&self, c: usize) -> bool {
+        self.visible_chat.get(c).copied().unwrap_or(false)
+    }
+
+    /// Wants `Tick`s: a sign-in is being polled or a run is going.
+    pub fn wants_ticks(&self) -> bool {
+        matches!(
+            self.sign_in,
+            super::run::SignIn::Starting | super::run::SignIn::Code { .. } | super::run::SignIn::Checking
+        ) || self.run_active()
     }
 
     /// Targets marked whose chat has no record matching the filter.
@@ -292,6 +368,7 @@ impl App {
         match self.view {
             View::Events => d.ix.chats.chat_index(self.selected_record()?),
             View::Chats => self.chat_rows.get(self.chats.sel).copied(),
+            View::Run => None,
         }
     }
 
@@ -346,6 +423,11 @@ impl App {
                 self.load_progress = (read, total);
                 vec![]
             }
+            Msg::Tick => {
+                self.tick += 1;
+                vec![]
+            }
+            Msg::Remote(m) => self.remote(m),
             Msg::LoadFailed(e) => {
                 self.load_error = Some(e);
                 vec![]
@@ -450,10 +532,28 @@ impl App {
     }
 
     pub fn act(&mut self, a: Action) -> Vec<Effect> {
+        if matches!(
+            a,
+            Action::SignIn
+                | Action::Review
+                | Action::Pause
+                | Action::CancelRun
+                | Action::RetryFailed
+                | Action::Report
+        ) {
+            return self.run_action(a);
+        }
+        if a == Action::Quit && self.run_active() {
+            self.dialog = Some(Dialog::QuitRun);
+            return vec![];
+        }
+        if self.view == View::Run && self.run_move(a) {
+            return vec![];
+        }
         let page = self.page();
         let (cur, len) = match self.view {
             View::Events => (&mut self.events, self.rows.len()),
-            View::Chats => (&mut self.chats, self.chat_rows.len()),
+            View::Chats | View::Run => (&mut self.chats, self.chat_rows.len()),
         };
         let before = *cur;
         match a {
@@ -464,9 +564,10 @@ impl App {
             Action::Top => cur.step(isize::MIN / 2, len, page),
             Action::Bottom => cur.step(isize::MAX / 2, len, page),
             Action::NextView => {
-                self.view = match self.view {
-                    View::Events => View::Chats,
-                    View::Chats => View::Events,
+                self.view = match (self.view, self.run.is_some()) {
+                    (View::Events, _) => View::Chats,
+                    (View::Chats, true) => View::Run,
+                    _ => View::Events,
                 };
                 self.details_scroll = 0;
             }
@@ -522,10 +623,11 @@ impl App {
                 }
             }
             Action::Help => self.dialog = Some(Dialog::Help { scroll: 0 }),
+            _ => {}
         }
         let after = match self.view {
             View::Events => self.events,
-            View::Chats => self.chats,
+            View::Chats | View::Run => self.chats,
         };
         if after != before {
             self.details_scroll = 0;
@@ -608,6 +710,27 @@ impl App {
     fn dialog_key(&mut self, d: Dialog, k: KeyEvent) -> Vec<Effect> {
         let action = self.keymap.action(&k);
         match d {
+            Dialog::SignIn => self.sign_in_key(k),
+            Dialog::Review(r) => self.review_key(r, k),
+            Dialog::QuitRun => match k.code {
+                KeyCode::Char('y') | KeyCode::Char('Y') => vec![Effect::Quit],
+                _ => vec![],
+            },
+            Dialog::Report { lines, scroll } => {
+                let scroll = match action {
+                    Some(Action::Down) => scroll.saturating_add(1),
+                    Some(Action::Up) => scroll.saturating_sub(1),
+                    Some(Action::PageDown) => scroll.saturating_add(10),
+                    Some(Action::PageUp) => scroll.saturating_sub(10),
+                    Some(Action::Copy) => {
+                        self.status = Some("copied the report to the clipboard".into());
+                        return vec![Effect::Copy(lines.join("\n"))];
+                    }
+                    _ => return vec![],
+                };
+                self.dialog = Some(Dialog::Report { lines, scroll });
+                vec![]
+            }
             Dialog::Help { scroll } => {
                 let scroll = match action {
                     Some(Action::Down) => scroll.saturating_add(1),
@@ -781,6 +904,21 @@ impl App {
                 add("Tenant id (OrganizationId)", d.ds.opt(r.organization_id));
                 add("Record id", &r.id.to_string());
                 add("User (UserId)", d.ds.opt(r.user_id));
+            }
+            View::Run => {
+                let Some(r) = &self.run else { return vec![] };
+                let Some(t) = r.targets.get(r.sel) else {
+                    return vec![];
+                };
+                add("Chat id", &t.chat_id);
+                add("User id", t.user_id.as_deref().unwrap_or(""));
+                add("Tenant id", &t.tenant_id);
+                if let crate::graph::runner::TargetState::Failed(f) = &r.states[r.sel] {
+                    add("Request id", f.request_id.as_deref().unwrap_or(""));
+                }
+                if let Some(j) = &r.journal {
+                    add("Journal path", &j.display().to_string());
+                }
             }
             View::Chats => {
                 let Some(&c) = self.chat_rows.get(self.chats.sel) else {

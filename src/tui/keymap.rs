@@ -31,10 +31,16 @@ pub enum Action {
     Copy,
     Export,
     Help,
+    SignIn,
+    Review,
+    Pause,
+    CancelRun,
+    RetryFailed,
+    Report,
 }
 
 impl Action {
-    pub const ALL: [Action; 21] = [
+    pub const ALL: [Action; 27] = [
         Action::Up,
         Action::Down,
         Action::PageUp,
@@ -56,6 +62,12 @@ impl Action {
         Action::Copy,
         Action::Export,
         Action::Help,
+        Action::SignIn,
+        Action::Review,
+        Action::Pause,
+        Action::CancelRun,
+        Action::RetryFailed,
+        Action::Report,
     ];
 
     /// The name used in the config file.
@@ -82,6 +94,12 @@ impl Action {
             Action::Copy => "copy",
             Action::Export => "export",
             Action::Help => "help",
+            Action::SignIn => "sign_in",
+            Action::Review => "review",
+            Action::Pause => "pause",
+            Action::CancelRun => "cancel_run",
+            Action::RetryFailed => "retry_failed",
+            Action::Report => "report",
         }
     }
 
@@ -109,6 +127,12 @@ impl Action {
             Action::Copy => "copy an id of the selected row (OSC 52, works over SSH)",
             Action::Export => "write the marked targets as a plan file",
             Action::Help => "this help",
+            Action::SignIn => "sign in to Entra ID (device code)",
+            Action::Review => "review the marked targets, then run their removal",
+            Action::Pause => "run: pause or resume",
+            Action::CancelRun => "run: cancel (requests in flight finish); end a finished run",
+            Action::RetryFailed => "run: try the failed targets again",
+            Action::Report => "run: show the report of its journal",
         }
     }
 
@@ -122,6 +146,8 @@ impl Action {
             Action::Raw => "raw",
             Action::Copy => "copy",
             Action::Export => "export",
+            Action::SignIn => "sign in",
+            Action::Review => "run",
             Action::Help => "help",
             Action::Quit => "quit",
             _ => return None,
@@ -291,6 +317,12 @@ impl Default for Keymap {
             (Action::Copy, vec![c('y')]),
             (Action::Export, vec![c('e')]),
             (Action::Help, vec![c('?'), p(F(1))]),
+            (Action::SignIn, vec![c('s')]),
+            (Action::Review, vec![c('R')]),
+            (Action::Pause, vec![c('p')]),
+            (Action::CancelRun, vec![c('x')]),
+            (Action::RetryFailed, vec![c('t')]),
+            (Action::Report, vec![c('o')]),
         ];
         Keymap::from_table(table)
     }

@@ -10,8 +10,11 @@ pub mod app;
 pub mod keymap;
 pub mod layout;
 pub mod osc52;
+pub mod remote;
+pub mod run;
 pub mod theme;
 pub mod view;
+pub mod view_run;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -37,8 +40,26 @@ pub struct Options {
     pub files: Vec<PathBuf>,
     pub no_color: bool,
     pub ascii: bool,
-    pub config: Option<PathBuf>,
+    /// Where sign-in and Graph are (flags and environment).
+    pub graph: crate::config::GraphArgs,
+    pub max_rate: Option<f64>,
+    /// `chatevict demo`: the bundled export against an in-process
+    /// emulator.
+    pub demo: Option<Demo>,
 }
+
+/// The demo's settings.
+#[derive(Debug, Clone)]
+pub struct Demo {
+    pub faults: crate::emulator::Profile,
+    /// The emulator's per-user limit, and the run's pace.
+    pub rate: f64,
+    /// Seconds before the device code approves itself.
+    pub approve_after: f64,
+}
+
+/// The demo export, built into the binary so the demo runs anywhere.
+pub const DEMO_EXPORT: &[u8] = include_bytes!("../../assets/demo-export.csv");
 
 /// Keymap and theme from the options, the environment and the config
 /// file; what the file got wrong is returned to be shown.
@@ -59,9 +80,29 @@ pub fn setup(opts: &Options, file: &FileSettings) -> (Keymap, Theme, Vec<String>
 }
 
 /// Runs the application until the user quits; returns the exit code.
-pub fn run(opts: Options) -> u8 {
+pub fn run(mut opts: Options) -> u8 {
     let dirs = Dirs::from_env().ok();
-    let file = match (&opts.config, &dirs) {
+    // The demo keeps everything (export copy, session, journals) in a
+    // directory of its own, never in the user's real state.
+    let demo_dir = match &opts.demo {
+        Some(_) => match tempfile::Builder::new().prefix("chatevict-demo").tempdir() {
+            Ok(d) => Some(d),
+            Err(e) => {
+                eprintln!("chatevict: cannot make the demo's directory: {e}");
+                return 1;
+            }
+        },
+        None => None,
+    };
+    if let Some(d) = &demo_dir {
+        let export = d.path().join("demo-export.csv");
+        if let Err(e) = std::fs::write(&export, DEMO_EXPORT) {
+            eprintln!("chatevict: cannot write the demo export: {e}");
+            return 1;
+        }
+        opts.files = vec![export];
+    }
+    let file = match (&opts.graph.config, &dirs) {
         (Some(p), _) => FileSettings::read(p, true),
         (None, Some(d)) => FileSettings::read(&d.config_file(), false),
         (None, None) => Ok(FileSettings::default()),
@@ -78,6 +119,25 @@ pub fn run(opts: Options) -> u8 {
     for p in &problems {
         tracing::warn!("config: {p}");
     }
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("chatevict: cannot start the runtime: {e}");
+            return 1;
+        }
+    };
+    let (tx, rx) = unbounded::<Msg>();
+    let remote = match remote_for(&opts, rt, &dirs, demo_dir.as_ref().map(|d| d.path()), &file, tx.clone()) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("chatevict: {e}");
+            return 2;
+        }
+    };
     let mut terminal = match ratatui::try_init() {
         Ok(t) => t,
         Err(e) => {
@@ -90,10 +150,21 @@ pub fn run(opts: Options) -> u8 {
         .map(|s| (s.width, s.height))
         .unwrap_or((80, 24));
     let mut app = App::new(opts.files.clone(), keymap, theme, size);
+    app.max_rate = remote.settings.max_rate;
+    if let Some(e) = &remote.emulator {
+        app.demo_banner = Some("DEMO".into());
+        app.status = Some(format!(
+            "demo: an emulated tenant at {} (nothing leaves this machine); / ext:yes, a marks all, s signs in, R runs",
+            e.url().trim_end_matches('/')
+        ));
+        app.demo_url = Some(e.url().trim_end_matches('/').to_owned());
+    }
     if !problems.is_empty() {
         app.status = Some(format!("config file: {}", problems.join("; ")));
     }
-    let (tx, rx) = unbounded::<Msg>();
+    let mut remote = remote;
+    app.sign_in = run::SignIn::Checking;
+    remote.resume();
     spawn_input(tx.clone());
     let progress = Arc::new(Progress::default());
     let total: u64 = opts
@@ -103,10 +174,55 @@ pub fn run(opts: Options) -> u8 {
         .map(|m| m.len())
         .sum();
     spawn_load(opts.files.clone(), progress.clone(), tx.clone());
-    let code = event_loop(&mut terminal, &mut app, &rx, &tx, &progress, total);
+    let code = event_loop(&mut terminal, &mut app, &mut remote, &rx, &tx, &progress, total);
     progress.cancel.store(true, Ordering::Relaxed);
     ratatui::restore();
     code
+}
+
+/// Sign-in and Graph for the application: the user's settings, or the
+/// demo's emulator.
+fn remote_for(
+    opts: &Options,
+    rt: tokio::runtime::Runtime,
+    dirs: &Option<Dirs>,
+    demo_dir: Option<&std::path::Path>,
+    file: &FileSettings,
+    tx: Sender<Msg>,
+) -> Result<remote::Remote, String> {
+    let mut args = opts.graph.clone();
+    let mut emulator = None;
+    let mut max_rate = opts.max_rate;
+    if let Some(demo) = &opts.demo {
+        let seed = crate::emulator::Seed::from_exports(&opts.files)?;
+        let cfg = crate::emulator::Config {
+            faults: demo.faults,
+            rate_limit: demo.rate,
+            auto_approve: Some(Duration::from_secs_f64(demo.approve_after)),
+            device_interval: 1,
+            ..crate::emulator::Config::default()
+        };
+        let emu = rt
+            .block_on(crate::emulator::Emulator::start("127.0.0.1:0".parse().expect("address"), cfg, seed))
+            .map_err(|e| format!("cannot start the demo's emulator: {e}"))?;
+        args = crate::config::GraphArgs {
+            login_url: Some(emu.url()),
+            graph_url: Some(emu.url()),
+            timeout: Some(5.0),
+            ..crate::config::GraphArgs::default()
+        };
+        max_rate = Some(demo.rate);
+        emulator = Some(emu);
+    }
+    let settings = crate::config::Settings::merge(&args, max_rate, file).map_err(|e| e.to_string())?;
+    let (cache, journals) = match (demo_dir, dirs) {
+        (Some(d), _) => (d.join("token-cache.json"), d.join("journals")),
+        (None, Some(d)) => (d.token_cache(), d.journals()),
+        (None, None) => return Err("cannot tell where to keep the session (set HOME)".into()),
+    };
+    let mut r = remote::Remote::new(rt, settings, cache, journals, tx)?;
+    r.emulator = emulator;
+    Ok(r)
 }
 
 fn start_log(dir: &std::path::Path) -> Option<()> {
@@ -211,6 +327,7 @@ pub fn filter_now(
 fn event_loop(
     terminal: &mut ratatui::DefaultTerminal,
     app: &mut App,
+    remote: &mut remote::Remote,
     rx: &Receiver<Msg>,
     tx: &Sender<Msg>,
     progress: &Progress,
@@ -220,6 +337,7 @@ fn event_loop(
     let mut last_read = u64::MAX;
     loop {
         if app.dirty {
+            app.now = Some(std::time::Instant::now());
             if draw(terminal, app).is_err() {
                 return 1;
             }
@@ -239,6 +357,14 @@ fn event_loop(
                 }
                 Err(_) => return 1,
             }
+        } else if app.wants_ticks() {
+            // A spinner and the run's clock: a few frames a second, only
+            // while something runs.
+            match rx.recv_timeout(Duration::from_millis(250)) {
+                Ok(m) => m,
+                Err(crossbeam_channel::RecvTimeoutError::Timeout) => Msg::Tick,
+                Err(_) => return 1,
+            }
         } else {
             match rx.recv() {
                 Ok(m) => m,
@@ -247,7 +373,39 @@ fn event_loop(
         };
         for effect in app.update(msg) {
             match effect {
-                Effect::Quit => return 0,
+                Effect::Quit => {
+                    if app.run_active() {
+                        // Let requests in flight finish and be journaled.
+                        remote.control(app::RunControl::Cancel);
+                        let until = std::time::Instant::now() + Duration::from_secs(10);
+                        while let Ok(m) = rx.recv_deadline(until) {
+                            if let Msg::Remote(app::RemoteMsg::Run(e)) = &m
+                                && matches!(**e, crate::graph::runner::Event::Ended(_))
+                            {
+                                break;
+                            }
+                        }
+                    }
+                    return 0;
+                }
+                Effect::SignIn => remote.sign_in(),
+                Effect::CancelSignIn => remote.cancel_sign_in(),
+                Effect::StartRun { plan, dry_run } => {
+                    let account = app.account().map(|a| (a.username.clone(), a.tenant_id.clone()));
+                    let m = match remote.start_run(&plan, dry_run, account) {
+                        Ok(path) => app::RemoteMsg::RunStarted(path),
+                        Err(e) => app::RemoteMsg::RunRefused(e),
+                    };
+                    let _ = tx.send(Msg::Remote(m));
+                }
+                Effect::Control(c) => remote.control(c),
+                Effect::Report(path) => {
+                    let lines = match crate::journal::report::build(&path) {
+                        Ok(r) => r.markdown().lines().map(str::to_owned).collect(),
+                        Err(e) => vec![e.to_string()],
+                    };
+                    let _ = tx.send(Msg::Remote(app::RemoteMsg::Report(lines)));
+                }
                 Effect::Filter { job, query, marked } => {
                     cancel.store(true, Ordering::Relaxed);
                     cancel = Arc::new(AtomicBool::new(false));

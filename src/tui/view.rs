@@ -14,11 +14,11 @@ use crate::sanitize::for_terminal;
 use crate::triage::external::is_guest_upn;
 use crate::ual::Record;
 
-fn safe(s: &str) -> String {
+pub(super) fn safe(s: &str) -> String {
     for_terminal(s).into_owned()
 }
 
-fn thousands(n: usize) -> String {
+pub(super) fn thousands(n: usize) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
@@ -39,8 +39,12 @@ pub fn draw(f: &mut Frame, app: &App) {
             match app.view {
                 View::Events => events_table(f, app, a.table),
                 View::Chats => chats_table(f, app, a.table),
+                View::Run => super::view_run::run_table(f, app, a.table),
             }
-            details(f, app, a.details);
+            match app.view {
+                View::Run => super::view_run::run_details(f, app, a.details),
+                _ => details(f, app, a.details),
+            }
         }
     }
     filter_bar(f, app, a.filter);
@@ -50,7 +54,7 @@ pub fn draw(f: &mut Frame, app: &App) {
     }
 }
 
-fn block<'a>(app: &App, title: impl Into<Line<'a>>) -> Block<'a> {
+pub(super) fn block<'a>(app: &App, title: impl Into<Line<'a>>) -> Block<'a> {
     Block::default()
         .borders(Borders::ALL)
         .border_set(app.theme.border())
@@ -81,7 +85,7 @@ fn header(f: &mut Frame, app: &App, a: &Areas) {
     } else {
         names.join(", ")
     };
-    let narrow = a.header.width < 100;
+    let narrow = a.header.width < 100 || app.demo_banner.is_some();
     match &app.data {
         None => spans.push(Span::raw(format!(" loading {files}…"))),
         Some(d) => {
@@ -383,6 +387,7 @@ fn details(f: &mut Frame, app: &App, area: Rect) {
     match app.view {
         View::Events => record_details(f, app, area),
         View::Chats => chat_details(f, app, area),
+        View::Run => super::view_run::run_details(f, app, area),
     }
 }
 
@@ -754,7 +759,7 @@ fn hints(f: &mut Frame, app: &App, area: Rect) {
     f.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
-fn centered(area: Rect, w: u16, h: u16) -> Rect {
+pub(super) fn centered(area: Rect, w: u16, h: u16) -> Rect {
     let w = w.min(area.width);
     let h = h.min(area.height);
     Rect::new(
@@ -768,6 +773,12 @@ fn centered(area: Rect, w: u16, h: u16) -> Rect {
 fn dialog(f: &mut Frame, app: &App, d: &Dialog, area: Rect) {
     let t = &app.theme;
     match d {
+        Dialog::SignIn => super::view_run::sign_in_dialog(f, app, area),
+        Dialog::Review(r) => super::view_run::review_dialog(f, app, r, area),
+        Dialog::QuitRun => super::view_run::quit_dialog(f, app, area),
+        Dialog::Report { lines, scroll } => {
+            super::view_run::report_dialog(f, app, lines, *scroll, area)
+        }
         Dialog::Help { scroll } => {
             let r = centered(area, 76, area.height.saturating_sub(4));
             let mut lines = vec![Line::styled("Keys", t.style(Role::Title))];

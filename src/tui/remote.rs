@@ -1,0 +1,186 @@
+//! The application's side of sign-in and removal runs: a tokio runtime
+//! beside the (synchronous) screen loop, whose tasks answer with
+//! messages, like every other background job.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crossbeam_channel::Sender;
+use sha2::Digest;
+
+use super::app::{Msg, RemoteMsg, RunControl};
+use crate::config::Settings;
+use crate::graph::auth::{Auth, AuthError, Session};
+use crate::graph::cache::TokenCache;
+use crate::graph::client::Graph;
+use crate::graph::http::Http;
+use crate::graph::ids::GraphUrls;
+use crate::graph::runner::{self, Controls, RunInput, RunOptions};
+use crate::journal::{self, Journal, PlanRef};
+use crate::triage::plan::Plan;
+
+/// Where sign-in and runs go, and where their files are kept.
+pub struct Remote {
+    rt: tokio::runtime::Runtime,
+    pub settings: Settings,
+    auth: Auth,
+    graph: Graph,
+    journals: PathBuf,
+    /// Set by the sign-in tasks.
+    session: Arc<std::sync::Mutex<Option<Session>>>,
+    sign_in: Option<tokio::task::JoinHandle<()>>,
+    controls: Option<Controls>,
+    tx: Sender<Msg>,
+    /// The demo's emulator, kept alive with the application.
+    pub emulator: Option<crate::emulator::Emulator>,
+}
+
+impl Remote {
+    pub fn new(
+        rt: tokio::runtime::Runtime,
+        settings: Settings,
+        token_cache: PathBuf,
+        journals: PathBuf,
+        tx: Sender<Msg>,
+    ) -> Result<Remote, String> {
+        let http = Http::new(settings.timeout).map_err(|e| e.to_string())?;
+        let auth = Auth::new(&settings, http.clone(), TokenCache::new(token_cache));
+        let graph = Graph::new(http, GraphUrls::new(&settings.graph_url, settings.api_version));
+        Ok(Remote {
+            rt,
+            settings,
+            auth,
+            graph,
+            journals,
+            session: Arc::default(),
+            sign_in: None,
+            controls: None,
+            tx,
+            emulator: None,
+        })
+    }
+
+    pub fn runtime(&self) -> &tokio::runtime::Runtime {
+        &self.rt
+    }
+
+    fn send(tx: &Sender<Msg>, m: RemoteMsg) {
+        let _ = tx.send(Msg::Remote(m));
+    }
+
+    /// Reuses a saved session silently, if there is one.
+    pub fn resume(&mut self) {
+        let auth = self.auth.clone();
+        let tx = self.tx.clone();
+        let slot = self.session.clone();
+        self.rt.spawn(async move {
+            match auth.resume().await {
+                Ok(s) => {
+                    let a = s.account().await;
+                    *slot.lock().expect("session") = Some(s);
+                    Self::send(&tx, RemoteMsg::SignedIn(a));
+                }
+                Err(AuthError::NotSignedIn(_)) => Self::send(&tx, RemoteMsg::NoSession),
+                Err(e) => Self::send(&tx, RemoteMsg::SignInFailed(e.to_string())),
+            }
+        });
+    }
+
+    /// Starts a device-code sign-in.
+    pub fn sign_in(&mut self) {
+        self.cancel_sign_in();
+        let auth = self.auth.clone();
+        let tx = self.tx.clone();
+        let slot = self.session.clone();
+        self.sign_in = Some(self.rt.spawn(async move {
+            let dc = match auth.start_device_code().await {
+                Ok(dc) => dc,
+                Err(e) => return Self::send(&tx, RemoteMsg::SignInFailed(e.to_string())),
+            };
+            Self::send(
+                &tx,
+                RemoteMsg::DeviceCode {
+                    message: dc.message.clone(),
+                    user_code: dc.user_code.clone(),
+                },
+            );
+            match auth.finish_device_code(&dc).await {
+                Ok(s) => {
+                    let a = s.account().await;
+                    *slot.lock().expect("session") = Some(s);
+                    Self::send(&tx, RemoteMsg::SignedIn(a));
+                }
+                Err(e) => Self::send(&tx, RemoteMsg::SignInFailed(e.to_string())),
+            }
+        }));
+    }
+
+    pub fn cancel_sign_in(&mut self) {
+        if let Some(h) = self.sign_in.take() {
+            h.abort();
+        }
+    }
+
+    /// Starts a run of `plan`. Its journal is one per set of targets, so
+    /// running the same marks again resumes it.
+    pub fn start_run(&mut self, plan: &Plan, dry_run: bool, account: Option<(String, String)>) -> Result<PathBuf, String> {
+        let text = serde_json::to_vec(&plan.targets).map_err(|e| e.to_string())?;
+        let sha: String = sha2::Sha256::digest(&text).iter().map(|b| format!("{b:02x}")).collect();
+        let path = journal::default_path(&self.journals, &sha);
+        let plan_path = path.with_extension("plan.json");
+        crate::graph::cache::create_private_dir(&self.journals).map_err(|e| e.to_string())?;
+        plan.write_atomic(&plan_path).map_err(|e| e.to_string())?;
+        let prior = journal::read(&path).map_err(|e| e.to_string())?;
+        let j = Journal::open(&path).map_err(|e| e.to_string())?;
+        let session = if dry_run {
+            None
+        } else {
+            self.session.lock().expect("session").clone()
+        };
+        if !dry_run && session.is_none() {
+            return Err("not signed in".into());
+        }
+        let input = RunInput {
+            targets: plan.targets.clone(),
+            plan: PlanRef {
+                path: plan_path.display().to_string(),
+                sha256: sha,
+                targets: plan.targets.len(),
+            },
+            journal: j,
+            prior,
+            graph: (!dry_run).then(|| self.graph.clone()),
+            session,
+            tenant_id: account.as_ref().map(|a| a.1.clone()),
+            account: account.map(|a| a.0),
+        };
+        let opts = RunOptions {
+            max_rate: self.settings.max_rate,
+            dry_run,
+            ..RunOptions::default()
+        };
+        let tx = self.tx.clone();
+        let _guard = self.rt.enter();
+        let mut h = runner::start(input, opts);
+        self.controls = Some(h.controls());
+        self.rt.spawn(async move {
+            while let Some(e) = h.events.recv().await {
+                if tx.send(Msg::Remote(RemoteMsg::Run(Box::new(e)))).is_err() {
+                    break;
+                }
+            }
+        });
+        Ok(path)
+    }
+
+    pub fn control(&self, c: RunControl) {
+        let Some(ctl) = &self.controls else { return };
+        match c {
+            RunControl::Pause => ctl.pause(),
+            RunControl::Resume => ctl.resume(),
+            RunControl::Cancel => ctl.cancel(),
+            RunControl::RetryFailed => ctl.retry_failed(),
+            RunControl::Finish => ctl.finish(),
+        }
+    }
+}

@@ -1,0 +1,366 @@
+//! Sign-in, review and run, as state of the application: what the
+//! sign-in dialog, the confirmation and the run view show, and how keys
+//! and the runner's events change it.
+
+use std::path::PathBuf;
+
+use crossterm::event::{KeyCode, KeyEvent};
+use tui_input::Input;
+use tui_input::backend::crossterm::EventHandler;
+
+use super::app::{App, Dialog, Effect, RemoteMsg, RunControl, View};
+use super::keymap::Action;
+use crate::graph::cache::Account;
+use crate::graph::runner::{self, Event, Summary, TargetState};
+use crate::journal::{EndReason, Key};
+use crate::triage::plan::{Plan, Target};
+
+/// Where sign-in stands.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SignIn {
+    /// Looking for a saved session.
+    Checking,
+    Out,
+    /// Asking Entra for a device code.
+    Starting,
+    /// Waiting for the code to be entered.
+    Code { message: String, user_code: String },
+    In(Account),
+    Failed(String),
+}
+
+/// A run, as the run view shows it.
+#[derive(Debug, Clone)]
+pub struct RunState {
+    pub targets: Vec<Target>,
+    pub states: Vec<TargetState>,
+    /// Targets marked but hidden by the filter when the run began.
+    pub hidden: Vec<bool>,
+    pub journal: Option<PathBuf>,
+    pub dry_run: bool,
+    pub paused: bool,
+    pub cancelling: bool,
+    /// Every target is final (the run waits for "retry failed").
+    pub idle: Option<Summary>,
+    pub ended: Option<Summary>,
+    pub started_at: Option<std::time::Instant>,
+    pub sel: usize,
+    pub offset: usize,
+}
+
+/// Counts of a run's targets by state.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RunCounts {
+    pub removed: usize,
+    pub failed: usize,
+    pub retrying: usize,
+    pub skipped: usize,
+    pub would_remove: usize,
+    pub left: usize,
+}
+
+impl RunState {
+    pub fn counts(&self) -> RunCounts {
+        let mut c = RunCounts::default();
+        for s in &self.states {
+            match s {
+                TargetState::Removed { .. } => c.removed += 1,
+                TargetState::Failed(_) => c.failed += 1,
+                TargetState::Skipped { .. } => c.skipped += 1,
+                TargetState::WouldRemove => c.would_remove += 1,
+                TargetState::Retrying { .. } => {
+                    c.retrying += 1;
+                    c.left += 1;
+                }
+                _ => c.left += 1,
+            }
+        }
+        c
+    }
+
+    pub fn active(&self) -> bool {
+        self.ended.is_none()
+    }
+}
+
+/// The confirmation before a run.
+#[derive(Debug, Clone)]
+pub struct Review {
+    pub plan: Plan,
+    pub hidden: Vec<bool>,
+    pub input: Input,
+    pub dry_run: bool,
+    pub scroll: u16,
+    /// Why targets cannot be run (wrong tenant, odd ids).
+    pub refusals: Vec<runner::Refusal>,
+}
+
+impl App {
+    pub fn account(&self) -> Option<&Account> {
+        match &self.sign_in {
+            SignIn::In(a) => Some(a),
+            _ => None,
+        }
+    }
+
+    pub fn run_active(&self) -> bool {
+        self.run.as_ref().is_some_and(RunState::active)
+    }
+
+    /// Keys of the run-related actions.
+    pub(super) fn run_action(&mut self, a: Action) -> Vec<Effect> {
+        match a {
+            Action::SignIn => {
+                if let SignIn::In(acc) = &self.sign_in {
+                    self.status = Some(format!("already signed in as {}", acc.username));
+                    return vec![];
+                }
+                self.sign_in = SignIn::Starting;
+                self.dialog = Some(Dialog::SignIn);
+                vec![Effect::SignIn]
+            }
+            Action::Review => {
+                if self.run_active() {
+                    self.view = View::Run;
+                    self.status = Some("a run is in progress".into());
+                    return vec![];
+                }
+                let Some(plan) = self.plan_of_marks() else { return vec![] };
+                if plan.targets.is_empty() {
+                    self.status = Some("no target is marked (space marks the selected chat)".into());
+                    return vec![];
+                }
+                let d = self.data.as_ref().expect("loaded");
+                let hidden = plan
+                    .targets
+                    .iter()
+                    .map(|t| {
+                        let k = Key::new(&t.chat_id, &t.user_upn);
+                        self.marks
+                            .keys()
+                            .find(|(x, _)| **x == k)
+                            .is_some_and(|(_, c)| !self.chat_visible(*c))
+                    })
+                    .collect();
+                let _ = d;
+                let tid = self.account().map(|a| a.tenant_id.clone());
+                let refusals = runner::check_plan(&plan.targets, tid.as_deref());
+                self.dialog = Some(Dialog::Review(Box::new(Review {
+                    plan,
+                    hidden,
+                    input: Input::default(),
+                    dry_run: self.account().is_none(),
+                    scroll: 0,
+                    refusals,
+                })));
+                vec![]
+            }
+            Action::Pause => match &mut self.run {
+                Some(r) if r.active() && r.idle.is_none() => {
+                    if r.paused {
+                        vec![Effect::Control(RunControl::Resume)]
+                    } else {
+                        vec![Effect::Control(RunControl::Pause)]
+                    }
+                }
+                _ => vec![],
+            },
+            Action::CancelRun => match &self.run {
+                Some(r) if r.active() => {
+                    if r.idle.is_some() {
+                        vec![Effect::Control(RunControl::Finish)]
+                    } else {
+                        vec![Effect::Control(RunControl::Cancel)]
+                    }
+                }
+                _ => vec![],
+            },
+            Action::RetryFailed => match &self.run {
+                Some(r) if r.active() && r.counts().failed > 0 => {
+                    vec![Effect::Control(RunControl::RetryFailed)]
+                }
+                Some(_) => {
+                    self.status = Some("no failed target to retry in this run".into());
+                    vec![]
+                }
+                None => vec![],
+            },
+            Action::Report => match self.run.as_ref().and_then(|r| r.journal.clone()) {
+                Some(j) => vec![Effect::Report(j)],
+                None => {
+                    self.status = Some("no run yet".into());
+                    vec![]
+                }
+            },
+            _ => vec![],
+        }
+    }
+
+    pub(super) fn review_key(&mut self, mut r: Box<Review>, k: KeyEvent) -> Vec<Effect> {
+        match k.code {
+            KeyCode::Esc => return vec![],
+            KeyCode::Up => r.scroll = r.scroll.saturating_sub(1),
+            KeyCode::Down => r.scroll = r.scroll.saturating_add(1),
+            KeyCode::PageUp => r.scroll = r.scroll.saturating_sub(10),
+            KeyCode::PageDown => r.scroll = r.scroll.saturating_add(10),
+            // Without a session only a dry run is possible.
+            KeyCode::Char('d') if self.account().is_some() => r.dry_run = !r.dry_run,
+            KeyCode::Enter => {
+                let n = r.plan.targets.len();
+                if r.refusals.is_empty() && r.input.value().trim() == n.to_string() {
+                    let hidden = r.hidden.clone();
+                    let dry_run = r.dry_run;
+                    let plan = r.plan.clone();
+                    self.run = Some(RunState {
+                        states: vec![TargetState::Queued; plan.targets.len()],
+                        targets: plan.targets.clone(),
+                        hidden,
+                        journal: None,
+                        dry_run,
+                        paused: false,
+                        cancelling: false,
+                        idle: None,
+                        ended: None,
+                        started_at: None,
+                        sel: 0,
+                        offset: 0,
+                    });
+                    self.view = View::Run;
+                    return vec![Effect::StartRun {
+                        plan: Box::new(plan),
+                        dry_run,
+                    }];
+                }
+            }
+            KeyCode::Char(c) if c.is_ascii_digit() => {
+                r.input.handle_event(&crossterm::event::Event::Key(k));
+            }
+            KeyCode::Backspace | KeyCode::Delete | KeyCode::Left | KeyCode::Right => {
+                r.input.handle_event(&crossterm::event::Event::Key(k));
+            }
+            _ => {}
+        }
+        self.dialog = Some(Dialog::Review(r));
+        vec![]
+    }
+
+    pub(super) fn remote(&mut self, m: RemoteMsg) -> Vec<Effect> {
+        match m {
+            RemoteMsg::NoSession => self.sign_in = SignIn::Out,
+            RemoteMsg::DeviceCode { message, user_code } => {
+                self.sign_in = SignIn::Code { message, user_code };
+            }
+            RemoteMsg::SignedIn(a) => {
+                self.status = Some(format!("signed in as {} (tenant {})", a.username, a.tenant_id));
+                self.sign_in = SignIn::In(a);
+                if matches!(self.dialog, Some(Dialog::SignIn)) {
+                    self.dialog = None;
+                }
+            }
+            RemoteMsg::SignInFailed(e) => {
+                self.sign_in = SignIn::Failed(e);
+            }
+            RemoteMsg::RunStarted(journal) => {
+                if let Some(r) = &mut self.run {
+                    r.journal = Some(journal);
+                    r.started_at = Some(std::time::Instant::now());
+                }
+            }
+            RemoteMsg::RunRefused(e) => {
+                self.status = Some(format!("the run did not start: {e}"));
+                self.run = None;
+                self.view = View::Events;
+            }
+            RemoteMsg::Report(lines) => {
+                self.dialog = Some(Dialog::Report { lines, scroll: 0 });
+            }
+            RemoteMsg::Run(e) => {
+                let Some(r) = &mut self.run else { return vec![] };
+                match *e {
+                    Event::Target { index, state } => {
+                        if let Some(s) = r.states.get_mut(index) {
+                            *s = state;
+                        }
+                        r.idle = None;
+                    }
+                    Event::Paused => r.paused = true,
+                    Event::Resumed => r.paused = false,
+                    Event::Cancelling => r.cancelling = true,
+                    Event::Idle(s) => {
+                        let failed = s.counts.failed;
+                        r.idle = Some(s);
+                        self.status = Some(if failed > 0 {
+                            format!("finished with {failed} failed: t retries them, o shows the report, x ends the run")
+                        } else {
+                            "finished: o shows the report".into()
+                        });
+                        if failed == 0 {
+                            return vec![Effect::Control(RunControl::Finish)];
+                        }
+                    }
+                    Event::Ended(s) => {
+                        if let EndReason::Stopped(why) = &s.reason {
+                            self.status = Some(format!("the run stopped: {why}"));
+                        }
+                        r.ended = Some(s);
+                    }
+                    Event::Started { .. } | Event::Throttled { .. } => {}
+                }
+            }
+        }
+        vec![]
+    }
+
+    pub(super) fn sign_in_key(&mut self, k: KeyEvent) -> Vec<Effect> {
+        match (k.code, &self.sign_in) {
+            (KeyCode::Esc, SignIn::Code { .. } | SignIn::Starting) => {
+                self.sign_in = SignIn::Out;
+                self.status = Some("sign-in cancelled".into());
+                vec![Effect::CancelSignIn]
+            }
+            (KeyCode::Esc, _) => vec![],
+            (KeyCode::Char('y'), SignIn::Code { user_code, .. }) => {
+                let c = user_code.clone();
+                self.dialog = Some(Dialog::SignIn);
+                self.status = Some("copied the code to the clipboard".into());
+                vec![Effect::Copy(c)]
+            }
+            (KeyCode::Enter, SignIn::Failed(_) | SignIn::Out) => {
+                self.sign_in = SignIn::Starting;
+                self.dialog = Some(Dialog::SignIn);
+                vec![Effect::SignIn]
+            }
+            _ => {
+                self.dialog = Some(Dialog::SignIn);
+                vec![]
+            }
+        }
+    }
+
+    pub(super) fn run_move(&mut self, a: Action) -> bool {
+        let page = super::layout::table_rows(self.size);
+        let Some(r) = &mut self.run else { return false };
+        let len = r.targets.len();
+        if len == 0 {
+            return false;
+        }
+        let sel = r.sel as isize;
+        let to = match a {
+            Action::Up => sel - 1,
+            Action::Down => sel + 1,
+            Action::PageUp => sel - page as isize,
+            Action::PageDown => sel + page as isize,
+            Action::Top => 0,
+            Action::Bottom => len as isize - 1,
+            _ => return false,
+        };
+        r.sel = to.clamp(0, len as isize - 1) as usize;
+        let page = page.max(1);
+        if r.sel < r.offset {
+            r.offset = r.sel;
+        } else if r.sel >= r.offset + page {
+            r.offset = r.sel + 1 - page;
+        }
+        true
+    }
+}
