@@ -443,8 +443,16 @@ mod run_screens {
         let n = review(app);
         typed(app, &n.to_string());
         let fx = pump(app, key(KeyCode::Enter));
-        assert!(matches!(&fx[..], [Effect::StartRun { dry_run: false, .. }]), "{fx:?}");
-        remote(app, RemoteMsg::RunStarted(PathBuf::from("/state/chatevict/journals/plan-0123456789abcdef.jsonl")));
+        assert!(
+            matches!(&fx[..], [Effect::StartRun { dry_run: false, .. }]),
+            "{fx:?}"
+        );
+        remote(
+            app,
+            RemoteMsg::RunStarted(PathBuf::from(
+                "/state/chatevict/journals/plan-0123456789abcdef.jsonl",
+            )),
+        );
         n
     }
 
@@ -488,9 +496,18 @@ mod run_screens {
         });
         let mut app = fixture_app((80, 24));
         pump(&mut app, ch('s'));
-        remote(&mut app, RemoteMsg::DeviceCode { message: "m".into(), user_code: "K7QXW2BMP".into() });
+        remote(
+            &mut app,
+            RemoteMsg::DeviceCode {
+                message: "m".into(),
+                user_code: "K7QXW2BMP".into(),
+            },
+        );
         assert!(matches!(&pump(&mut app, ch('y'))[..], [Effect::Copy(c)] if c == "K7QXW2BMP"));
-        assert!(matches!(pump(&mut app, key(KeyCode::Esc))[..], [Effect::CancelSignIn]));
+        assert!(matches!(
+            pump(&mut app, key(KeyCode::Esc))[..],
+            [Effect::CancelSignIn]
+        ));
         assert!(app.dialog.is_none());
     }
 
@@ -511,7 +528,10 @@ mod run_screens {
         pump(&mut app, ch('a'));
         pump(&mut app, ch('R'));
         typed(&mut app, &n.to_string());
-        assert!(matches!(&pump(&mut app, key(KeyCode::Enter))[..], [Effect::StartRun { dry_run: true, .. }]));
+        assert!(matches!(
+            &pump(&mut app, key(KeyCode::Enter))[..],
+            [Effect::StartRun { dry_run: true, .. }]
+        ));
     }
 
     #[test]
@@ -521,17 +541,30 @@ mod run_screens {
             assert!(n >= 4);
             ev(app, removed(0));
             ev(app, removed(1));
-            ev(app, Event::Target {
-                index: 2,
-                state: TargetState::Retrying { attempt: 1, wait: Duration::from_millis(1500), failure: Failure {
-                    status: Some(503),
-                    code: Some("serviceNotAvailable".into()),
-                    message: "The service is temporarily unavailable.".into(),
-                    request_id: Some("5b2d…".into()),
-                    date: None,
-                } },
-            });
-            ev(app, Event::Target { index: 3, state: TargetState::Sending { attempt: 1 } });
+            ev(
+                app,
+                Event::Target {
+                    index: 2,
+                    state: TargetState::Retrying {
+                        attempt: 1,
+                        wait: Duration::from_millis(1500),
+                        failure: Failure {
+                            status: Some(503),
+                            code: Some("serviceNotAvailable".into()),
+                            message: "The service is temporarily unavailable.".into(),
+                            request_id: Some("5b2d…".into()),
+                            date: None,
+                        },
+                    },
+                },
+            );
+            ev(
+                app,
+                Event::Target {
+                    index: 3,
+                    state: TargetState::Sending { attempt: 1 },
+                },
+            );
         });
     }
 
@@ -542,26 +575,57 @@ mod run_screens {
             for i in 0..n - 1 {
                 ev(app, removed(i));
             }
-            ev(app, Event::Target { index: n - 1, state: TargetState::Failed(failure()) });
-            let fx = ev(app, Event::Idle(Summary {
-                counts: Counts { removed: n - 1, failed: 1, ..Counts::default() },
-                total: n,
-                reason: EndReason::Finished,
-                sent: n,
-                achieved_rate: Some(0.79),
-                elapsed: Duration::from_secs(30),
-            }));
+            ev(
+                app,
+                Event::Target {
+                    index: n - 1,
+                    state: TargetState::Failed(failure()),
+                },
+            );
+            let fx = ev(
+                app,
+                Event::Idle(Summary {
+                    counts: Counts {
+                        removed: n - 1,
+                        failed: 1,
+                        ..Counts::default()
+                    },
+                    total: n,
+                    reason: EndReason::Finished,
+                    sent: n,
+                    achieved_rate: Some(0.79),
+                    elapsed: Duration::from_secs(30),
+                }),
+            );
             assert!(fx.is_empty(), "a run with failures waits for retry or end");
         });
         // Retry and end are controls of the runner.
         let mut app = fixture_app((120, 40));
         let n = start(&mut app);
-        ev(&mut app, Event::Target { index: n - 1, state: TargetState::Failed(failure()) });
-        assert!(matches!(pump(&mut app, ch('t'))[..], [Effect::Control(RunControl::RetryFailed)]));
-        assert!(matches!(pump(&mut app, ch('p'))[..], [Effect::Control(RunControl::Pause)]));
+        ev(
+            &mut app,
+            Event::Target {
+                index: n - 1,
+                state: TargetState::Failed(failure()),
+            },
+        );
+        assert!(matches!(
+            pump(&mut app, ch('t'))[..],
+            [Effect::Control(RunControl::RetryFailed)]
+        ));
+        assert!(matches!(
+            pump(&mut app, ch('p'))[..],
+            [Effect::Control(RunControl::Pause)]
+        ));
         ev(&mut app, Event::Paused);
-        assert!(matches!(pump(&mut app, ch('p'))[..], [Effect::Control(RunControl::Resume)]));
-        assert!(matches!(pump(&mut app, ch('x'))[..], [Effect::Control(RunControl::Cancel)]));
+        assert!(matches!(
+            pump(&mut app, ch('p'))[..],
+            [Effect::Control(RunControl::Resume)]
+        ));
+        assert!(matches!(
+            pump(&mut app, ch('x'))[..],
+            [Effect::Control(RunControl::Cancel)]
+        ));
     }
 
     #[test]
@@ -577,14 +641,17 @@ mod run_screens {
         // Once the run has ended, q quits at once.
         let mut app = fixture_app((120, 40));
         start(&mut app);
-        ev(&mut app, Event::Ended(Summary {
-            counts: Counts::default(),
-            total: 0,
-            reason: EndReason::Cancelled,
-            sent: 0,
-            achieved_rate: None,
-            elapsed: Duration::ZERO,
-        }));
+        ev(
+            &mut app,
+            Event::Ended(Summary {
+                counts: Counts::default(),
+                total: 0,
+                reason: EndReason::Cancelled,
+                sent: 0,
+                achieved_rate: None,
+                elapsed: Duration::ZERO,
+            }),
+        );
         assert!(matches!(pump(&mut app, ch('q'))[..], [Effect::Quit]));
     }
 }

@@ -128,7 +128,10 @@ pub enum RunControl {
 #[derive(Debug)]
 pub enum RemoteMsg {
     NoSession,
-    DeviceCode { message: String, user_code: String },
+    DeviceCode {
+        message: String,
+        user_code: String,
+    },
     SignedIn(crate::graph::cache::Account),
     SignInFailed(String),
     RunStarted(PathBuf),
@@ -345,7 +348,9 @@ impl App {
     pub fn wants_ticks(&self) -> bool {
         matches!(
             self.sign_in,
-            super::run::SignIn::Starting | super::run::SignIn::Code { .. } | super::run::SignIn::Checking
+            super::run::SignIn::Starting
+                | super::run::SignIn::Code { .. }
+                | super::run::SignIn::Checking
         ) || self.run_active()
     }
 

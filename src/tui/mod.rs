@@ -131,7 +131,14 @@ pub fn run(mut opts: Options) -> u8 {
         }
     };
     let (tx, rx) = unbounded::<Msg>();
-    let remote = match remote_for(&opts, rt, &dirs, demo_dir.as_ref().map(|d| d.path()), &file, tx.clone()) {
+    let remote = match remote_for(
+        &opts,
+        rt,
+        &dirs,
+        demo_dir.as_ref().map(|d| d.path()),
+        &file,
+        tx.clone(),
+    ) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("chatevict: {e}");
@@ -174,7 +181,15 @@ pub fn run(mut opts: Options) -> u8 {
         .map(|m| m.len())
         .sum();
     spawn_load(opts.files.clone(), progress.clone(), tx.clone());
-    let code = event_loop(&mut terminal, &mut app, &mut remote, &rx, &tx, &progress, total);
+    let code = event_loop(
+        &mut terminal,
+        &mut app,
+        &mut remote,
+        &rx,
+        &tx,
+        &progress,
+        total,
+    );
     progress.cancel.store(true, Ordering::Relaxed);
     ratatui::restore();
     code
@@ -203,7 +218,11 @@ fn remote_for(
             ..crate::emulator::Config::default()
         };
         let emu = rt
-            .block_on(crate::emulator::Emulator::start("127.0.0.1:0".parse().expect("address"), cfg, seed))
+            .block_on(crate::emulator::Emulator::start(
+                "127.0.0.1:0".parse().expect("address"),
+                cfg,
+                seed,
+            ))
             .map_err(|e| format!("cannot start the demo's emulator: {e}"))?;
         args = crate::config::GraphArgs {
             login_url: Some(emu.url()),
@@ -214,7 +233,8 @@ fn remote_for(
         max_rate = Some(demo.rate);
         emulator = Some(emu);
     }
-    let settings = crate::config::Settings::merge(&args, max_rate, file).map_err(|e| e.to_string())?;
+    let settings =
+        crate::config::Settings::merge(&args, max_rate, file).map_err(|e| e.to_string())?;
     let (cache, journals) = match (demo_dir, dirs) {
         (Some(d), _) => (d.join("token-cache.json"), d.join("journals")),
         (None, Some(d)) => (d.token_cache(), d.journals()),
@@ -391,7 +411,9 @@ fn event_loop(
                 Effect::SignIn => remote.sign_in(),
                 Effect::CancelSignIn => remote.cancel_sign_in(),
                 Effect::StartRun { plan, dry_run } => {
-                    let account = app.account().map(|a| (a.username.clone(), a.tenant_id.clone()));
+                    let account = app
+                        .account()
+                        .map(|a| (a.username.clone(), a.tenant_id.clone()));
                     let m = match remote.start_run(&plan, dry_run, account) {
                         Ok(path) => app::RemoteMsg::RunStarted(path),
                         Err(e) => app::RemoteMsg::RunRefused(e),

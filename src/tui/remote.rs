@@ -45,7 +45,10 @@ impl Remote {
     ) -> Result<Remote, String> {
         let http = Http::new(settings.timeout).map_err(|e| e.to_string())?;
         let auth = Auth::new(&settings, http.clone(), TokenCache::new(token_cache));
-        let graph = Graph::new(http, GraphUrls::new(&settings.graph_url, settings.api_version));
+        let graph = Graph::new(
+            http,
+            GraphUrls::new(&settings.graph_url, settings.api_version),
+        );
         Ok(Remote {
             rt,
             settings,
@@ -123,9 +126,17 @@ impl Remote {
 
     /// Starts a run of `plan`. Its journal is one per set of targets, so
     /// running the same marks again resumes it.
-    pub fn start_run(&mut self, plan: &Plan, dry_run: bool, account: Option<(String, String)>) -> Result<PathBuf, String> {
+    pub fn start_run(
+        &mut self,
+        plan: &Plan,
+        dry_run: bool,
+        account: Option<(String, String)>,
+    ) -> Result<PathBuf, String> {
         let text = serde_json::to_vec(&plan.targets).map_err(|e| e.to_string())?;
-        let sha: String = sha2::Sha256::digest(&text).iter().map(|b| format!("{b:02x}")).collect();
+        let sha: String = sha2::Sha256::digest(&text)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
         let path = journal::default_path(&self.journals, &sha);
         let plan_path = path.with_extension("plan.json");
         crate::graph::cache::create_private_dir(&self.journals).map_err(|e| e.to_string())?;

@@ -24,7 +24,10 @@ pub enum SignIn {
     /// Asking Entra for a device code.
     Starting,
     /// Waiting for the code to be entered.
-    Code { message: String, user_code: String },
+    Code {
+        message: String,
+        user_code: String,
+    },
     In(Account),
     Failed(String),
 }
@@ -125,9 +128,12 @@ impl App {
                     self.status = Some("a run is in progress".into());
                     return vec![];
                 }
-                let Some(plan) = self.plan_of_marks() else { return vec![] };
+                let Some(plan) = self.plan_of_marks() else {
+                    return vec![];
+                };
                 if plan.targets.is_empty() {
-                    self.status = Some("no target is marked (space marks the selected chat)".into());
+                    self.status =
+                        Some("no target is marked (space marks the selected chat)".into());
                     return vec![];
                 }
                 let d = self.data.as_ref().expect("loaded");
@@ -251,7 +257,10 @@ impl App {
                 self.sign_in = SignIn::Code { message, user_code };
             }
             RemoteMsg::SignedIn(a) => {
-                self.status = Some(format!("signed in as {} (tenant {})", a.username, a.tenant_id));
+                self.status = Some(format!(
+                    "signed in as {} (tenant {})",
+                    a.username, a.tenant_id
+                ));
                 self.sign_in = SignIn::In(a);
                 if matches!(self.dialog, Some(Dialog::SignIn)) {
                     self.dialog = None;
@@ -275,7 +284,9 @@ impl App {
                 self.dialog = Some(Dialog::Report { lines, scroll: 0 });
             }
             RemoteMsg::Run(e) => {
-                let Some(r) = &mut self.run else { return vec![] };
+                let Some(r) = &mut self.run else {
+                    return vec![];
+                };
                 match *e {
                     Event::Target { index, state } => {
                         if let Some(s) = r.states.get_mut(index) {
@@ -290,7 +301,9 @@ impl App {
                         let failed = s.counts.failed;
                         r.idle = Some(s);
                         self.status = Some(if failed > 0 {
-                            format!("finished with {failed} failed: t retries them, o shows the report, x ends the run")
+                            format!(
+                                "finished with {failed} failed: t retries them, o shows the report, x ends the run"
+                            )
                         } else {
                             "finished: o shows the report".into()
                         });

@@ -108,9 +108,15 @@ fn header(f: &mut Frame, app: &App, a: &Areas) {
                 t.style(Role::Marked).add_modifier(Modifier::BOLD),
             ));
             spans.push(Span::raw(format!(
-                " · {} hidden by the filter",
+                " · {} hidden by the filter ",
                 app.hidden_marks()
             )));
+            spans.push(Span::styled("│ ", t.style(Role::Dim)));
+            spans.push(match &app.sign_in {
+                super::run::SignIn::In(acc) => Span::raw(safe(&acc.username)),
+                super::run::SignIn::Checking => Span::styled("signing in…", t.style(Role::Dim)),
+                _ => Span::styled("not signed in", t.style(Role::Dim)),
+            });
         }
     }
     f.render_widget(Paragraph::new(Line::from(spans)), a.header);

@@ -51,7 +51,10 @@ pub fn run_table(f: &mut Frame, app: &App, area: Rect) {
                     format!(
                         "{}{}{}",
                         fl.status.map(|s| format!("{s} ")).unwrap_or_default(),
-                        fl.code.as_deref().map(|c| format!("{c}: ")).unwrap_or_default(),
+                        fl.code
+                            .as_deref()
+                            .map(|c| format!("{c}: "))
+                            .unwrap_or_default(),
                         fl.message
                     ),
                     fl.request_id.clone(),
@@ -112,9 +115,13 @@ pub fn run_table(f: &mut Frame, app: &App, area: Rect) {
         Constraint::Fill(3),
         Constraint::Length(36),
     ];
-    let header = Row::new(["State", "Chat", "User", "Server's answer", "Request id"]).style(t.style(Role::Title));
+    let header = Row::new(["State", "Chat", "User", "Server's answer", "Request id"])
+        .style(t.style(Role::Title));
     f.render_widget(
-        Table::new(rows, widths).header(header).column_spacing(1).block(block(app, title)),
+        Table::new(rows, widths)
+            .header(header)
+            .column_spacing(1)
+            .block(block(app, title)),
         area,
     );
 }
@@ -128,7 +135,8 @@ pub fn run_details(f: &mut Frame, app: &App, area: Rect) {
     let c = r.counts();
     let total = r.targets.len().max(1);
     let done = total - c.left;
-    let [g, lines_area] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(inner);
+    let [g, lines_area] =
+        Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(inner);
     let phase = if let Some(s) = &r.ended {
         match &s.reason {
             crate::journal::EndReason::Finished => "finished".to_owned(),
@@ -152,8 +160,14 @@ pub fn run_details(f: &mut Frame, app: &App, area: Rect) {
         g,
     );
     let mut lines = vec![Line::from(vec![
-        Span::styled(format!("removed {}", c.removed), t.style(Role::Marked).add_modifier(Modifier::BOLD)),
-        Span::raw(format!(" · failed {} · retrying {} · left {}", c.failed, c.retrying, c.left)),
+        Span::styled(
+            format!("removed {}", c.removed),
+            t.style(Role::Marked).add_modifier(Modifier::BOLD),
+        ),
+        Span::raw(format!(
+            " · failed {} · retrying {} · left {}",
+            c.failed, c.retrying, c.left
+        )),
         Span::raw(if c.skipped > 0 {
             format!(" · removed by an earlier run {}", c.skipped)
         } else {
@@ -218,16 +232,24 @@ pub fn sign_in_dialog(f: &mut Frame, app: &App, area: Rect) {
     let r = centered(area, 76, 10);
     let spin = SPINNER[(app.tick % 4) as usize];
     let lines: Vec<Line> = match &app.sign_in {
-        SignIn::Checking | SignIn::Starting => vec![Line::raw(format!("{spin} asking Entra ID for a code…"))],
+        SignIn::Checking | SignIn::Starting => {
+            vec![Line::raw(format!("{spin} asking Entra ID for a code…"))]
+        }
         SignIn::Code { message, user_code } => vec![
             Line::raw(safe(message)),
             Line::raw(""),
             Line::from(vec![
                 Span::raw("code  "),
-                Span::styled(safe(user_code), t.style(Role::Title).add_modifier(Modifier::BOLD)),
+                Span::styled(
+                    safe(user_code),
+                    t.style(Role::Title).add_modifier(Modifier::BOLD),
+                ),
             ]),
             Line::raw(""),
-            Line::styled(format!("{spin} waiting for you to enter it · y copies the code · esc cancels"), t.style(Role::Dim)),
+            Line::styled(
+                format!("{spin} waiting for you to enter it · y copies the code · esc cancels"),
+                t.style(Role::Dim),
+            ),
         ],
         SignIn::Failed(e) => vec![
             Line::styled("The sign-in failed:", t.style(Role::Error)),
@@ -235,23 +257,37 @@ pub fn sign_in_dialog(f: &mut Frame, app: &App, area: Rect) {
             Line::raw(""),
             Line::styled("enter tries again · esc closes", t.style(Role::Dim)),
         ],
-        SignIn::In(a) => vec![Line::raw(format!("Signed in as {} (tenant {}).", safe(&a.username), safe(&a.tenant_id)))],
-        SignIn::Out => vec![Line::styled("Not signed in. enter signs in · esc closes", t.style(Role::Dim))],
+        SignIn::In(a) => vec![Line::raw(format!(
+            "Signed in as {} (tenant {}).",
+            safe(&a.username),
+            safe(&a.tenant_id)
+        ))],
+        SignIn::Out => vec![Line::styled(
+            "Not signed in. enter signs in · esc closes",
+            t.style(Role::Dim),
+        )],
     };
     f.render_widget(Clear, r);
     f.render_widget(
-        Paragraph::new(lines).wrap(Wrap { trim: false }).block(block(app, " Sign in to Entra ID ")),
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(block(app, " Sign in to Entra ID ")),
         r,
     );
 }
 
 pub fn review_dialog(f: &mut Frame, app: &App, rv: &Review, area: Rect) {
     let t = &app.theme;
-    let r = centered(area, area.width.saturating_sub(4).min(110), area.height.saturating_sub(2));
+    let r = centered(
+        area,
+        area.width.saturating_sub(4).min(110),
+        area.height.saturating_sub(2),
+    );
     let n = rv.plan.targets.len();
     let hidden = rv.hidden.iter().filter(|h| **h).count();
     let lookups = rv.plan.lookups();
-    let chats: std::collections::BTreeSet<&str> = rv.plan.targets.iter().map(|t| t.chat_id.as_str()).collect();
+    let chats: std::collections::BTreeSet<&str> =
+        rv.plan.targets.iter().map(|t| t.chat_id.as_str()).collect();
     let who = match app.account() {
         Some(a) => format!("{} · tenant {}", safe(&a.username), safe(&a.tenant_id)),
         None => "not signed in (s signs in): only a dry run is possible".into(),
@@ -259,13 +295,21 @@ pub fn review_dialog(f: &mut Frame, app: &App, rv: &Review, area: Rect) {
     let mut head = vec![
         Line::from(vec![
             Span::styled(
-                if rv.dry_run { "Dry run: " } else { "Remove chat access: " },
+                if rv.dry_run {
+                    "Dry run: "
+                } else {
+                    "Remove chat access: "
+                },
                 t.style(Role::Title),
             ),
             Span::raw(format!(
                 "{n} target(s) in {} chat(s){}; {lookups} user id(s) to look up first",
                 chats.len(),
-                if hidden > 0 { format!(", {hidden} hidden by the filter") } else { String::new() }
+                if hidden > 0 {
+                    format!(", {hidden} hidden by the filter")
+                } else {
+                    String::new()
+                }
             )),
         ]),
         Line::raw(format!("signed in as {who}")),
@@ -296,27 +340,50 @@ pub fn review_dialog(f: &mut Frame, app: &App, rv: &Review, area: Rect) {
         .enumerate()
         .skip(rv.scroll as usize)
         .map(|(i, tg)| {
-            let chat = tg.chat_name.as_deref().filter(|n| !n.trim().is_empty()).unwrap_or(&tg.chat_id);
+            let chat = tg
+                .chat_name
+                .as_deref()
+                .filter(|n| !n.trim().is_empty())
+                .unwrap_or(&tg.chat_id);
             Row::new(vec![
                 Cell::from(safe(chat)),
                 Cell::from(safe(&tg.user_upn)),
                 Cell::from(tg.user_id.clone().unwrap_or_else(|| "(look up)".into())),
                 Cell::from(Span::styled(
-                    if rv.hidden[i] { "hidden by the filter" } else { "" },
+                    if rv.hidden[i] {
+                        "hidden by the filter"
+                    } else {
+                        ""
+                    },
                     t.style(Role::External),
                 )),
             ])
         })
         .collect();
     f.render_widget(
-        Table::new(rows, [Constraint::Fill(2), Constraint::Fill(2), Constraint::Length(36), Constraint::Length(20)])
-            .header(Row::new(["Chat", "User", "User id", ""]).style(t.style(Role::Title))),
+        Table::new(
+            rows,
+            [
+                Constraint::Fill(2),
+                Constraint::Fill(2),
+                Constraint::Length(36),
+                Constraint::Length(20),
+            ],
+        )
+        .header(Row::new(["Chat", "User", "User id", ""]).style(t.style(Role::Title))),
         list,
     );
     let ok = rv.refusals.is_empty();
     let foot_lines = vec![
         Line::from(vec![
-            Span::raw(format!("Type {n} and press enter to {}: ", if rv.dry_run { "start the dry run" } else { "send the removals" })),
+            Span::raw(format!(
+                "Type {n} and press enter to {}: ",
+                if rv.dry_run {
+                    "start the dry run"
+                } else {
+                    "send the removals"
+                }
+            )),
             Span::styled(rv.input.value().to_owned(), t.style(Role::Title)),
             Span::styled(if ok { "" } else { "  (cannot run)" }, t.style(Role::Error)),
         ]),
@@ -347,12 +414,19 @@ pub fn quit_dialog(f: &mut Frame, app: &App, area: Rect) {
 }
 
 pub fn report_dialog(f: &mut Frame, app: &App, lines: &[String], scroll: u16, area: Rect) {
-    let r = centered(area, area.width.saturating_sub(4), area.height.saturating_sub(2));
+    let r = centered(
+        area,
+        area.width.saturating_sub(4),
+        area.height.saturating_sub(2),
+    );
     f.render_widget(Clear, r);
     f.render_widget(
         Paragraph::new(lines.iter().map(|l| Line::raw(safe(l))).collect::<Vec<_>>())
             .scroll((scroll, 0))
-            .block(block(app, " Report (↑↓ scroll · y copies it · esc closes) ")),
+            .block(block(
+                app,
+                " Report (↑↓ scroll · y copies it · esc closes) ",
+            )),
         r,
     );
 }
