@@ -113,7 +113,8 @@ pub fn run_table(f: &mut Frame, app: &App, area: Rect) {
         Constraint::Fill(2),
         Constraint::Fill(2),
         Constraint::Fill(3),
-        Constraint::Length(36),
+        // The request id whole where it fits; its start otherwise (y copies it).
+        Constraint::Length(if area.width >= 140 { 36 } else { 13 }),
     ];
     let header = Row::new(["State", "Chat", "User", "Server's answer", "Request id"])
         .style(t.style(Role::Title));
