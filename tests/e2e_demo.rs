@@ -150,3 +150,98 @@ fn demo_filter_mark_sign_in_confirm_and_run_on_a_flaky_server() {
     };
     assert!(status.success(), "{status:?}");
 }
+
+/// The browser sign-in from the screen: the test plays the browser,
+/// following the address shown to the loopback port.
+#[test]
+fn demo_browser_sign_in_comes_back_to_the_loopback_port() {
+    let state = tempfile::tempdir().unwrap();
+    let pty = native_pty_system()
+        .openpty(PtySize {
+            rows: 40,
+            cols: 140,
+            pixel_width: 0,
+            pixel_height: 0,
+        })
+        .unwrap();
+    let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_chatevict"));
+    cmd.args(["demo", "--approve-after", "60"]);
+    cmd.env("XDG_STATE_HOME", state.path());
+    cmd.env("XDG_CONFIG_HOME", state.path());
+    let mut child = pty.slave.spawn_command(cmd).unwrap();
+    drop(pty.slave);
+    let parser = Arc::new(Mutex::new(vt100::Parser::new(
+        std::num::NonZero::new(40).unwrap(),
+        std::num::NonZero::new(140).unwrap(),
+        0,
+    )));
+    let mut reader = pty.master.try_clone_reader().unwrap();
+    let p = parser.clone();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 8192];
+        while let Ok(n) = reader.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            p.lock().unwrap().process(&buf[..n]);
+        }
+    });
+    let mut keys = pty.master.take_writer().unwrap();
+    let mut send = |s: &str| {
+        keys.write_all(s.as_bytes()).unwrap();
+        keys.flush().unwrap();
+        std::thread::sleep(Duration::from_millis(150));
+    };
+    let screen = Screen { parser };
+    screen.wait_for("Events (1,130)", 30);
+    send("s");
+    screen.wait_for("waiting for you to enter it", 20);
+    send("b");
+    let shown = screen.wait_for("Open this address in a browser", 20);
+    // The address wraps inside the dialog: join its pieces.
+    let mut url = String::new();
+    let mut inside = false;
+    for l in shown.lines() {
+        if l.contains("Open this address in a browser") {
+            inside = true;
+            continue;
+        }
+        if l.contains("It comes back to") {
+            break;
+        }
+        if inside {
+            let piece = l
+                .split('│')
+                .nth(2)
+                .or_else(|| l.split('│').nth(1))
+                .unwrap_or("")
+                .trim();
+            url.push_str(piece);
+        }
+    }
+    assert!(
+        url.starts_with("http://127.0.0.1:") && url.contains("/oauth2/v2.0/authorize?"),
+        "{url}\n{shown}"
+    );
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let c = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let r = c.get(&url).send().await.unwrap();
+        assert_eq!(r.status(), 302, "{url}");
+        let back = r.headers()["location"]
+            .to_str()
+            .unwrap()
+            .replace("localhost", "127.0.0.1");
+        let page = c.get(back).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("close this tab"));
+    });
+    screen.wait_for("│ admin@contoso.com", 20);
+    send("q");
+    let until = Instant::now() + Duration::from_secs(20);
+    while child.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < until, "the demo did not quit");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

@@ -512,6 +512,47 @@ mod run_screens {
     }
 
     #[test]
+    fn browser_sign_in_dialog() {
+        snap("sign_in_browser", |app| {
+            pump(app, ch('s'));
+            remote(
+                app,
+                RemoteMsg::DeviceCode {
+                    message: "m".into(),
+                    user_code: "K7QXW2BMP".into(),
+                },
+            );
+            assert!(matches!(pump(app, ch('b'))[..], [Effect::SignInBrowser]));
+            remote(
+                app,
+                RemoteMsg::BrowserUrl {
+                    url: "https://login.microsoftonline.com/organizations/oauth2/v2.0/authorize?client_id=14d82eec-204b-4c2f-b7e8-296a70dab67e&state=abc".into(),
+                    port: 53682,
+                },
+            );
+        });
+        let mut app = fixture_app((120, 40));
+        pump(&mut app, ch('s'));
+        pump(&mut app, ch('b'));
+        remote(
+            &mut app,
+            RemoteMsg::BrowserUrl {
+                url: "https://x/".into(),
+                port: 1,
+            },
+        );
+        typed(&mut app, "http://localhost:1/?code=c&state=s");
+        let fx = pump(&mut app, key(KeyCode::Enter));
+        assert!(
+            matches!(&fx[..], [Effect::PasteRedirect(t)] if t == "http://localhost:1/?code=c&state=s")
+        );
+        assert!(matches!(
+            pump(&mut app, key(KeyCode::Esc))[..],
+            [Effect::CancelSignIn]
+        ));
+    }
+
+    #[test]
     fn review_dialog() {
         snap("review", |app| {
             review(app);

@@ -132,6 +132,12 @@ pub enum RemoteMsg {
         message: String,
         user_code: String,
     },
+    /// The browser sign-in's address, and the loopback port it comes
+    /// back to.
+    BrowserUrl {
+        url: String,
+        port: u16,
+    },
     SignedIn(crate::graph::cache::Account),
     SignInFailed(String),
     RunStarted(PathBuf),
@@ -212,6 +218,10 @@ pub enum Effect {
     },
     /// Start a device-code sign-in.
     SignIn,
+    /// Start a browser sign-in instead.
+    SignInBrowser,
+    /// The address the browser ended on.
+    PasteRedirect(String),
     CancelSignIn,
     StartRun {
         plan: Box<Plan>,

@@ -409,6 +409,8 @@ fn event_loop(
                     return 0;
                 }
                 Effect::SignIn => remote.sign_in(),
+                Effect::SignInBrowser => remote.sign_in_browser(),
+                Effect::PasteRedirect(text) => remote.paste(text),
                 Effect::CancelSignIn => remote.cancel_sign_in(),
                 Effect::StartRun { plan, dry_run } => {
                     let account = app

@@ -29,6 +29,8 @@ pub struct Remote {
     /// Set by the sign-in tasks.
     session: Arc<std::sync::Mutex<Option<Session>>>,
     sign_in: Option<tokio::task::JoinHandle<()>>,
+    /// Where a pasted redirect address goes, during a browser sign-in.
+    paste: Option<tokio::sync::mpsc::Sender<String>>,
     controls: Option<Controls>,
     tx: Sender<Msg>,
     /// The demo's emulator, kept alive with the application.
@@ -57,6 +59,7 @@ impl Remote {
             journals,
             session: Arc::default(),
             sign_in: None,
+            paste: None,
             controls: None,
             tx,
             emulator: None,
@@ -118,7 +121,63 @@ impl Remote {
         }));
     }
 
+    /// Starts a browser sign-in (authorization code + PKCE) coming back to
+    /// a loopback port, or to an address pasted with [`Remote::paste`].
+    pub fn sign_in_browser(&mut self) {
+        self.cancel_sign_in();
+        let auth = self.auth.clone();
+        let tx = self.tx.clone();
+        let slot = self.session.clone();
+        let (paste_tx, mut pasted) = tokio::sync::mpsc::channel::<String>(4);
+        self.paste = Some(paste_tx);
+        self.sign_in = Some(self.rt.spawn(async move {
+            let mut lb = match crate::graph::loopback::Loopback::bind(0).await {
+                Ok(l) => l,
+                Err(e) => {
+                    return Self::send(
+                        &tx,
+                        RemoteMsg::SignInFailed(format!("cannot listen on a loopback port: {e}")),
+                    );
+                }
+            };
+            let flow = match auth.browser_start(&lb.redirect_uri()) {
+                Ok(f) => f,
+                Err(e) => return Self::send(&tx, RemoteMsg::SignInFailed(e.to_string())),
+            };
+            // Also in the log, for a terminal too narrow to copy it from.
+            tracing::info!(url = %flow.url, port = lb.port, "browser sign-in");
+            Self::send(
+                &tx,
+                RemoteMsg::BrowserUrl {
+                    url: flow.url.to_string(),
+                    port: lb.port,
+                },
+            );
+            let returned = tokio::select! {
+                Some(u) = lb.next() => u,
+                Some(u) = pasted.recv() => u,
+                else => return,
+            };
+            match auth.browser_finish(flow, &returned).await {
+                Ok(s) => {
+                    let a = s.account().await;
+                    *slot.lock().expect("session") = Some(s);
+                    Self::send(&tx, RemoteMsg::SignedIn(a));
+                }
+                Err(e) => Self::send(&tx, RemoteMsg::SignInFailed(e.to_string())),
+            }
+        }));
+    }
+
+    /// The address the browser ended on, pasted by the user.
+    pub fn paste(&self, text: String) {
+        if let Some(p) = &self.paste {
+            let _ = p.try_send(text);
+        }
+    }
+
     pub fn cancel_sign_in(&mut self) {
+        self.paste = None;
         if let Some(h) = self.sign_in.take() {
             h.abort();
         }

@@ -16,7 +16,7 @@ use crate::journal::{EndReason, Key};
 use crate::triage::plan::{Plan, Target};
 
 /// Where sign-in stands.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub enum SignIn {
     /// Looking for a saved session.
     Checking,
@@ -27,6 +27,12 @@ pub enum SignIn {
     Code {
         message: String,
         user_code: String,
+    },
+    /// Waiting for the browser to come back (or an address to be pasted).
+    Browser {
+        url: String,
+        port: u16,
+        input: Input,
     },
     In(Account),
     Failed(String),
@@ -256,6 +262,13 @@ impl App {
             RemoteMsg::DeviceCode { message, user_code } => {
                 self.sign_in = SignIn::Code { message, user_code };
             }
+            RemoteMsg::BrowserUrl { url, port } => {
+                self.sign_in = SignIn::Browser {
+                    url,
+                    port,
+                    input: Input::default(),
+                };
+            }
             RemoteMsg::SignedIn(a) => {
                 self.status = Some(format!(
                     "signed in as {} (tenant {})",
@@ -325,6 +338,38 @@ impl App {
     }
 
     pub(super) fn sign_in_key(&mut self, k: KeyEvent) -> Vec<Effect> {
+        let ctrl = k
+            .modifiers
+            .contains(crossterm::event::KeyModifiers::CONTROL);
+        if let SignIn::Browser { url, input, .. } = &mut self.sign_in {
+            match k.code {
+                KeyCode::Esc => {
+                    self.sign_in = SignIn::Out;
+                    self.status = Some("sign-in cancelled".into());
+                    return vec![Effect::CancelSignIn];
+                }
+                KeyCode::Char('y') if ctrl => {
+                    let u = url.clone();
+                    self.dialog = Some(Dialog::SignIn);
+                    self.status = Some("copied the address to the clipboard".into());
+                    return vec![Effect::Copy(u)];
+                }
+                KeyCode::Enter => {
+                    let text = input.value().trim().to_owned();
+                    self.dialog = Some(Dialog::SignIn);
+                    if text.is_empty() {
+                        return vec![];
+                    }
+                    *input = Input::default();
+                    return vec![Effect::PasteRedirect(text)];
+                }
+                _ => {
+                    input.handle_event(&crossterm::event::Event::Key(k));
+                    self.dialog = Some(Dialog::SignIn);
+                    return vec![];
+                }
+            }
+        }
         match (k.code, &self.sign_in) {
             (KeyCode::Esc, SignIn::Code { .. } | SignIn::Starting) => {
                 self.sign_in = SignIn::Out;
@@ -337,6 +382,11 @@ impl App {
                 self.dialog = Some(Dialog::SignIn);
                 self.status = Some("copied the code to the clipboard".into());
                 vec![Effect::Copy(c)]
+            }
+            (KeyCode::Char('b'), SignIn::Code { .. } | SignIn::Failed(_) | SignIn::Out) => {
+                self.sign_in = SignIn::Starting;
+                self.dialog = Some(Dialog::SignIn);
+                vec![Effect::SignInBrowser]
             }
             (KeyCode::Enter, SignIn::Failed(_) | SignIn::Out) => {
                 self.sign_in = SignIn::Starting;

@@ -230,7 +230,7 @@ pub fn run_details(f: &mut Frame, app: &App, area: Rect) {
 
 pub fn sign_in_dialog(f: &mut Frame, app: &App, area: Rect) {
     let t = &app.theme;
-    let r = centered(area, 76, 10);
+    let r = centered(area, 96.min(area.width), 14);
     let spin = SPINNER[(app.tick % 4) as usize];
     let lines: Vec<Line> = match &app.sign_in {
         SignIn::Checking | SignIn::Starting => {
@@ -248,7 +248,28 @@ pub fn sign_in_dialog(f: &mut Frame, app: &App, area: Rect) {
             ]),
             Line::raw(""),
             Line::styled(
-                format!("{spin} waiting for you to enter it · y copies the code · esc cancels"),
+                format!(
+                    "{spin} waiting for you to enter it · y copies the code · b uses a browser instead · esc cancels"
+                ),
+                t.style(Role::Dim),
+            ),
+        ],
+        SignIn::Browser { url, port, input } => vec![
+            Line::raw("Open this address in a browser:"),
+            Line::styled(safe(url), t.style(Role::Key)),
+            Line::raw(format!(
+                "It comes back to http://localhost:{port}/. From another machine, forward the port \
+                 first: ssh -L {port}:localhost:{port} <this host>"
+            )),
+            Line::raw("or paste here the address the browser ends on:"),
+            Line::from(vec![
+                Span::styled("> ", t.style(Role::Key)),
+                Span::raw(safe(input.value())),
+            ]),
+            Line::styled(
+                format!(
+                    "{spin} waiting · ctrl-y copies the address · enter sends the pasted one · esc cancels"
+                ),
                 t.style(Role::Dim),
             ),
         ],
@@ -256,7 +277,10 @@ pub fn sign_in_dialog(f: &mut Frame, app: &App, area: Rect) {
             Line::styled("The sign-in failed:", t.style(Role::Error)),
             Line::raw(safe(e)),
             Line::raw(""),
-            Line::styled("enter tries again · esc closes", t.style(Role::Dim)),
+            Line::styled(
+                "enter tries again · b uses a browser · esc closes",
+                t.style(Role::Dim),
+            ),
         ],
         SignIn::In(a) => vec![Line::raw(format!(
             "Signed in as {} (tenant {}).",
