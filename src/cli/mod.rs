@@ -216,6 +216,15 @@ pub fn main() -> ExitCode {
             let _ = Cli::command().print_help();
             return ExitCode::from(exit::USAGE);
         }
+        // A word that is neither a command nor a file is most likely a
+        // mistyped command.
+        if let Some(missing) = cli.app.files.iter().find(|f| !f.exists()) {
+            eprintln!(
+                "chatevict: {}: no such file, and not a command (chatevict --help lists them)",
+                crate::sanitize::for_terminal(&missing.display().to_string())
+            );
+            return ExitCode::from(exit::USAGE);
+        }
         return ExitCode::from(crate::tui::run(crate::tui::Options {
             files: cli.app.files,
             no_color: cli.app.no_color,
