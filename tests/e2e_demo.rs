@@ -46,7 +46,7 @@ fn demo_filter_mark_sign_in_confirm_and_run_on_a_flaky_server() {
             pixel_height: 0,
         })
         .unwrap();
-    let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_chatevict"));
+    let mut cmd = CommandBuilder::new(binary());
     cmd.args([
         "demo",
         "--faults",
@@ -164,7 +164,7 @@ fn demo_browser_sign_in_comes_back_to_the_loopback_port() {
             pixel_height: 0,
         })
         .unwrap();
-    let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_chatevict"));
+    let mut cmd = CommandBuilder::new(binary());
     cmd.args(["demo", "--approve-after", "60"]);
     cmd.env("XDG_STATE_HOME", state.path());
     cmd.env("XDG_CONFIG_HOME", state.path());
@@ -243,5 +243,17 @@ fn demo_browser_sign_in_comes_back_to_the_loopback_port() {
     while child.try_wait().unwrap().is_none() {
         assert!(Instant::now() < until, "the demo did not quit");
         std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The binary under test: `CHATEVICT_E2E_BIN` (say, the release build),
+/// else the one cargo built for the tests.
+fn binary() -> String {
+    match std::env::var("CHATEVICT_E2E_BIN") {
+        Ok(p) => std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join(p)
+            .display()
+            .to_string(),
+        Err(_) => env!("CARGO_BIN_EXE_chatevict").to_owned(),
     }
 }
