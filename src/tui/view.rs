@@ -113,7 +113,11 @@ fn header(f: &mut Frame, app: &App, a: &Areas) {
             )));
             spans.push(Span::styled("│ ", t.style(Role::Dim)));
             spans.push(match &app.sign_in {
-                super::run::SignIn::In(acc) => Span::raw(safe(&acc.username)),
+                super::run::SignIn::In(acc) => Span::raw(format!(
+                    "{} ({}…)",
+                    safe(&acc.username),
+                    safe(&acc.tenant_id.chars().take(8).collect::<String>())
+                )),
                 super::run::SignIn::Checking => Span::styled("signing in…", t.style(Role::Dim)),
                 _ => Span::styled("not signed in", t.style(Role::Dim)),
             });
@@ -661,6 +665,27 @@ fn chat_details(f: &mut Frame, app: &App, area: Rect) {
                 u.id_source.name()
             )),
         ]));
+        // The records that show the user in the chat.
+        let evidence: Vec<String> = u
+            .evidence
+            .iter()
+            .take(3)
+            .map(|&r| ds.records[r as usize].id.to_string())
+            .collect();
+        if !evidence.is_empty() {
+            lines.push(Line::styled(
+                format!(
+                    "    evidence: {}{}",
+                    evidence.join(", "),
+                    if u.evidence.len() > 3 {
+                        format!(" and {} more", u.evidence.len() - 3)
+                    } else {
+                        String::new()
+                    }
+                ),
+                app.theme.style(Role::Dim),
+            ));
+        }
     }
     lines.push(Line::raw(""));
     lines.push(Line::styled(
