@@ -134,8 +134,42 @@ pub struct Index {
     /// The records that list members, gathered the first time a query
     /// looks at members (they are few).
     member_records: OnceLock<Vec<u32>>,
+    /// The records that list members, each with the index of its distinct
+    /// member list (UPNs and names): chats repeat their member lists, so a
+    /// query decides each list once.
+    member_groups: OnceLock<MemberGroups>,
+    /// Per record, which distinct list of participating domains it has,
+    /// gathered the first time a query looks at domains: many records
+    /// share a list, so a query decides each list once.
+    domain_groups: OnceLock<DomainGroups>,
     /// The distinct record type numbers.
     pub record_types: Vec<u32>,
+}
+
+/// One member as a member list keeps it: `(UPN, display name)`.
+pub type MemberKey = (Option<Sym>, Option<Sym>);
+
+/// The distinct member lists and which records have them.
+#[derive(Debug)]
+pub struct MemberGroups {
+    /// `(record, list)` for every record that lists members, in record
+    /// order.
+    pub records: Vec<(u32, u32)>,
+    /// Each list: the members' `(UPN, display name)`.
+    pub lists: Vec<Box<[MemberKey]>>,
+}
+
+/// The distinct participating-domain lists (`ParticipatingDomains` and the
+/// SIP domain names) and which one each record has.
+#[derive(Debug)]
+pub struct DomainGroups {
+    /// Per record: an index into `lists`, or [`DomainGroups::NONE`].
+    pub of_record: Vec<u32>,
+    pub lists: Vec<Box<[Sym]>>,
+}
+
+impl DomainGroups {
+    pub const NONE: u32 = u32::MAX;
 }
 
 /// The slots kept as per-record tables, by their index in `Index::tables`.
@@ -198,6 +232,8 @@ impl Index {
             vocab: Default::default(),
             tables: Default::default(),
             member_records: OnceLock::new(),
+            member_groups: OnceLock::new(),
+            domain_groups: OnceLock::new(),
             record_types,
         }
     }
@@ -228,6 +264,81 @@ impl Index {
                 .filter(|(_, r)| r.chat.as_deref().is_some_and(|c| !c.members.is_empty()))
                 .map(|(i, _)| i as u32)
                 .collect()
+        })
+    }
+
+    /// The member lists of the records that list members.
+    pub fn member_groups(&self, ds: &Dataset) -> &MemberGroups {
+        self.member_groups.get_or_init(|| {
+            type Key = Box<[MemberKey]>;
+            let mut ids: ahash::AHashMap<Key, u32> = ahash::AHashMap::new();
+            let mut lists: Vec<Key> = Vec::new();
+            let mut records = Vec::new();
+            let mut key: Vec<MemberKey> = Vec::new();
+            for &i in self.member_records(ds) {
+                let c = ds.records[i as usize]
+                    .chat
+                    .as_deref()
+                    .expect("member records have chats");
+                key.clear();
+                key.extend(c.members.iter().map(|m| (m.upn, m.display_name)));
+                let id = match ids.get(key.as_slice()) {
+                    Some(&id) => id,
+                    None => {
+                        let id = lists.len() as u32;
+                        let boxed: Key = key.clone().into_boxed_slice();
+                        ids.insert(boxed.clone(), id);
+                        lists.push(boxed);
+                        id
+                    }
+                };
+                records.push((i, id));
+            }
+            MemberGroups { records, lists }
+        })
+    }
+
+    /// Which participating-domain list each record has.
+    pub fn domain_groups(&self, ds: &Dataset) -> &DomainGroups {
+        self.domain_groups.get_or_init(|| {
+            let mut ids: ahash::AHashMap<Box<[Sym]>, u32> = ahash::AHashMap::new();
+            let mut lists: Vec<Box<[Sym]>> = Vec::new();
+            let mut of_record = Vec::with_capacity(ds.records.len());
+            let mut key: Vec<Sym> = Vec::new();
+            // Neighbouring records of a chat usually repeat their list.
+            let mut last: Option<(Box<[Sym]>, u32)> = None;
+            for r in &ds.records {
+                let Some(p) = r.chat.as_deref().and_then(|c| c.participants.as_ref()) else {
+                    of_record.push(DomainGroups::NONE);
+                    continue;
+                };
+                key.clear();
+                key.extend(p.participating_domains.iter().copied());
+                key.extend(p.participating_sip_domains.iter().filter_map(|d| d.domain));
+                if key.is_empty() {
+                    of_record.push(DomainGroups::NONE);
+                    continue;
+                }
+                if let Some((k, id)) = &last
+                    && **k == *key
+                {
+                    of_record.push(*id);
+                    continue;
+                }
+                let id = match ids.get(key.as_slice()) {
+                    Some(&id) => id,
+                    None => {
+                        let id = lists.len() as u32;
+                        let boxed: Box<[Sym]> = key.clone().into_boxed_slice();
+                        ids.insert(boxed.clone(), id);
+                        lists.push(boxed);
+                        id
+                    }
+                };
+                last = Some((key.clone().into_boxed_slice(), id));
+                of_record.push(id);
+            }
+            DomainGroups { of_record, lists }
         })
     }
 

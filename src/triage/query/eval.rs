@@ -10,7 +10,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::ast::{Cmp, FlagField, Initiated, Instant, Pattern, Query, Term, TextField};
-use crate::triage::index::{Index, Slot, TABLE_SLOTS, any_in_slots};
+use crate::triage::index::{DomainGroups, Index, Slot, TABLE_SLOTS, any_in_slots};
 use crate::ual::{Dataset, RecordId, record_type};
 
 /// How often (in items) the cancel flag is read.
@@ -76,6 +76,8 @@ enum Node {
     All,
     /// No string matched: nothing can.
     Nothing,
+    /// Decided at compile time for every record: bit `i` is record `i`.
+    Bits(Vec<u64>),
     Not(Box<Node>),
     And(Vec<Node>),
     Or(Vec<Node>),
@@ -224,6 +226,27 @@ impl Compiler<'_> {
             members = Some(self.member_hits(mask & member_slots, &set)?);
             mask &= !member_slots;
         }
+        // Participating domains: each distinct list decided once, then one
+        // small table read per record.
+        if mask & Slot::Domain.bit() != 0 {
+            let g = self.ix.domain_groups(self.ds);
+            let hit: Vec<bool> = g
+                .lists
+                .iter()
+                .map(|l| l.iter().any(|&s| set.contains(s)))
+                .collect();
+            let bits =
+                members.get_or_insert_with(|| vec![0u64; self.ds.records.len().div_ceil(64)]);
+            for (i, &id) in g.of_record.iter().enumerate() {
+                if i % (CHECK_EVERY * 64) == 0 && self.cancel.load(Ordering::Relaxed) {
+                    return None;
+                }
+                if id != DomainGroups::NONE && hit[id as usize] {
+                    bits[i / 64] |= 1 << (i % 64);
+                }
+            }
+            mask &= !Slot::Domain.bit();
+        }
         Some(Node::Strings {
             mask,
             tables,
@@ -233,20 +256,29 @@ impl Compiler<'_> {
     }
 
     /// Which records have a member whose strings in `want` are in `set`,
-    /// as a bitmap over records; only the records that list members are
-    /// read.
+    /// as a bitmap over records; each distinct member list is read once.
     fn member_hits(&self, want: u16, set: &SymSet) -> Option<Vec<u64>> {
-        let mut hits = vec![0u64; self.ds.records.len().div_ceil(64)];
-        for (n, &i) in self.ix.member_records(self.ds).iter().enumerate() {
+        let upn = want & Slot::MemberUpn.bit() != 0;
+        let name = want & Slot::MemberName.bit() != 0;
+        let g = self.ix.member_groups(self.ds);
+        // Each distinct list once.
+        let mut hit = Vec::with_capacity(g.lists.len());
+        for (n, l) in g.lists.iter().enumerate() {
             if n % CHECK_EVERY == 0 && self.cancel.load(Ordering::Relaxed) {
                 return None;
             }
-            let r = &self.ds.records[i as usize];
-            if any_in_slots(r, want, |s| set.contains(s)) {
-                hits[i as usize / 64] |= 1 << (i % 64);
+            hit.push(l.iter().any(|&(u, d)| {
+                upn && u.is_some_and(|s| set.contains(s))
+                    || name && d.is_some_and(|s| set.contains(s))
+            }));
+        }
+        let mut bits = vec![0u64; self.ds.records.len().div_ceil(64)];
+        for &(i, l) in &g.records {
+            if hit[l as usize] {
+                bits[i as usize / 64] |= 1 << (i % 64);
             }
         }
-        Some(hits)
+        Some(bits)
     }
 
     fn term(&mut self, t: &Term) -> Option<Node> {
@@ -348,6 +380,7 @@ impl Filter {
             uses_marks: false,
         };
         let root = c.node(q)?;
+        let root = fold(root, ds, ix, cancel)?;
         Some(Filter {
             root,
             uses_marks: c.uses_marks,
@@ -370,6 +403,12 @@ impl Filter {
     ) -> Option<Vec<u32>> {
         if matches!(self.root, Node::All) {
             return Some((0..ds.records.len() as u32).collect());
+        }
+        if let Node::Bits(b) = &self.root {
+            if cancel.load(Ordering::Relaxed) {
+                return None;
+            }
+            return Some(ones(b, ds.records.len()));
         }
         let n = ds.records.len();
         let threads = if n < 200_000 {
@@ -416,11 +455,140 @@ impl Filter {
     }
 }
 
+/// The set bits of `b` below `n`, in order.
+fn ones(b: &[u64], n: usize) -> Vec<u32> {
+    let mut out = Vec::new();
+    for (w, &word) in b.iter().enumerate() {
+        let mut x = word;
+        while x != 0 {
+            let i = w * 64 + x.trailing_zeros() as usize;
+            if i >= n {
+                break;
+            }
+            out.push(i as u32);
+            x &= x - 1;
+        }
+    }
+    out
+}
+
+fn bits_of(v: &[bool]) -> Vec<u64> {
+    let mut b = vec![0u64; v.len().div_ceil(64)];
+    for (w, chunk) in v.chunks(64).enumerate() {
+        let mut word = 0u64;
+        for (k, &x) in chunk.iter().enumerate() {
+            word |= (x as u64) << k;
+        }
+        b[w] = word;
+    }
+    b
+}
+
+/// Turns what can be decided for all records at once into bitmaps, and
+/// combines bitmaps with whole-word operations: a query of flags and
+/// precomputed hits then costs a few thousand word operations instead of
+/// a pass over the records.
+fn fold(node: Node, ds: &Dataset, ix: &Index, cancel: &AtomicBool) -> Option<Node> {
+    if cancel.load(Ordering::Relaxed) {
+        return None;
+    }
+    let n = ds.records.len();
+    let words = n.div_ceil(64);
+    let tail = |b: &mut Vec<u64>| {
+        if !n.is_multiple_of(64)
+            && let Some(last) = b.last_mut()
+        {
+            *last &= (1u64 << (n % 64)) - 1;
+        }
+    };
+    Some(match node {
+        Node::Strings {
+            mask: 0,
+            tables: 0,
+            members,
+            ..
+        } => Node::Bits(members.unwrap_or_else(|| vec![0; words])),
+        Node::Nothing => Node::Bits(vec![0; words]),
+        Node::External(yes) => {
+            let mut b = bits_of(&ix.external);
+            if !yes {
+                b.iter_mut().for_each(|w| *w = !*w);
+                tail(&mut b);
+            }
+            Node::Bits(b)
+        }
+        Node::Guest(yes) => {
+            let mut b = bits_of(&ix.guests);
+            if !yes {
+                b.iter_mut().for_each(|w| *w = !*w);
+                tail(&mut b);
+            }
+            Node::Bits(b)
+        }
+        Node::Not(inner) => match fold(*inner, ds, ix, cancel)? {
+            Node::Bits(mut b) => {
+                b.iter_mut().for_each(|w| *w = !*w);
+                tail(&mut b);
+                Node::Bits(b)
+            }
+            other => Node::Not(Box::new(other)),
+        },
+        Node::And(ns) => {
+            let ns: Vec<Node> = ns
+                .into_iter()
+                .map(|x| fold(x, ds, ix, cancel))
+                .collect::<Option<_>>()?;
+            combine(ns, true)
+        }
+        Node::Or(ns) => {
+            let ns: Vec<Node> = ns
+                .into_iter()
+                .map(|x| fold(x, ds, ix, cancel))
+                .collect::<Option<_>>()?;
+            combine(ns, false)
+        }
+        other => other,
+    })
+}
+
+/// Merges the bitmaps among `ns` (AND or OR); the rest stay per record,
+/// the bitmap first since it is the cheapest test.
+fn combine(ns: Vec<Node>, and: bool) -> Node {
+    let mut acc: Option<Vec<u64>> = None;
+    let mut rest = Vec::new();
+    for x in ns {
+        match x {
+            Node::Bits(b) => match &mut acc {
+                None => acc = Some(b),
+                Some(a) => {
+                    for (x, y) in a.iter_mut().zip(&b) {
+                        if and {
+                            *x &= *y;
+                        } else {
+                            *x |= *y;
+                        }
+                    }
+                }
+            },
+            other => rest.push(other),
+        }
+    }
+    match (acc, rest.is_empty()) {
+        (Some(b), true) => Node::Bits(b),
+        (acc, _) => {
+            let mut all: Vec<Node> = acc.map(Node::Bits).into_iter().collect();
+            all.extend(rest);
+            if and { Node::And(all) } else { Node::Or(all) }
+        }
+    }
+}
+
 fn eval(node: &Node, ds: &Dataset, ix: &Index, i: usize, marked: Marked) -> bool {
     let r = &ds.records[i];
     match node {
         Node::All => true,
         Node::Nothing => false,
+        Node::Bits(b) => b[i / 64] & (1 << (i % 64)) != 0,
         Node::Not(n) => !eval(n, ds, ix, i, marked),
         Node::And(ns) => ns.iter().all(|n| eval(n, ds, ix, i, marked)),
         Node::Or(ns) => ns.iter().any(|n| eval(n, ds, ix, i, marked)),
