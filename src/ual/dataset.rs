@@ -10,7 +10,7 @@ use super::csv_rows;
 use super::input::{self, Encoding};
 use super::normalize::Skip;
 use super::parsed::Parsed;
-use super::pool::{self, Pool};
+use super::pool::{self, Strings};
 use super::record::{JsonEnvelope, RawKind, Record, Sym};
 
 /// One file given to the loader.
@@ -52,7 +52,7 @@ pub struct Dataset {
     pub problems: Vec<Problem>,
     pub failures: Vec<FileFailure>,
     pub duplicates: usize,
-    pool: Pool,
+    pool: Strings,
     index: HashTable<u32>,
     hasher: ahash::RandomState,
 }
@@ -77,7 +77,7 @@ impl Default for Dataset {
             problems: Vec::new(),
             failures: Vec::new(),
             duplicates: 0,
-            pool: pool::new_pool(),
+            pool: Strings::default(),
             index: HashTable::new(),
             hasher: ahash::RandomState::new(),
         }
@@ -109,9 +109,15 @@ impl Dataset {
         s.map_or("", |s| self.pool.resolve(&s))
     }
 
-    /// The handle of a string, if any record uses it.
+    /// The handle of a string, if any record uses it (a linear search
+    /// once loading is over: for tests and one-off lookups).
     pub fn sym(&self, text: &str) -> Option<Sym> {
         self.pool.get(text)
+    }
+
+    /// Loading is over: drop what only interning needed.
+    pub fn freeze(&mut self) {
+        self.pool.freeze();
     }
 
     /// Records whose `RecordType` is Microsoft Teams.
@@ -144,7 +150,7 @@ impl Dataset {
         if parsed.id_hashes.len() != parsed.records.len() {
             parsed.hash_ids(&self.hasher);
         }
-        let table = pool::fold_into(&mut self.pool, &parsed.pool);
+        let table = pool::fold_into(self.pool.open(), &parsed.pool);
         let src = &mut self.sources[file as usize];
         for env in parsed.envelopes {
             if !src.envelopes.contains(&env) {

@@ -94,6 +94,7 @@ pub fn load(
             });
         }
     }
+    ds.freeze();
     Ok(ds)
 }
 

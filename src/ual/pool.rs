@@ -8,6 +8,74 @@ use super::record::Sym;
 
 pub type Pool = lasso::Rodeo<Sym, ahash::RandomState>;
 
+/// A dataset's strings: open while loading, then frozen, which drops the
+/// lookup table that interning needs (several MB for a big export) and
+/// keeps only what resolving a handle needs.
+#[derive(Debug)]
+pub enum Strings {
+    Open(Pool),
+    Frozen(lasso::RodeoResolver<Sym>),
+}
+
+impl Default for Strings {
+    fn default() -> Self {
+        Strings::Open(new_pool())
+    }
+}
+
+impl Strings {
+    pub fn len(&self) -> usize {
+        match self {
+            Strings::Open(p) => p.len(),
+            Strings::Frozen(r) => r.len(),
+        }
+    }
+
+    pub fn resolve(&self, s: &Sym) -> &str {
+        match self {
+            Strings::Open(p) => p.resolve(s),
+            Strings::Frozen(r) => r.resolve(s),
+        }
+    }
+
+    /// The handle of `text`; a linear search once frozen (for tests and
+    /// one-off lookups, never a hot path).
+    pub fn get(&self, text: &str) -> Option<Sym> {
+        match self {
+            Strings::Open(p) => p.get(text),
+            Strings::Frozen(r) => r.iter().find(|(_, s)| *s == text).map(|(k, _)| k),
+        }
+    }
+
+    /// The pool to intern into; thaws a frozen one (rare: a dataset that
+    /// takes more records after loading).
+    pub fn open(&mut self) -> &mut Pool {
+        if let Strings::Frozen(_) = self {
+            let Strings::Frozen(r) = std::mem::take(self) else {
+                unreachable!()
+            };
+            let mut p = new_pool();
+            for (_, s) in r.iter() {
+                p.get_or_intern(s);
+            }
+            *self = Strings::Open(p);
+        }
+        match self {
+            Strings::Open(p) => p,
+            Strings::Frozen(_) => unreachable!("thawed above"),
+        }
+    }
+
+    pub fn freeze(&mut self) {
+        if let Strings::Open(_) = self {
+            let Strings::Open(p) = std::mem::take(self) else {
+                unreachable!()
+            };
+            *self = Strings::Frozen(p.into_resolver());
+        }
+    }
+}
+
 pub fn new_pool() -> Pool {
     lasso::Rodeo::with_hasher(ahash::RandomState::new())
 }
