@@ -204,37 +204,26 @@ enum Control {
     Finish,
 }
 
-/// The caller's side of a run.
+/// The caller's side of a run: its events, and (through `Deref`) its
+/// controls.
 pub struct RunHandle {
     pub events: mpsc::UnboundedReceiver<Event>,
-    control: mpsc::UnboundedSender<Control>,
+    controls: Controls,
     pub task: tokio::task::JoinHandle<Summary>,
 }
 
 impl RunHandle {
-    pub fn pause(&self) {
-        let _ = self.control.send(Control::Pause);
-    }
-    pub fn resume(&self) {
-        let _ = self.control.send(Control::Resume);
-    }
-    pub fn cancel(&self) {
-        let _ = self.control.send(Control::Cancel);
-    }
-    /// Queue the failed targets again (during the run or once idle).
-    pub fn retry_failed(&self) {
-        let _ = self.control.send(Control::RetryFailed);
-    }
-    /// End the run once it is idle.
-    pub fn finish(&self) {
-        let _ = self.control.send(Control::Finish);
-    }
     /// A handle for controls only (the application hands it to its
     /// keys while it reads the events elsewhere).
     pub fn controls(&self) -> Controls {
-        Controls {
-            control: self.control.clone(),
-        }
+        self.controls.clone()
+    }
+}
+
+impl std::ops::Deref for RunHandle {
+    type Target = Controls;
+    fn deref(&self) -> &Controls {
+        &self.controls
     }
 }
 
@@ -254,9 +243,11 @@ impl Controls {
     pub fn cancel(&self) {
         let _ = self.control.send(Control::Cancel);
     }
+    /// Queue the failed targets again (during the run or once idle).
     pub fn retry_failed(&self) {
         let _ = self.control.send(Control::RetryFailed);
     }
+    /// End the run once it is idle.
     pub fn finish(&self) {
         let _ = self.control.send(Control::Finish);
     }
@@ -286,7 +277,7 @@ pub fn start(input: RunInput, opts: RunOptions) -> RunHandle {
     });
     RunHandle {
         events,
-        control,
+        controls: Controls { control },
         task,
     }
 }

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 pub mod emu;
+pub mod pty;
 
 use chatevict::ual::{self, Dataset, LoadOptions, Progress, Record};
 

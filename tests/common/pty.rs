@@ -1,0 +1,129 @@
+//! Running the binary in a pseudo-terminal and reading its screen back
+//! (portable-pty for the terminal, vt100 for the screen).
+
+use std::io::{Read, Write};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use portable_pty::{Child, CommandBuilder, MasterPty, PtySize, native_pty_system};
+
+/// The binary under test: `CHATEVICT_E2E_BIN` (say, the release build),
+/// else the one cargo built for the tests.
+pub fn binary() -> String {
+    match std::env::var("CHATEVICT_E2E_BIN") {
+        Ok(p) => std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join(p)
+            .display()
+            .to_string(),
+        Err(_) => env!("CARGO_BIN_EXE_chatevict").to_owned(),
+    }
+}
+
+pub struct Pty {
+    parser: Arc<Mutex<vt100::Parser>>,
+    /// Bytes the program wrote so far.
+    pub written: Arc<AtomicUsize>,
+    keys: Box<dyn Write + Send>,
+    pub child: Box<dyn Child + Send + Sync>,
+    _master: Box<dyn MasterPty + Send>,
+    _state: tempfile::TempDir,
+}
+
+impl Pty {
+    /// Starts `chatevict ARGS` in a `cols`x`rows` terminal, with state and
+    /// config in a directory of its own.
+    pub fn spawn(args: &[&str], cols: u16, rows: u16) -> Pty {
+        let state = tempfile::tempdir().unwrap();
+        let pty = native_pty_system()
+            .openpty(PtySize {
+                rows,
+                cols,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .unwrap();
+        let mut cmd = CommandBuilder::new(binary());
+        cmd.args(args);
+        cmd.env("XDG_STATE_HOME", state.path());
+        cmd.env("XDG_CONFIG_HOME", state.path());
+        cmd.env("TERM", "xterm-256color");
+        let child = pty.slave.spawn_command(cmd).unwrap();
+        drop(pty.slave);
+        let parser = Arc::new(Mutex::new(vt100::Parser::new(
+            std::num::NonZero::new(rows).unwrap(),
+            std::num::NonZero::new(cols).unwrap(),
+            0,
+        )));
+        let written = Arc::new(AtomicUsize::new(0));
+        let mut reader = pty.master.try_clone_reader().unwrap();
+        let (p, w) = (parser.clone(), written.clone());
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 8192];
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                w.fetch_add(n, Ordering::SeqCst);
+                p.lock().unwrap().process(&buf[..n]);
+            }
+        });
+        let keys = pty.master.take_writer().unwrap();
+        Pty {
+            parser,
+            written,
+            keys,
+            child,
+            _master: pty.master,
+            _state: state,
+        }
+    }
+
+    pub fn text(&self) -> String {
+        self.parser.lock().unwrap().screen().contents()
+    }
+
+    /// Whether the alternate screen is on, and whether the cursor is hidden.
+    pub fn modes(&self) -> (bool, bool) {
+        let p = self.parser.lock().unwrap();
+        (p.screen().alternate_screen(), p.screen().hide_cursor())
+    }
+
+    /// Waits until the screen shows `what`; the screen on failure.
+    pub fn wait_for(&self, what: &str, secs: u64) -> String {
+        let until = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let t = self.text();
+            if t.contains(what) {
+                return t;
+            }
+            assert!(
+                Instant::now() < until,
+                "waited {secs}s for {what:?}; the screen:\n{t}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Types `s`, then gives the program a moment.
+    pub fn send(&mut self, s: &str) {
+        self.keys.write_all(s.as_bytes()).unwrap();
+        self.keys.flush().unwrap();
+        std::thread::sleep(Duration::from_millis(150));
+    }
+
+    /// Waits for the program to exit; its status.
+    pub fn wait_exit(&mut self, secs: u64) -> portable_pty::ExitStatus {
+        let until = Instant::now() + Duration::from_secs(secs);
+        loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                return s;
+            }
+            if Instant::now() > until {
+                let _ = self.child.kill();
+                panic!("the program did not exit; the screen:\n{}", self.text());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
