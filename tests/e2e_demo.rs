@@ -75,6 +75,28 @@ fn demo_filter_mark_sign_in_confirm_and_run_on_a_flaky_server() {
     assert_eq!(changed.len(), 21, "{state}");
     assert_eq!(removals.iter().filter(|r| r["changed"] == true).count(), 21);
 
+    // The same targets again: the journal knows they are removed, and
+    // nothing is sent.
+    t.send("R");
+    t.wait_for("Review the run", 10);
+    t.send("21");
+    t.send("\r");
+    let again = t.wait_for("removed by an earlier run 21", 30);
+    assert!(again.contains("removed earlier"), "{again}");
+    let state2: serde_json::Value = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        reqwest::get(format!("{url}/_emulator/state"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    });
+    assert_eq!(
+        state2["removals"].as_array().unwrap().len(),
+        removals.len(),
+        "nothing sent again"
+    );
+
     t.send("q");
     let status = t.wait_exit(20);
     assert!(status.success(), "{status:?}");

@@ -183,21 +183,35 @@ impl Remote {
         }
     }
 
-    /// Starts a run of `plan`. Its journal is one per set of targets, so
-    /// running the same marks again resumes it.
+    /// Starts a run of `plan`. Its journal is one per set of exports, so
+    /// any later run on the same exports (after a crash or a dropped SSH
+    /// session, with the same marks or others) knows what was removed.
     pub fn start_run(
         &mut self,
         plan: &Plan,
         dry_run: bool,
         account: Option<(String, String)>,
     ) -> Result<PathBuf, String> {
-        let text = serde_json::to_vec(&plan.targets).map_err(|e| e.to_string())?;
-        let sha: String = sha2::Sha256::digest(&text)
+        let hex = |b: &[u8]| -> String {
+            sha2::Sha256::digest(b)
+                .iter()
+                .map(|x| format!("{x:02x}"))
+                .collect()
+        };
+        let targets = serde_json::to_vec(&plan.targets).map_err(|e| e.to_string())?;
+        let sha = hex(&targets);
+        let exports: Vec<&str> = plan
+            .source_files
             .iter()
-            .map(|b| format!("{b:02x}"))
+            .map(|f| f.sha256.as_str())
             .collect();
-        let path = journal::default_path(&self.journals, &sha);
-        let plan_path = path.with_extension("plan.json");
+        let journal_key = if exports.iter().all(|s| !s.is_empty()) && !exports.is_empty() {
+            hex(exports.join(",").as_bytes())
+        } else {
+            sha.clone()
+        };
+        let path = journal::default_path(&self.journals, &journal_key);
+        let plan_path = self.journals.join(format!("plan-{}.json", &sha[..16]));
         crate::graph::cache::create_private_dir(&self.journals).map_err(|e| e.to_string())?;
         plan.write_atomic(&plan_path).map_err(|e| e.to_string())?;
         let prior = journal::read(&path).map_err(|e| e.to_string())?;
