@@ -430,7 +430,7 @@ pub fn quit_dialog(f: &mut Frame, app: &App, area: Rect) {
         Paragraph::new(vec![
             Line::raw("A run is in progress. Quit anyway?"),
             Line::raw("Requests in flight finish; the journal keeps every one,"),
-            Line::raw("and running the same marks again resumes. y quits · any key stays"),
+            Line::raw("and a later run on these exports resumes. y quits · any key stays"),
         ])
         .wrap(Wrap { trim: false })
         .block(block(app, " Quit ")),
