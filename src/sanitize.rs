@@ -94,4 +94,13 @@ mod tests {
             assert!(!out.chars().any(is_unsafe), "{c:?}");
         }
     }
+
+    #[test]
+    fn spreadsheet_formulas_are_defused() {
+        assert_eq!(spreadsheet_cell("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(spreadsheet_cell("+1"), "'+1");
+        assert_eq!(spreadsheet_cell("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(spreadsheet_cell("Fabrikam deal"), "Fabrikam deal");
+        assert_eq!(spreadsheet_cell(""), "");
+    }
 }

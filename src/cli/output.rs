@@ -158,22 +158,25 @@ pub const CSV_HEADER: &[&str] = &[
 pub fn csv_fields(row: &RecordRow, sanitize: bool) -> Vec<String> {
     let members = serde_json::to_string(&row.members).unwrap_or_default();
     let opt = |v: Option<i32>| v.map(|v| v.to_string()).unwrap_or_default();
+    // Text from the export, defused for spreadsheets (a chat name is
+    // whatever an outsider typed).
+    let text = |s: &str| crate::sanitize::spreadsheet_cell(s).into_owned();
     let fields = vec![
-        row.id.clone(),
+        text(&row.id),
         row.time.clone(),
-        row.operation.to_owned(),
+        text(row.operation),
         row.record_type.map(|v| v.to_string()).unwrap_or_default(),
-        row.workload.to_owned(),
-        row.user_id.to_owned(),
-        row.user_key.to_owned(),
-        row.organization_id.to_owned(),
+        text(row.workload),
+        text(row.user_id),
+        text(row.user_key),
+        text(row.organization_id),
         opt(row.user_type.map(i32::from)),
-        row.client_ip.to_owned(),
-        row.object.to_owned(),
-        row.chat_id.to_owned(),
-        row.chat_name.to_owned(),
-        row.communication_type.to_owned(),
-        row.resource_tenant_id.to_owned(),
+        text(row.client_ip),
+        text(row.object),
+        text(row.chat_id),
+        text(row.chat_name),
+        text(row.communication_type),
+        text(row.resource_tenant_id),
         members,
         row.external.to_string(),
         row.guests.to_string(),
