@@ -382,11 +382,26 @@ impl Keymap {
             .unwrap_or(&[])
     }
 
-    /// `key word` pairs for the hint line, in keymap order.
+    /// `key word` pairs for the hint line.
+    /// The main path first (filter, mark, sign in, run), so that a
+    /// narrow screen drops the others.
     pub fn hints(&self) -> Vec<(String, &'static str)> {
-        self.keys
+        const ORDER: [Action; 11] = [
+            Action::Filter,
+            Action::Mark,
+            Action::MarkAll,
+            Action::SignIn,
+            Action::Review,
+            Action::Quit,
+            Action::NextView,
+            Action::Help,
+            Action::Raw,
+            Action::Copy,
+            Action::Export,
+        ];
+        ORDER
             .iter()
-            .filter_map(|(a, ks)| Some((ks.first()?.to_string(), a.hint()?)))
+            .filter_map(|&a| Some((self.keys(a).first()?.to_string(), a.hint()?)))
             .collect()
     }
 

@@ -349,8 +349,14 @@ pub fn review_dialog(f: &mut Frame, app: &App, rv: &Review, area: Rect) {
             t.style(Role::Error),
         ));
     }
+    // Room for the head lines to wrap on a narrow screen.
+    let head_rows = if r.width < 100 {
+        2 * head.len() as u16
+    } else {
+        head.len() as u16 + 1
+    };
     let [h, list, foot] = Layout::vertical([
-        Constraint::Length(head.len() as u16 + 1),
+        Constraint::Length(head_rows),
         Constraint::Min(3),
         Constraint::Length(3),
     ])
