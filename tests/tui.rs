@@ -457,7 +457,8 @@ mod run_screens {
     }
 
     fn ev(app: &mut App, e: Event) -> Vec<Effect> {
-        remote(app, RemoteMsg::Run(Box::new(e)))
+        let seq = app.run_seq;
+        remote(app, RemoteMsg::Run(seq, Box::new(e)))
     }
 
     fn removed(i: usize) -> Event {
@@ -694,5 +695,38 @@ mod run_screens {
             }),
         );
         assert!(matches!(pump(&mut app, ch('q'))[..], [Effect::Quit]));
+        // A run whose targets are all final (idle) has nothing in flight:
+        // q quits at once too.
+        let mut app = fixture_app((120, 40));
+        let n = start(&mut app);
+        ev(
+            &mut app,
+            Event::Idle(Summary {
+                counts: Counts {
+                    removed: n,
+                    ..Counts::default()
+                },
+                total: n,
+                reason: EndReason::Finished,
+                sent: n,
+                achieved_rate: None,
+                elapsed: Duration::ZERO,
+            }),
+        );
+        assert!(matches!(pump(&mut app, ch('q'))[..], [Effect::Quit]));
+    }
+
+    #[test]
+    fn events_of_an_earlier_run_are_not_this_runs() {
+        let mut app = fixture_app((120, 40));
+        start(&mut app);
+        let old = app.run_seq - 1;
+        remote(&mut app, RemoteMsg::Run(old, Box::new(removed(0))));
+        assert_eq!(app.run.as_ref().unwrap().states[0], TargetState::Queued);
+        ev(&mut app, removed(0));
+        assert!(matches!(
+            app.run.as_ref().unwrap().states[0],
+            TargetState::Removed { .. }
+        ));
     }
 }

@@ -142,7 +142,8 @@ pub enum RemoteMsg {
     SignInFailed(String),
     RunStarted(PathBuf),
     RunRefused(String),
-    Run(Box<crate::graph::runner::Event>),
+    /// An event of run number `.0` (events of an earlier run are dropped).
+    Run(u64, Box<crate::graph::runner::Event>),
     /// The report of the run's journal, as Markdown lines.
     Report(Vec<String>),
 }
@@ -226,6 +227,8 @@ pub enum Effect {
     StartRun {
         plan: Box<Plan>,
         dry_run: bool,
+        /// The run's number, which its events carry.
+        seq: u64,
     },
     Control(RunControl),
     /// Build the report of this journal.
@@ -291,6 +294,8 @@ pub struct App {
     raw_record: Option<usize>,
     pub sign_in: super::run::SignIn,
     pub run: Option<super::run::RunState>,
+    /// Runs started so far.
+    pub run_seq: u64,
     /// Ticks so far (the spinner's frame).
     pub tick: u64,
     /// The time, set by the loop before drawing (the run's rate and time
@@ -340,6 +345,7 @@ impl App {
             raw_record: None,
             sign_in: super::run::SignIn::Out,
             run: None,
+            run_seq: 0,
             tick: 0,
             now: None,
             max_rate: crate::config::DEFAULT_MAX_RATE,

@@ -394,12 +394,17 @@ fn event_loop(
         for effect in app.update(msg) {
             match effect {
                 Effect::Quit => {
-                    if app.run_active() {
-                        // Let requests in flight finish and be journaled.
-                        remote.control(app::RunControl::Cancel);
+                    if app.run_open() {
+                        // Let requests in flight finish and be journaled,
+                        // and the run's end be written.
+                        remote.control(if app.run_active() {
+                            app::RunControl::Cancel
+                        } else {
+                            app::RunControl::Finish
+                        });
                         let until = std::time::Instant::now() + Duration::from_secs(10);
                         while let Ok(m) = rx.recv_deadline(until) {
-                            if let Msg::Remote(app::RemoteMsg::Run(e)) = &m
+                            if let Msg::Remote(app::RemoteMsg::Run(_, e)) = &m
                                 && matches!(**e, crate::graph::runner::Event::Ended(_))
                             {
                                 break;
@@ -412,11 +417,11 @@ fn event_loop(
                 Effect::SignInBrowser => remote.sign_in_browser(),
                 Effect::PasteRedirect(text) => remote.paste(text),
                 Effect::CancelSignIn => remote.cancel_sign_in(),
-                Effect::StartRun { plan, dry_run } => {
+                Effect::StartRun { plan, dry_run, seq } => {
                     let account = app
                         .account()
                         .map(|a| (a.username.clone(), a.tenant_id.clone()));
-                    let m = match remote.start_run(&plan, dry_run, account) {
+                    let m = match remote.start_run(&plan, dry_run, account, seq) {
                         Ok(path) => app::RemoteMsg::RunStarted(path),
                         Err(e) => app::RemoteMsg::RunRefused(e),
                     };

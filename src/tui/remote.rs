@@ -191,6 +191,7 @@ impl Remote {
         plan: &Plan,
         dry_run: bool,
         account: Option<(String, String)>,
+        seq: u64,
     ) -> Result<PathBuf, String> {
         let hex = |b: &[u8]| -> String {
             sha2::Sha256::digest(b)
@@ -249,7 +250,10 @@ impl Remote {
         self.controls = Some(h.controls());
         self.rt.spawn(async move {
             while let Some(e) = h.events.recv().await {
-                if tx.send(Msg::Remote(RemoteMsg::Run(Box::new(e)))).is_err() {
+                if tx
+                    .send(Msg::Remote(RemoteMsg::Run(seq, Box::new(e))))
+                    .is_err()
+                {
                     break;
                 }
             }

@@ -41,6 +41,8 @@ pub enum SignIn {
 /// A run, as the run view shows it.
 #[derive(Debug, Clone)]
 pub struct RunState {
+    /// The run's number (events of other runs are not this run's).
+    pub seq: u64,
     pub targets: Vec<Target>,
     pub states: Vec<TargetState>,
     /// Targets marked but hidden by the filter when the run began.
@@ -112,7 +114,16 @@ impl App {
         }
     }
 
+    /// A run has work queued or in flight (an idle run, every target
+    /// final, only waits for "retry failed").
     pub fn run_active(&self) -> bool {
+        self.run
+            .as_ref()
+            .is_some_and(|r| r.active() && r.idle.is_none())
+    }
+
+    /// A run that has not ended yet, busy or idle.
+    pub fn run_open(&self) -> bool {
         self.run.as_ref().is_some_and(RunState::active)
     }
 
@@ -133,6 +144,11 @@ impl App {
                     self.view = View::Run;
                     self.status = Some("a run is in progress".into());
                     return vec![];
+                }
+                // An idle run (failures not retried) ends before a new one.
+                let mut fx = Vec::new();
+                if self.run_open() {
+                    fx.push(Effect::Control(RunControl::Finish));
                 }
                 let Some(plan) = self.plan_of_marks() else {
                     return vec![];
@@ -165,7 +181,7 @@ impl App {
                     scroll: 0,
                     refusals,
                 })));
-                vec![]
+                fx
             }
             Action::Pause => match &mut self.run {
                 Some(r) if r.active() && r.idle.is_none() => {
@@ -223,7 +239,10 @@ impl App {
                     let hidden = r.hidden.clone();
                     let dry_run = r.dry_run;
                     let plan = r.plan.clone();
+                    self.run_seq += 1;
+                    let seq = self.run_seq;
                     self.run = Some(RunState {
+                        seq,
                         states: vec![TargetState::Queued; plan.targets.len()],
                         targets: plan.targets.clone(),
                         hidden,
@@ -241,6 +260,7 @@ impl App {
                     return vec![Effect::StartRun {
                         plan: Box::new(plan),
                         dry_run,
+                        seq,
                     }];
                 }
             }
@@ -296,8 +316,8 @@ impl App {
             RemoteMsg::Report(lines) => {
                 self.dialog = Some(Dialog::Report { lines, scroll: 0 });
             }
-            RemoteMsg::Run(e) => {
-                let Some(r) = &mut self.run else {
+            RemoteMsg::Run(seq, e) => {
+                let Some(r) = self.run.as_mut().filter(|r| r.seq == seq) else {
                     return vec![];
                 };
                 match *e {
