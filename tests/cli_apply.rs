@@ -278,14 +278,7 @@ fn the_emulator_command_says_where_it_listens() {
         .strip_prefix("listening on ")
         .unwrap()
         .to_owned();
-    let state: serde_json::Value = tokio::runtime::Runtime::new().unwrap().block_on(async {
-        reqwest::get(format!("{url}/_emulator/state"))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
-    });
+    let state: serde_json::Value = common::emu::state_of(&url);
     child.kill().unwrap();
     child.wait().unwrap();
     assert_eq!(state["faults"], "flaky");

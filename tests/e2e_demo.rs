@@ -53,14 +53,7 @@ fn demo_filter_mark_sign_in_confirm_and_run_on_a_flaky_server() {
     assert!(done.contains("removed 21 · failed 0"), "{done}");
 
     // The emulated tenant lost exactly the marked targets, once in effect.
-    let state: serde_json::Value = tokio::runtime::Runtime::new().unwrap().block_on(async {
-        reqwest::get(format!("{url}/_emulator/state"))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
-    });
+    let state: serde_json::Value = common::emu::state_of(&url);
     let removals = state["removals"].as_array().unwrap();
     let changed: std::collections::HashSet<(String, String)> = removals
         .iter()
@@ -83,14 +76,7 @@ fn demo_filter_mark_sign_in_confirm_and_run_on_a_flaky_server() {
     t.send("\r");
     let again = t.wait_for("removed by an earlier run 21", 30);
     assert!(again.contains("removed earlier"), "{again}");
-    let state2: serde_json::Value = tokio::runtime::Runtime::new().unwrap().block_on(async {
-        reqwest::get(format!("{url}/_emulator/state"))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
-    });
+    let state2: serde_json::Value = common::emu::state_of(&url);
     assert_eq!(
         state2["removals"].as_array().unwrap().len(),
         removals.len(),

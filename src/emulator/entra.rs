@@ -56,6 +56,16 @@ fn no_store(r: &mut Response) {
     );
 }
 
+/// Entra's answer to a request without a required parameter.
+fn missing(param: &str) -> Response {
+    error(
+        StatusCode::BAD_REQUEST,
+        "invalid_request",
+        900144,
+        &format!("The request body must contain the following parameter: '{param}'."),
+    )
+}
+
 fn tenant_not_found(name: &str) -> Response {
     error(
         StatusCode::BAD_REQUEST,
@@ -116,21 +126,11 @@ pub async fn devicecode(
         return tenant_not_found(&tenant);
     };
     let Some(client_id) = f.get("client_id").cloned() else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            900144,
-            "The request body must contain the following parameter: 'client_id'.",
-        );
+        return missing("client_id");
     };
     let scopes = scopes_of(f.get("scope"));
     if scopes.is_empty() {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            900144,
-            "The request body must contain the following parameter: 'scope'.",
-        );
+        return missing("scope");
     }
     let device_code = random_token(&mut st.rng, 96);
     let user_code: String = (0..9)
@@ -268,12 +268,7 @@ pub async fn token(
         return tenant_not_found(&tenant);
     }
     let Some(client_id) = f.get("client_id").cloned() else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            900144,
-            "The request body must contain the following parameter: 'client_id'.",
-        );
+        return missing("client_id");
     };
     let grant_type = f.get("grant_type").map(String::as_str).unwrap_or("");
     // A device code still pending is answered as such before any injected
@@ -389,12 +384,7 @@ pub async fn token(
             // old one stays valid until it expires, as Entra's do.
             issue(&mut st, &base, &g.tenant_id, &g.user_id, &client_id, &asked)
         }
-        "" => error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            900144,
-            "The request body must contain the following parameter: 'grant_type'.",
-        ),
+        "" => missing("grant_type"),
         other => error(
             StatusCode::BAD_REQUEST,
             "unsupported_grant_type",

@@ -319,6 +319,18 @@ struct Done {
     bearer: Option<Bearer>,
 }
 
+/// One HTTP request of the run.
+enum Request {
+    Remove {
+        chat_id: String,
+        user_id: String,
+        tenant_id: String,
+    },
+    Lookup {
+        upn: String,
+    },
+}
+
 enum TaskError {
     Send(SendError),
     Auth(AuthError),
@@ -817,28 +829,12 @@ impl Run {
                 self.pacer.started(Some(&self.targets[i].chat_id), now);
                 self.sends.push(now);
                 self.set(i, TargetState::Sending { attempt });
-                let chat_id = self.targets[i].chat_id.clone();
-                let tenant_id = self.slots[i].tenant_id.clone();
-                let tx = self.done_tx.clone();
-                self.in_flight += 1;
-                tokio::spawn(async move {
-                    let (result, bearer) = match bearer_for(&session, stale).await {
-                        Ok(b) => (
-                            graph
-                                .remove_all_access(&b, &chat_id, &user_id, &tenant_id, &crid)
-                                .await
-                                .map_err(TaskError::Send),
-                            Some(b),
-                        ),
-                        Err(e) => (Err(TaskError::Auth(e)), None),
-                    };
-                    let _ = tx.send(Done {
-                        item,
-                        crid,
-                        result,
-                        bearer,
-                    });
-                });
+                let request = Request::Remove {
+                    chat_id: self.targets[i].chat_id.clone(),
+                    user_id,
+                    tenant_id: self.slots[i].tenant_id.clone(),
+                };
+                self.spawn(item, crid, stale, graph, session, request);
             }
             Work::Lookup(l) => {
                 self.lookup_pacer.started(None, now);
@@ -846,28 +842,50 @@ impl Run {
                     self.set(i, TargetState::Resolving);
                 }
                 let upn = self.lookups[l].upn.clone();
-                let tx = self.done_tx.clone();
-                self.in_flight += 1;
-                tokio::spawn(async move {
-                    let (result, bearer) = match bearer_for(&session, stale).await {
-                        Ok(b) => (
-                            graph
-                                .user_id(&b, &upn, &crid)
-                                .await
-                                .map_err(TaskError::Send),
-                            Some(b),
-                        ),
-                        Err(e) => (Err(TaskError::Auth(e)), None),
-                    };
-                    let _ = tx.send(Done {
-                        item,
-                        crid,
-                        result,
-                        bearer,
-                    });
-                });
+                self.spawn(item, crid, stale, graph, session, Request::Lookup { upn });
             }
         }
+    }
+
+    /// Sends one request on a task of its own; its reply comes back as
+    /// a [`Done`].
+    fn spawn(
+        &mut self,
+        item: usize,
+        crid: String,
+        stale: Option<Bearer>,
+        graph: Graph,
+        session: Session,
+        request: Request,
+    ) {
+        let tx = self.done_tx.clone();
+        self.in_flight += 1;
+        tokio::spawn(async move {
+            let (result, bearer) = match bearer_for(&session, stale).await {
+                Ok(b) => {
+                    let sent = match &request {
+                        Request::Remove {
+                            chat_id,
+                            user_id,
+                            tenant_id,
+                        } => {
+                            graph
+                                .remove_all_access(&b, chat_id, user_id, tenant_id, &crid)
+                                .await
+                        }
+                        Request::Lookup { upn } => graph.user_id(&b, upn, &crid).await,
+                    };
+                    (sent.map_err(TaskError::Send), Some(b))
+                }
+                Err(e) => (Err(TaskError::Auth(e)), None),
+            };
+            let _ = tx.send(Done {
+                item,
+                crid,
+                result,
+                bearer,
+            });
+        });
     }
 
     fn verdict(&mut self, item: usize, result: Result<Reply, TaskError>) -> Verdict {

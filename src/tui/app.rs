@@ -169,6 +169,11 @@ impl Marks {
         self.keys.contains_key(k)
     }
 
+    /// The chat (index) of a marked target.
+    pub fn chat_of(&self, k: &Key) -> Option<usize> {
+        self.keys.get(k).copied()
+    }
+
     pub fn in_chat(&self, chat: usize) -> u32 {
         self.per_chat.get(chat).copied().unwrap_or(0)
     }

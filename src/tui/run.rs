@@ -158,19 +158,15 @@ impl App {
                         Some("no target is marked (space marks the selected chat)".into());
                     return vec![];
                 }
-                let d = self.data.as_ref().expect("loaded");
                 let hidden = plan
                     .targets
                     .iter()
                     .map(|t| {
-                        let k = Key::new(&t.chat_id, &t.user_upn);
                         self.marks
-                            .keys()
-                            .find(|(x, _)| **x == k)
-                            .is_some_and(|(_, c)| !self.chat_visible(*c))
+                            .chat_of(&Key::new(&t.chat_id, &t.user_upn))
+                            .is_some_and(|c| !self.chat_visible(c))
                     })
                     .collect();
-                let _ = d;
                 let tid = self.account().map(|a| a.tenant_id.clone());
                 let refusals = runner::check_plan(&plan.targets, tid.as_deref());
                 self.dialog = Some(Dialog::Review(Box::new(Review {

@@ -401,6 +401,24 @@ fn details(f: &mut Frame, app: &App, area: Rect) {
     }
 }
 
+/// What a member is to the record's tenant: its badge and colour.
+fn member_kind(
+    upn: &str,
+    org: &str,
+    role: Option<i32>,
+    home: &str,
+) -> (&'static str, Option<Role>) {
+    if is_guest_upn(upn) || role == Some(3) {
+        ("guest", Some(Role::Guest))
+    } else if org.is_empty() {
+        ("?", Some(Role::Dim))
+    } else if org.eq_ignore_ascii_case(home.trim()) {
+        ("home", None)
+    } else {
+        ("external", Some(Role::External))
+    }
+}
+
 fn record_details(f: &mut Frame, app: &App, area: Rect) {
     let d = app.data.as_ref().expect("loaded");
     let Some(i) = app.selected_record() else {
@@ -507,15 +525,8 @@ fn record_details(f: &mut Frame, app: &App, area: Rect) {
             .map(|m| {
                 let upn = ds.opt(m.upn);
                 let org = ds.opt(m.organization_id).trim();
-                let (badge, style) = if is_guest_upn(upn) || m.role == Some(3) {
-                    ("guest", t.style(Role::Guest))
-                } else if org.is_empty() {
-                    ("?", t.style(Role::Dim))
-                } else if org.eq_ignore_ascii_case(ds.opt(r.organization_id).trim()) {
-                    ("home", Style::default())
-                } else {
-                    ("external", t.style(Role::External))
-                };
+                let (badge, role) = member_kind(upn, org, m.role, ds.opt(r.organization_id));
+                let style = role.map_or(Style::default(), |x| t.style(x));
                 Row::new(vec![
                     Cell::from(safe(ds.opt(m.display_name))),
                     Cell::from(match m.role {
@@ -564,15 +575,7 @@ fn record_details(f: &mut Frame, app: &App, area: Rect) {
             for m in members {
                 let upn = ds.opt(m.upn);
                 let org = ds.opt(m.organization_id).trim();
-                let badge = if is_guest_upn(upn) || m.role == Some(3) {
-                    "guest"
-                } else if org.is_empty() {
-                    "?"
-                } else if org.eq_ignore_ascii_case(ds.opt(r.organization_id).trim()) {
-                    "home"
-                } else {
-                    "external"
-                };
+                let (badge, _) = member_kind(upn, org, m.role, ds.opt(r.organization_id));
                 lines.push(Line::raw(format!(
                     "  {badge:<8} {} <{}>",
                     safe(ds.opt(m.display_name)),

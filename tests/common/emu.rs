@@ -153,3 +153,18 @@ pub async fn control(emu: &Emulator, path: &str, body: serde_json::Value) {
         .unwrap();
     assert!(r.status().is_success(), "{path}: {}", r.status());
 }
+
+/// `GET {base}/_emulator/state`, from a test without a runtime of its own.
+pub fn state_of(base: &str) -> serde_json::Value {
+    let base = base.trim_end_matches('/').to_owned();
+    tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(async move {
+            reqwest::get(format!("{base}/_emulator/state"))
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap()
+        })
+}
