@@ -152,7 +152,7 @@ pub async fn devicecode(
             approved: None,
             approve_at,
             last_poll: None,
-            slow_down_sent: false,
+            slow_downs: 0,
         },
     );
     let uri = format!("{}/devicelogin", app.base);
@@ -444,14 +444,16 @@ fn device_token(st: &mut State, base: &str, client_id: &str, code: Option<&Strin
             "The provided value for the input parameter 'device_code' is not valid. This device code has expired.",
         );
     }
-    let interval = Duration::from_secs(st.cfg.device_interval);
+    // RFC 8628: after each slow_down the client waits 5 s longer.
+    let interval = Duration::from_secs(st.cfg.device_interval + 5 * d.slow_downs as u64);
     let too_fast = d
         .last_poll
         .is_some_and(|p| now.saturating_duration_since(p) + Duration::from_millis(250) < interval);
-    let hostile_first = st.cfg.faults == super::faults::Profile::Hostile && !d.slow_down_sent;
+    let hostile_first = st.cfg.faults == super::faults::Profile::Hostile && d.slow_downs == 0;
     d.last_poll = Some(now);
     if too_fast || hostile_first {
-        d.slow_down_sent = true;
+        d.slow_downs += 1;
+        st.slow_downs += 1;
         return error(
             StatusCode::BAD_REQUEST,
             "slow_down",

@@ -129,6 +129,7 @@ async fn state_json(St(app): St<App>) -> Response {
         "requests": st.requests,
         "throttled": st.throttled,
         "faults_injected": st.faults_injected,
+        "slow_downs": st.slow_downs,
         "rate_limit": st.cfg.rate_limit,
         "faults": format!("{:?}", st.cfg.faults).to_lowercase(),
         "tenants": st.tenants.iter().map(|t| json!({"id": t.id, "domains": t.domains})).collect::<Vec<_>>(),

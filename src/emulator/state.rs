@@ -77,7 +77,8 @@ pub struct DeviceCode {
     pub approved: Option<bool>,
     pub approve_at: Option<Instant>,
     pub last_poll: Option<Instant>,
-    pub slow_down_sent: bool,
+    /// slow_down answers so far; each adds 5 s to the required interval.
+    pub slow_downs: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -155,6 +156,8 @@ pub struct State {
     pub requests: u64,
     pub throttled: u64,
     pub faults_injected: u64,
+    /// slow_down answers to device-code polls.
+    pub slow_downs: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -198,6 +201,7 @@ impl State {
             requests: 0,
             throttled: 0,
             faults_injected: 0,
+            slow_downs: 0,
         }
     }
 
