@@ -26,6 +26,7 @@ struct ChatRow<'a> {
     last_seen: String,
     records: usize,
     home_users: Vec<UserRow<'a>>,
+    reasons: Vec<crate::triage::reasons::ReasonRow>,
 }
 
 #[derive(Serialize)]
@@ -67,6 +68,7 @@ fn chat_row<'a>(ds: &'a Dataset, chats: &'a Chats, c: &'a Chat) -> ChatRow<'a> {
         last_seen: time::format_rfc3339(&c.last_seen),
         records: c.record_count(),
         home_users: chats.home_users(ds, c).iter().map(user).collect(),
+        reasons: crate::triage::plan::reason_rows(ds, c.reasons()),
     }
 }
 

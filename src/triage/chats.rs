@@ -12,6 +12,9 @@
 //!   procedure); or the actor of a record of the chat logged in the home
 //!   tenant (a user who wrote in the chat is reached by it, even when the
 //!   export no longer holds the event that added them).
+//! - **Never** a home user: anyone whom any record lists a member of
+//!   another tenant, or whose UPN domain is one of the chat's external
+//!   domains (an outsider's own acts can be logged in the home tenant).
 //! - A home user's object id comes from `UserKey` on any record whose
 //!   `UserId` is that user; else from a 1:1 chat id
 //!   `19:{oid}_{oid}@unq.gbl.spaces` whose other half is known to be
@@ -23,6 +26,7 @@ use chrono::{DateTime, Utc};
 
 use super::external::{has_guests, is_external, is_guest_upn};
 use super::query::Initiated;
+use super::reasons::{Reason, ReasonKind, Reasons};
 use crate::ual::{Dataset, Record, Sym, guid_text, parse_guid_any_case};
 
 /// Record indices; one or two for nearly every home user.
@@ -120,6 +124,8 @@ struct Outside {
     domains: Vec<String>,
     /// Sorted by UPN.
     home_users: Vec<HomeUser>,
+    /// Why the chat is external, how it started, who is no target.
+    reasons: Vec<Reason>,
 }
 
 impl Chat {
@@ -131,6 +137,12 @@ impl Chat {
     /// Their domains, lowercase, sorted.
     pub fn external_domains(&self) -> &[String] {
         self.outside.as_ref().map_or(&[], |o| &o.domains)
+    }
+
+    /// Why the chat is external, why it counts as started where it does,
+    /// and who was seen in it but is no target (external chats only).
+    pub fn reasons(&self) -> &[Reason] {
+        self.outside.as_ref().map_or(&[], |o| &o.reasons)
     }
 
     /// The home users of an external chat, sorted by UPN (the targets);
@@ -276,7 +288,9 @@ impl<F: Fn(&str) -> bool> Memo<F> {
     }
 }
 
-/// `UserId` → object id, from every record whose `UserKey` is a GUID.
+/// What the whole dataset says of users and tenants: object ids from
+/// `UserKey`s, display names, and which tenant each UPN and domain is
+/// shown to belong to.
 #[derive(Debug, Default)]
 struct Directory {
     by_upn: HashMap<String, ObjectId>,
@@ -285,6 +299,31 @@ struct Directory {
     by_user: HashMap<Sym, ObjectId>,
     /// Display names from any `Members[]` entry, by UPN handle.
     names: HashMap<Sym, Sym>,
+    /// The tenants each UPN (lowercase) is listed a member of, with the
+    /// first record that lists it so.
+    memberships: HashMap<String, smallvec::SmallVec<[(Sym, u32); 1]>>,
+    /// The domains (lowercase) records show belonging to each tenant
+    /// (lowercase): its members' UPN domains and its SIP domains.
+    tenant_domains: HashMap<String, Vec<String>>,
+}
+
+impl Directory {
+    /// A tenant other than `home` that a record lists `upn` a member of,
+    /// and the first record that does: such a user is an outsider.
+    fn other_tenant_of(&self, ds: &Dataset, upn: Sym, home: Option<Sym>) -> Option<(Sym, u32)> {
+        let tenants = self.memberships.get(&ds.str(upn).to_lowercase())?;
+        tenants
+            .iter()
+            .filter(|(t, _)| !home.is_some_and(|h| same(ds, h, *t)))
+            .min_by_key(|(_, rec)| *rec)
+            .copied()
+    }
+
+    /// Domains that records show belonging to `home`.
+    fn home_domains(&self, ds: &Dataset, home: Option<Sym>) -> &[String] {
+        home.and_then(|h| self.tenant_domains.get(&ds.str(h).to_ascii_lowercase()))
+            .map_or(&[], Vec::as_slice)
+    }
 }
 
 /// Gathers the [`Directory`] during the first pass over the records.
@@ -294,6 +333,10 @@ struct DirectoryFound {
     /// `UserId`, the `UserKey` last tried, and the first GUID key found.
     seen: Vec<(Sym, Sym, Option<ObjectId>)>,
     names: HashMap<Sym, Sym>,
+    /// (member UPN, member tenant) → the first record listing it.
+    member_of: HashMap<(Sym, Sym), u32>,
+    /// (SIP domain, tenant).
+    sip_of: hashbrown::HashSet<(Sym, Sym)>,
 }
 
 impl DirectoryFound {
@@ -302,10 +345,12 @@ impl DirectoryFound {
             slot: vec![NONE; ds.pool_len()],
             seen: Vec::new(),
             names: HashMap::new(),
+            member_of: HashMap::new(),
+            sip_of: hashbrown::HashSet::new(),
         }
     }
 
-    fn add(&mut self, ds: &Dataset, r: &Record) {
+    fn add(&mut self, ds: &Dataset, r: &Record, i: u32) {
         if let (Some(u), Some(k)) = (r.user_id, r.user_key) {
             let at = &mut self.slot[lasso::Key::into_usize(u)];
             if *at == NONE {
@@ -321,8 +366,20 @@ impl DirectoryFound {
         }
         if let Some(c) = r.chat.as_deref() {
             for m in c.members.iter() {
-                if let (Some(u), Some(n)) = (m.upn, m.display_name) {
-                    self.names.entry(u).or_insert(n);
+                if let Some(u) = m.upn {
+                    if let Some(n) = m.display_name {
+                        self.names.entry(u).or_insert(n);
+                    }
+                    if let Some(t) = m.organization_id {
+                        self.member_of.entry((u, t)).or_insert(i);
+                    }
+                }
+            }
+            if let Some(p) = &c.participants {
+                for d in p.participating_sip_domains.iter() {
+                    if let (Some(d), Some(t)) = (d.domain, d.tenant_id) {
+                        self.sip_of.insert((d, t));
+                    }
                 }
             }
         }
@@ -345,11 +402,35 @@ impl DirectoryFound {
                 by_upn.entry(upn).or_insert(oid);
             }
         }
+        let mut memberships: HashMap<String, smallvec::SmallVec<[(Sym, u32); 1]>> = HashMap::new();
+        let mut tenant_domains: HashMap<String, Vec<String>> = HashMap::new();
+        let mut domain_of = |t: Sym, domain: &str| {
+            let list = tenant_domains
+                .entry(ds.str(t).to_ascii_lowercase())
+                .or_default();
+            push_lower(list, domain);
+        };
+        for ((u, t), rec) in self.member_of {
+            let upn = ds.str(u);
+            let list = memberships.entry(upn.to_lowercase()).or_default();
+            match list.iter_mut().find(|(x, _)| same(ds, *x, t)) {
+                Some(e) => e.1 = e.1.min(rec),
+                None => list.push((t, rec)),
+            }
+            if let Some((_, d)) = upn.rsplit_once('@') {
+                domain_of(t, d);
+            }
+        }
+        for (d, t) in self.sip_of {
+            domain_of(t, ds.str(d));
+        }
         Directory {
             by_upn,
             by_id,
             by_user,
             names: self.names,
+            memberships,
+            tenant_domains,
         }
     }
 }
@@ -365,13 +446,19 @@ fn one_on_one_halves(chat_id: &str) -> Option<(ObjectId, ObjectId)> {
     Some((ObjectId::parse(a)?, ObjectId::parse(b)?))
 }
 
+/// A `ChatCreated`: (record, actor, the actor's tenant as the record's
+/// members give it).
+type Created = (u32, Option<Sym>, Option<Sym>);
+
 /// What the first pass keeps of a chat besides the [`Chat`] itself.
 #[derive(Default)]
 struct Side {
-    resource_home: bool,
-    resource_other: bool,
-    /// `Some(true)`: a `ChatCreated` by someone of another tenant.
-    created_by_outsider: Option<bool>,
+    /// The first record whose `ResourceTenantId` is the home tenant.
+    resource_home: Option<u32>,
+    /// The first record whose `ResourceTenantId` is another tenant.
+    resource_other: Option<(u32, Sym)>,
+    /// `ChatCreated` records; nearly always one.
+    created: smallvec::SmallVec<[Created; 1]>,
     count: u32,
 }
 
@@ -392,10 +479,10 @@ impl Chat {
         }
     }
 
-    /// Takes in one record of the chat (first pass). Records are compared
-    /// with their own `OrganizationId`, which is the chat's home tenant in
-    /// any one export.
-    fn add(&mut self, side: &mut Side, ds: &Dataset, r: &Record) {
+    /// Takes in record `i`, one of the chat's (first pass). Records are
+    /// compared with their own `OrganizationId`, which is the chat's home
+    /// tenant in any one export.
+    fn add(&mut self, side: &mut Side, ds: &Dataset, r: &Record, i: u32) {
         let c = chat(r);
         side.count += 1;
         self.external |= is_external(ds, r);
@@ -413,33 +500,98 @@ impl Chat {
         let is_home = |t: Sym| home.is_some_and(|h| same(ds, h, t));
         if let Some(t) = c.resource_tenant_id {
             if is_home(t) {
-                side.resource_home = true;
+                side.resource_home.get_or_insert(i);
             } else if home.is_some() {
-                side.resource_other = true;
+                side.resource_other.get_or_insert((i, t));
             }
         }
-        if ds.str(r.operation).eq_ignore_ascii_case("ChatCreated") {
+        if side.created.len() < 4 && ds.str(r.operation).eq_ignore_ascii_case("ChatCreated") {
             let member_tenant = c
                 .members
                 .iter()
                 .find(|m| same_opt(ds, m.upn, r.user_id))
                 .and_then(|m| m.organization_id);
-            let by_outsider = member_tenant.is_some_and(|t| !is_home(t));
-            side.created_by_outsider =
-                Some(side.created_by_outsider.unwrap_or(false) || by_outsider);
+            side.created.push((i, r.user_id, member_tenant));
         }
     }
 }
 
 impl Side {
-    fn initiated(&self) -> Initiated {
-        if self.resource_other || self.created_by_outsider == Some(true) {
-            Initiated::External
-        } else if self.resource_home || self.created_by_outsider == Some(false) {
-            Initiated::Internal
-        } else {
-            Initiated::Unknown
+    /// Who started the chat, and why it is believed. A `ChatCreated` is
+    /// by an outsider when its record lists the actor in another tenant,
+    /// or any record does.
+    fn initiated(
+        &self,
+        ds: &Dataset,
+        dir: &Directory,
+        home: Option<Sym>,
+    ) -> (Initiated, Vec<(ReasonKind, String, Option<u32>)>) {
+        let is_home = |t: Sym| home.is_some_and(|h| same(ds, h, t));
+        let mut by_outsider = Vec::new();
+        let mut by_home = Vec::new();
+        for &(rec, actor, tenant) in &self.created {
+            let who = ds.opt(actor);
+            let other = match tenant {
+                Some(t) if !is_home(t) => Some((t, rec)),
+                Some(_) => None,
+                None => actor.and_then(|a| dir.other_tenant_of(ds, a, home)),
+            };
+            match other {
+                Some((t, shown)) => by_outsider.push((
+                    ReasonKind::StartedExternally,
+                    if shown == rec {
+                        format!("ChatCreated by {who}, a member of tenant {}", ds.str(t))
+                    } else {
+                        format!(
+                            "ChatCreated by {who}, whom another record lists in tenant {}",
+                            ds.str(t)
+                        )
+                    },
+                    Some(rec),
+                )),
+                None => by_home.push((
+                    ReasonKind::StartedInternally,
+                    format!("ChatCreated by {who}, logged in the home tenant"),
+                    Some(rec),
+                )),
+            }
         }
+        let mut external = by_outsider;
+        if let Some((rec, t)) = self.resource_other {
+            external.insert(
+                0,
+                (
+                    ReasonKind::StartedExternally,
+                    format!("the chat lives in tenant {} (ResourceTenantId)", ds.str(t)),
+                    Some(rec),
+                ),
+            );
+        }
+        if !external.is_empty() {
+            return (Initiated::External, external);
+        }
+        let mut internal = by_home;
+        if let Some(rec) = self.resource_home {
+            internal.insert(
+                0,
+                (
+                    ReasonKind::StartedInternally,
+                    "the chat lives in the home tenant (ResourceTenantId)".into(),
+                    Some(rec),
+                ),
+            );
+        }
+        if !internal.is_empty() {
+            return (Initiated::Internal, internal);
+        }
+        (
+            Initiated::Unknown,
+            vec![(
+                ReasonKind::StartUnknown,
+                "no record has a ResourceTenantId or is a ChatCreated".into(),
+                None,
+            )],
+        )
     }
 }
 
@@ -463,7 +615,7 @@ pub fn build(ds: &Dataset) -> Chats {
     const CHANNEL: u32 = NONE - 1;
     let mut directory = DirectoryFound::new(ds);
     for (i, r) in ds.records.iter().enumerate() {
-        directory.add(ds, r);
+        directory.add(ds, r, i as u32);
         let Some(c) = r.chat.as_deref() else { continue };
         let Some(id) = c.chat_id else { continue };
         let teams = r.is_teams() || r.workload.is_some_and(|w| teams_workload.get(ds, w));
@@ -484,7 +636,7 @@ pub fn build(ds: &Dataset) -> Chats {
         if c == CHANNEL {
             continue;
         }
-        list[c as usize].add(&mut sides[c as usize], ds, r);
+        list[c as usize].add(&mut sides[c as usize], ds, r, i as u32);
         chats.record_chat[i] = c;
     }
     // Each chat's records side by side, in file order.
@@ -492,11 +644,9 @@ pub fn build(ds: &Dataset) -> Chats {
     let mut at = 0u32;
     for (c, side) in list.iter_mut().zip(&sides) {
         c.records = at..at + side.count;
-        c.initiated = side.initiated();
         fill.push(at);
         at += side.count;
     }
-    drop(sides);
     let mut record_list = vec![0u32; at as usize];
     for (i, &c) in chats.record_chat.iter().enumerate() {
         if c != NONE {
@@ -507,6 +657,14 @@ pub fn build(ds: &Dataset) -> Chats {
     drop(fill);
     chats.record_list = record_list;
     chats.directory = directory.finish(ds);
+    // Who started each chat needs the whole dataset's memberships.
+    let mut start_reasons = Vec::with_capacity(list.len());
+    for (c, side) in list.iter_mut().zip(&sides) {
+        let (initiated, why) = side.initiated(ds, &chats.directory, c.home_tenant);
+        c.initiated = initiated;
+        start_reasons.push(if c.external { why } else { Vec::new() });
+    }
+    drop(sides);
     // Second pass, again in file order, over the records of external
     // chats: one thread per core, each with its share of the chats (reading
     // records is bound by memory latency, which threads hide).
@@ -529,10 +687,11 @@ pub fn build(ds: &Dataset) -> Chats {
                             );
                         }
                     }
-                    // Finishing (object ids, sorting) is per chat too.
+                    // Finishing (object ids, outsiders, sorting) is per
+                    // chat too.
                     share
                         .into_iter()
-                        .map(|(c, f)| (c, f.finish(ds, dir, list_ref[c].id)))
+                        .map(|(c, f)| (c, f.finish(ds, dir, &list_ref[c])))
                         .collect()
                 })
             })
@@ -542,7 +701,12 @@ pub fn build(ds: &Dataset) -> Chats {
             .map(|h| h.join().expect("triage does not panic"))
             .collect()
     });
-    for (c, outside) in shares.into_iter().flatten() {
+    for (c, mut outside) in shares.into_iter().flatten() {
+        let mut reasons = Reasons(std::mem::take(&mut outside.reasons));
+        for (kind, detail, rec) in std::mem::take(&mut start_reasons[c]) {
+            reasons.add(kind, detail, rec);
+        }
+        outside.reasons = reasons.finish();
         list[c].outside = Some(outside);
     }
     chats.list = list;
@@ -563,11 +727,14 @@ fn push_lower(list: &mut Vec<String>, text: &str) {
 #[derive(Default)]
 struct ExternalFound {
     tenants: Vec<String>,
+    /// Domains shown to be another tenant's (members, SIP domains).
     domains: Vec<String>,
-    /// `ParticipatingDomains` (it lists the home domain too).
-    participating: Vec<Sym>,
+    /// `ParticipatingDomains` (it lists the home domain too), with the
+    /// first record that lists each.
+    participating: Vec<(Sym, u32)>,
     /// SIP domains given with the home tenant's id.
     home_sip: Vec<String>,
+    reasons: Reasons,
     users: UsersFound,
 }
 
@@ -575,18 +742,26 @@ impl ExternalFound {
     fn add(&mut self, ds: &Dataset, dir: &Directory, home: Option<Sym>, i: u32) {
         let is_home = |t: Sym| home.is_some_and(|h| same(ds, h, t));
         let f = chat(&ds.records[i as usize]);
-        let tenants = &mut self.tenants;
-        let mut other_tenant = |t: Sym| {
+        let rec = Some(i);
+        // Another tenant seen: counted, and said why.
+        let other_tenant = |this: &mut Self, t: Sym, kind: ReasonKind, detail: String| {
             if !is_home(t) {
-                push_lower(tenants, ds.str(t));
+                push_lower(&mut this.tenants, ds.str(t));
+                this.reasons.add(kind, detail, rec);
             }
         };
         if let Some(t) = f.resource_tenant_id {
-            other_tenant(t);
+            other_tenant(self, t, ReasonKind::ResourceTenant, ds.str(t).to_owned());
         }
         if let Some(p) = &f.participants {
+            if p.has_foreign_tenant_users == Some(true) {
+                self.reasons.add(ReasonKind::ForeignTenantUsers, "", rec);
+            }
+            if p.has_unauthenticated_users == Some(true) {
+                self.reasons.add(ReasonKind::UnauthenticatedUsers, "", rec);
+            }
             for &t in p.participating_tenant_ids.iter() {
-                other_tenant(t);
+                other_tenant(self, t, ReasonKind::OtherTenant, ds.str(t).to_owned());
             }
             for d in p.participating_sip_domains.iter() {
                 let (Some(t), Some(name)) = (d.tenant_id, d.domain) else {
@@ -595,13 +770,18 @@ impl ExternalFound {
                 if is_home(t) {
                     push_lower(&mut self.home_sip, ds.str(name));
                 } else {
-                    other_tenant(t);
+                    other_tenant(
+                        self,
+                        t,
+                        ReasonKind::OtherTenantDomain,
+                        format!("{} (tenant {})", ds.str(name), ds.str(t)),
+                    );
                     push_lower(&mut self.domains, ds.str(name));
                 }
             }
             for &d in p.participating_domains.iter() {
-                if !self.participating.contains(&d) {
-                    self.participating.push(d);
+                if !self.participating.iter().any(|(x, _)| *x == d) {
+                    self.participating.push((d, i));
                 }
             }
         }
@@ -609,8 +789,14 @@ impl ExternalFound {
             if let Some(t) = m.organization_id
                 && !is_home(t)
             {
-                other_tenant(t);
-                if let Some((_, d)) = ds.opt(m.upn).rsplit_once('@') {
+                let upn = ds.opt(m.upn);
+                other_tenant(
+                    self,
+                    t,
+                    ReasonKind::OtherTenantMember,
+                    format!("{upn} (tenant {})", ds.str(t)),
+                );
+                if let Some((_, d)) = upn.rsplit_once('@') {
                     push_lower(&mut self.domains, d);
                 }
             }
@@ -618,23 +804,69 @@ impl ExternalFound {
         self.users.add(ds, dir, home, i);
     }
 
-    fn finish(self, ds: &Dataset, dir: &Directory, id: Sym) -> Box<Outside> {
-        let users = self.users.finish(ds, dir, id);
+    /// The chat's other side, and its home users without the outsiders.
+    ///
+    /// An outsider's own acts can be logged in the home tenant, so a user
+    /// found only by acting (or by a `MemberAdded` whose members carry no
+    /// tenant) proves nothing about their tenant. So no user is a target
+    /// whom any record lists a member of another tenant, nor one whose
+    /// domain is one of the chat's external domains. A participating
+    /// domain is external unless a record shows it belongs to the home
+    /// tenant (a home member's UPN, a home SIP domain): a user who merely
+    /// acted does not vouch for their own domain.
+    fn finish(self, ds: &Dataset, dir: &Directory, chat: &Chat) -> Box<Outside> {
+        let home = chat.home_tenant;
+        let mut reasons = self.reasons;
+        let mut users = self.users.finish(ds, dir, chat.id);
+        users.retain(|u| match dir.other_tenant_of(ds, u.upn, home) {
+            Some((t, rec)) => {
+                reasons.add(
+                    ReasonKind::NotATarget,
+                    format!("{}: a member of tenant {}", ds.str(u.upn), ds.str(t)),
+                    Some(rec),
+                );
+                false
+            }
+            None => true,
+        });
         let mut domains = self.domains;
-        // Participating domains count when no home user has them.
-        let home_domains: Vec<&str> = users
+        let home_domains: Vec<&str> = dir
+            .home_domains(ds, home)
             .iter()
-            .filter_map(|u| ds.str(u.upn).rsplit_once('@').map(|(_, d)| d))
+            .map(String::as_str)
             .chain(self.home_sip.iter().map(String::as_str))
+            .chain(
+                users
+                    .iter()
+                    .filter(|u| u.found_by == FoundBy::Member)
+                    .filter_map(|u| domain_of(ds.str(u.upn))),
+            )
+            .filter(|d| !domains.iter().any(|x| x.eq_ignore_ascii_case(d)))
             .collect();
-        for d in self.participating {
+        for (d, rec) in self.participating {
             let d = ds.str(d);
             if !home_domains.iter().any(|h| h.eq_ignore_ascii_case(d))
                 && !ends_with_ci(d, ".onmicrosoft.com")
+                && !domains.iter().any(|x| x.eq_ignore_ascii_case(d))
             {
                 push_lower(&mut domains, d);
+                reasons.add(ReasonKind::ExternalDomain, d, Some(rec));
             }
         }
+        users.retain(|u| {
+            let upn = ds.str(u.upn);
+            match domain_of(upn) {
+                Some(d) if domains.iter().any(|x| x.eq_ignore_ascii_case(d)) => {
+                    reasons.add(
+                        ReasonKind::NotATarget,
+                        format!("{upn}: {} is one of the chat's external domains", d),
+                        u.evidence.first().copied(),
+                    );
+                    false
+                }
+                _ => true,
+            }
+        });
         let mut tenants = self.tenants;
         tenants.sort();
         domains.sort();
@@ -643,12 +875,20 @@ impl ExternalFound {
             tenants,
             domains,
             home_users: users,
+            reasons: reasons.0,
         };
         outside.tenants.shrink_to_fit();
         outside.domains.shrink_to_fit();
         outside.home_users.shrink_to_fit();
         Box::new(outside)
     }
+}
+
+/// The domain of a UPN (after its last `@`).
+fn domain_of(upn: &str) -> Option<&str> {
+    upn.rsplit_once('@')
+        .map(|(_, d)| d)
+        .filter(|d| !d.is_empty())
 }
 
 /// Finds the home users of one chat, record after record.
@@ -789,5 +1029,8 @@ fn home_users(
     for &i in records {
         found.add(ds, dir, home, i);
     }
-    found.finish(ds, dir, id)
+    let mut users = found.finish(ds, dir, id);
+    // Outsiders are no home users here either.
+    users.retain(|u| dir.other_tenant_of(ds, u.upn, home).is_none());
+    users
 }

@@ -7,3 +7,4 @@ pub mod external;
 pub mod index;
 pub mod plan;
 pub mod query;
+pub mod reasons;

@@ -15,6 +15,7 @@ use sha2::Digest;
 use super::chats::{Chat, HomeUser, IdSource};
 use super::index::Index;
 use super::query::Initiated;
+use super::reasons::{Reason, ReasonRow};
 use crate::ual::{Dataset, time};
 
 /// The plan format's version; readers refuse newer ones.
@@ -54,6 +55,10 @@ pub struct Target {
     pub external_domains: Vec<String>,
     /// Ids of the records that show the user in the chat.
     pub evidence: Vec<String>,
+    /// Why the chat is external, how it started, and who in it is no
+    /// target (plans written before reasons existed have none).
+    #[serde(default)]
+    pub reasons: Vec<ReasonRow>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -132,7 +137,20 @@ pub fn target(ds: &Dataset, chat: &Chat, user: &HomeUser) -> Target {
         initiated: chat.initiated,
         external_domains: chat.external_domains().to_vec(),
         evidence: evidence.iter().map(|r| r.id.to_string()).collect(),
+        reasons: reason_rows(ds, chat.reasons()),
     }
+}
+
+/// Reasons as plans and JSON output write them: with record ids.
+pub fn reason_rows(ds: &Dataset, reasons: &[Reason]) -> Vec<ReasonRow> {
+    reasons
+        .iter()
+        .map(|r| ReasonRow {
+            kind: r.kind,
+            detail: r.detail.clone(),
+            record_id: r.record.map(|i| ds.records[i as usize].id.to_string()),
+        })
+        .collect()
 }
 
 /// The targets of the external chats among `chats` (indices into
