@@ -66,6 +66,90 @@ pub fn spreadsheet_cell(s: &str) -> Cow<'_, str> {
     }
 }
 
+/// A JSON formatter that also writes C1 controls, DEL, bidi controls and
+/// invisible characters (everything [`is_unsafe`] names) as `\uXXXX`:
+/// the JSON means the same, loses nothing, and a terminal that shows it
+/// cannot be steered by it. (serde_json already escapes C0 controls.)
+#[derive(Default)]
+pub struct SafeJson;
+
+fn write_safe_fragment<W: ?Sized + std::io::Write>(
+    w: &mut W,
+    fragment: &str,
+) -> std::io::Result<()> {
+    let mut start = 0;
+    for (i, c) in fragment.char_indices() {
+        if is_unsafe(c) {
+            w.write_all(&fragment.as_bytes()[start..i])?;
+            let mut units = [0u16; 2];
+            for u in c.encode_utf16(&mut units) {
+                write!(w, "\\u{:04x}", u)?;
+            }
+            start = i + c.len_utf8();
+        }
+    }
+    w.write_all(&fragment.as_bytes()[start..])
+}
+
+impl serde_json::ser::Formatter for SafeJson {
+    fn write_string_fragment<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        fragment: &str,
+    ) -> std::io::Result<()> {
+        write_safe_fragment(w, fragment)
+    }
+}
+
+/// [`SafeJson`], indented like `serde_json::to_writer_pretty`.
+#[derive(Default)]
+pub struct SafeJsonPretty<'a>(serde_json::ser::PrettyFormatter<'a>);
+
+macro_rules! delegate {
+    ($($name:ident($($arg:ident: $ty:ty),*)),* $(,)?) => {
+        $(fn $name<W: ?Sized + std::io::Write>(&mut self, w: &mut W $(, $arg: $ty)*) -> std::io::Result<()> {
+            self.0.$name(w $(, $arg)*)
+        })*
+    };
+}
+
+impl serde_json::ser::Formatter for SafeJsonPretty<'_> {
+    fn write_string_fragment<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        fragment: &str,
+    ) -> std::io::Result<()> {
+        write_safe_fragment(w, fragment)
+    }
+    delegate!(
+        begin_array(),
+        end_array(),
+        begin_array_value(first: bool),
+        end_array_value(),
+        begin_object(),
+        end_object(),
+        begin_object_key(first: bool),
+        begin_object_value(),
+        end_object_value(),
+    );
+}
+
+/// `v` as one line of safe JSON (no newline).
+pub fn json_line<T: serde::Serialize + ?Sized>(v: &T) -> String {
+    let mut out = Vec::new();
+    let mut ser = serde_json::Serializer::with_formatter(&mut out, SafeJson);
+    v.serialize(&mut ser).expect("a value of ours serialises");
+    String::from_utf8(out).expect("JSON is UTF-8")
+}
+
+/// `v` as indented safe JSON (no trailing newline).
+pub fn json_pretty<T: serde::Serialize + ?Sized>(v: &T) -> String {
+    let mut out = Vec::new();
+    let mut ser = serde_json::Serializer::with_formatter(&mut out, SafeJsonPretty::default());
+    v.serialize(&mut ser).expect("a value of ours serialises");
+    String::from_utf8(out).expect("JSON is UTF-8")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

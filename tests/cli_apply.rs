@@ -150,10 +150,22 @@ async fn killed_midway_then_run_again_finishes_without_resending() {
     assert_eq!(all.removed().len(), 120);
 
     // The report says so, for a ticket.
+    // The report of the last run: what it removed, and what the killed
+    // run had removed before it.
     let (code, md, _) = common::run(&["report", e.journal().to_str().unwrap()]);
     assert_eq!(code, 0);
-    assert!(md.contains("| removed | 120 |"), "{md}");
+    let n = removed_first.len();
+    assert!(md.contains("- Run 2 of 2"), "{md}");
+    assert!(md.contains(&format!("| removed | {} |", 120 - n)), "{md}");
+    assert!(md.contains(&format!("| skipped | {n} |")), "{md}");
     assert!(md.contains("interrupted"), "the killed run is named: {md}");
+    let (code, md1, _) = common::run(&["report", "--run", "1", e.journal().to_str().unwrap()]);
+    assert_eq!(code, 0);
+    assert!(
+        md1.contains("- Run 1 of 2") && md1.contains("interrupted"),
+        "{md1}"
+    );
+    assert!(md1.contains(&format!("| removed | {n} |")), "{md1}");
     let (code, csv, _) = common::run(&["report", "--format", "csv", e.journal().to_str().unwrap()]);
     assert_eq!(code, 0);
     assert_eq!(csv.lines().count(), 121);
@@ -225,9 +237,82 @@ async fn some_failures_exit_3_and_a_plan_for_another_tenant_is_refused() {
         serde_json::from_slice(&std::fs::read(&e.plan).unwrap()).unwrap();
     plan["targets"][0]["tenant_id"] = emu::FABRIKAM.into();
     std::fs::write(&e.plan, plan.to_string()).unwrap();
+    let before = e.emu.removals().len();
     let (code, err) = finish(&mut e.apply(&["--yes"])).await;
-    assert_eq!(code, 1, "{err}");
-    assert!(err.contains("not the signed-in tenant"), "{err}");
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("nothing was sent"), "{err}");
+    assert!(
+        err.contains("target 1: ") && err.contains("not the signed-in tenant"),
+        "{err}"
+    );
+    assert_eq!(e.emu.removals().len(), before, "nothing was sent");
+}
+
+/// Each way a plan can be tampered with: refused whole by the binary,
+/// exit 2, every refused target listed, the emulator untouched.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tampered_plan_is_refused_whole_with_every_reason() {
+    let e = env(3, Profile::None, 20.0).await;
+    let good: serde_json::Value = serde_json::from_slice(&std::fs::read(&e.plan).unwrap()).unwrap();
+    let uid = good["targets"][0]["user_id"].as_str().unwrap().to_owned();
+    let cases: Vec<(&str, serde_json::Value, &str)> = vec![
+        ("chat_id", "not-a-chat".into(), "not a Teams chat id"),
+        (
+            "chat_id",
+            "19:ab\u{202e}cd@thread.v2".into(),
+            "not a Teams chat id",
+        ),
+        (
+            "user_id",
+            format!("{{{uid}}}").into(),
+            "not an Entra object id",
+        ),
+        ("tenant_id", "contoso.com".into(), "not a tenant id"),
+        (
+            "user_upn",
+            "mallory@fabrikam.com".into(),
+            "an outsider is never a target",
+        ),
+    ];
+    for (field, value, why) in cases {
+        let mut plan = good.clone();
+        plan["targets"][0][field] = value.clone();
+        plan["targets"][2][field] = value.clone();
+        std::fs::write(&e.plan, plan.to_string()).unwrap();
+        let (code, err) = finish(&mut e.apply(&["--yes"])).await;
+        assert_eq!(code, 2, "{field}={value}: {err}");
+        assert!(
+            err.contains("2 of its 6 target(s) refused"),
+            "{field}: {err}"
+        );
+        assert!(
+            err.contains("target 1: ") && err.contains("target 3: "),
+            "{err}"
+        );
+        assert_eq!(err.matches(why).count(), 2, "{field}: {err}");
+        assert!(
+            !err.contains('\u{202e}'),
+            "the reason is shown safe: {err:?}"
+        );
+        assert!(e.emu.removals().is_empty(), "{field}: something was sent");
+        assert!(!e.journal().exists(), "{field}: a run was journaled");
+    }
+    // A target listed twice is said and sent once.
+    let mut plan = good.clone();
+    let first = plan["targets"][0].clone();
+    plan["targets"].as_array_mut().unwrap().push(first);
+    std::fs::write(&e.plan, plan.to_string()).unwrap();
+    let (code, err) = finish(&mut e.apply(&["--yes"])).await;
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("2 times: it is sent once"), "{err}");
+    let removals = e.emu.removals();
+    assert_eq!(removals.len(), 6, "{err}");
+    let distinct: HashSet<_> = removals.iter().map(|r| (&r.chat_id, &r.user_id)).collect();
+    assert_eq!(distinct.len(), 6);
+    // Once all are removed, a new run says so instead of asking.
+    let (code, err) = finish(&mut e.apply(&[])).await;
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("Nothing to send"), "{err}");
 }
 
 #[test]

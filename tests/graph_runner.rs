@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use chatevict::emulator::{Emulator, Profile};
 use chatevict::graph::auth::Session;
+use chatevict::graph::check;
+use chatevict::graph::prepare::{self, PlanSource, PrepareError};
 use chatevict::graph::runner::{self, Event, RunInput, RunOptions, Summary, TargetState};
 use chatevict::journal::{self, EndReason, Entry, Journal, Key, Outcome, PlanRef};
 use chatevict::triage::plan::Target;
@@ -45,6 +47,23 @@ async fn setup(chats: usize, profile: Profile, rate: f64) -> Setup {
 }
 
 impl Setup {
+    /// The plan's (chat, user, tenant) triples, user ids as the emulator
+    /// knows them (looked-up users included).
+    fn expected(&self) -> HashSet<(String, String, String)> {
+        let st = self.emu.shared.state.lock().unwrap();
+        self.targets
+            .iter()
+            .map(|t| {
+                let id = t.user_id.clone().unwrap_or_else(|| {
+                    st.user_by_upn(&t.user_upn)
+                        .map(|u| u.id.clone())
+                        .unwrap_or_else(|| panic!("the emulator knows {}", t.user_upn))
+                });
+                (t.chat_id.clone(), id, t.tenant_id.clone())
+            })
+            .collect()
+    }
+
     /// Runs the plan to its end, calling `on` with every event (and the
     /// run's controls).
     async fn run(
@@ -53,7 +72,7 @@ impl Setup {
         mut on: impl FnMut(&Event, &runner::Controls),
     ) -> (Summary, Vec<Event>) {
         let input = RunInput {
-            targets: self.targets.clone(),
+            targets: check::check(&self.targets, Some(emu::HOME)).unwrap(),
             plan: PlanRef {
                 path: "plan.json".into(),
                 sha256: "0".repeat(64),
@@ -90,6 +109,17 @@ impl Setup {
     /// target after the reply the client saw as its success.
     fn check_complete(&self) {
         let removals = self.emu.removals();
+        // Exactly the plan's (chat, user, tenant) triples reached the
+        // server, and nothing else.
+        let sent: HashSet<(String, String, String)> = removals
+            .iter()
+            .map(|r| (r.chat_id.clone(), r.user_id.clone(), r.tenant_id.clone()))
+            .collect();
+        assert_eq!(
+            sent,
+            self.expected(),
+            "the server saw other triples than the plan's"
+        );
         let changed: HashSet<(String, String)> = removals
             .iter()
             .filter(|r| r.changed)
@@ -433,7 +463,7 @@ async fn a_dry_run_sends_nothing_and_journals_what_it_would_do() {
     let s = setup(5, Profile::None, 20.0).await;
     let before = s.emu.shared.state.lock().unwrap().requests;
     let input = RunInput {
-        targets: s.targets.clone(),
+        targets: check::check(&s.targets, None).unwrap(),
         plan: PlanRef {
             path: "plan.json".into(),
             sha256: "0".repeat(64),
@@ -479,19 +509,104 @@ async fn a_dry_run_sends_nothing_and_journals_what_it_would_do() {
     assert_eq!(would, 10);
 }
 
-#[test]
-fn plans_with_foreign_tenants_or_odd_ids_are_refused_whole() {
-    let d = tempfile::tempdir().unwrap();
-    let export = emu::write_export(d.path(), 2);
-    let mut t = emu::targets(&[export]);
-    assert!(runner::check_plan(&t, Some(emu::HOME)).is_empty());
-    let r = runner::check_plan(&t, Some(emu::FABRIKAM));
-    assert_eq!(r.len(), t.len());
-    assert!(r[0].reason.contains("not the signed-in tenant"));
-    t[1].chat_id = "19:x/../../users@thread.v2".into();
-    t[2].user_id = Some("not-a-guid".into());
-    let r = runner::check_plan(&t, Some(emu::HOME));
-    assert_eq!(r.iter().map(|r| r.index).collect::<Vec<_>>(), vec![1, 2]);
+/// Prepares a run of `targets` as both faces do, against the setup's
+/// emulator; `Err` when the plan is refused.
+async fn prepared_run(s: &Setup, targets: &[Target]) -> Result<Summary, PrepareError> {
+    let account = s.session.account().await;
+    let p = prepare::prepare(
+        targets,
+        PlanSource {
+            path: "plan.json".into(),
+            sha256: "0".repeat(64),
+        },
+        Some(&account),
+        false,
+        s.journal.parent().unwrap(),
+        Some(s.journal.clone()),
+    )?;
+    let mut h = p
+        .start(
+            Some(emu::graph(&s.settings)),
+            Some(s.session.clone()),
+            opts(50.0),
+        )
+        .unwrap();
+    while let Some(e) = h.events.recv().await {
+        if matches!(e, Event::Idle(_)) {
+            h.finish();
+        }
+    }
+    Ok(h.task.await.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tampered_plan_sends_nothing_whatever_field_is_bad() {
+    let s = setup(3, Profile::None, 50.0).await;
+    let good = s.targets.clone();
+    let with_id = good.iter().position(|t| t.user_id.is_some()).unwrap();
+    type Tamper = Box<dyn Fn(&mut Target)>;
+    let tampers: Vec<(&str, Tamper)> = vec![
+        ("chat id", Box::new(|t| t.chat_id = "not-a-chat".into())),
+        (
+            "chat id with a path",
+            Box::new(|t| t.chat_id = "19:x/../../users@thread.v2".into()),
+        ),
+        (
+            "chat id with U+202E",
+            Box::new(|t| t.chat_id = "19:ab\u{202e}cd@thread.v2".into()),
+        ),
+        (
+            "braced user id",
+            Box::new(|t| t.user_id = Some(format!("{{{}}}", t.user_id.clone().unwrap()))),
+        ),
+        (
+            "user id",
+            Box::new(|t| t.user_id = Some("not-a-guid".into())),
+        ),
+        (
+            "tenant id",
+            Box::new(|t| t.tenant_id = "contoso.com".into()),
+        ),
+        (
+            "another tenant",
+            Box::new(|t| t.tenant_id = emu::FABRIKAM.into()),
+        ),
+        (
+            "an outsider",
+            Box::new(|t| {
+                t.user_upn = "rob.young@fabrikam.com".into();
+                t.external_domains = vec!["fabrikam.com".into()];
+            }),
+        ),
+    ];
+    for (what, tamper) in tampers {
+        let mut plan = good.clone();
+        tamper(&mut plan[with_id]);
+        match prepared_run(&s, &plan).await {
+            Err(PrepareError::Refused(r)) => {
+                assert_eq!(r.len(), 1, "{what}: {r:?}");
+                assert_eq!(r[0].index, with_id, "{what}");
+            }
+            other => panic!("{what}: the plan was not refused: {other:?}"),
+        }
+        let st = s.emu.shared.state.lock().unwrap();
+        assert!(st.removals.is_empty(), "{what}: something was sent");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_doubled_plan_sends_each_target_once() {
+    let s = setup(3, Profile::None, 50.0).await;
+    let mut doubled = s.targets.clone();
+    doubled.extend(s.targets.iter().cloned());
+    let mut shouting = s.targets[0].clone();
+    shouting.user_upn = shouting.user_upn.to_uppercase();
+    doubled.push(shouting);
+    let sum = prepared_run(&s, &doubled).await.unwrap();
+    assert_eq!(sum.counts.removed, s.targets.len(), "{sum:?}");
+    let removals = s.emu.removals();
+    assert_eq!(removals.len(), s.targets.len(), "one request per target");
+    s.check_complete();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -23,8 +23,19 @@ fn ch(c: char) -> Msg {
     key(KeyCode::Char(c))
 }
 
-/// Runs the effects `update` asks for, as the loop would (filters
-/// synchronously); returns what else it asked for.
+thread_local! {
+    /// The journals' directory of this test (tests run on threads of
+    /// their own): the review reads the tenant's journal there.
+    static JOURNALS: tempfile::TempDir = tempfile::tempdir().unwrap();
+}
+
+fn journals() -> PathBuf {
+    JOURNALS.with(|d| d.path().to_path_buf())
+}
+
+/// Runs the effects `update` asks for, as the loop would (filters and
+/// the review's preparation synchronously, with the library function the
+/// loop calls); returns what else it asked for.
 fn pump(app: &mut App, msg: Msg) -> Vec<Effect> {
     let mut queue = vec![msg];
     let mut other = Vec::new();
@@ -35,6 +46,24 @@ fn pump(app: &mut App, msg: Msg) -> Vec<Effect> {
                     let d = app.data.clone().unwrap();
                     let never = AtomicBool::new(false);
                     queue.push(filter_now(&d, job, &query, &marked, &never).unwrap());
+                }
+                Effect::Prepare { plan, dry_run, seq } => {
+                    let source = chatevict::graph::prepare::PlanSource {
+                        path: "plan.json".into(),
+                        sha256: "0".repeat(64),
+                    };
+                    let result = chatevict::graph::prepare::prepare(
+                        &plan.targets,
+                        source,
+                        app.account(),
+                        dry_run,
+                        &journals(),
+                        None,
+                    );
+                    queue.push(Msg::Remote(chatevict::tui::app::RemoteMsg::Prepared(
+                        seq,
+                        result.map(Box::new),
+                    )));
                 }
                 e => other.push(e),
             }
@@ -428,13 +457,14 @@ mod run_screens {
         );
     }
 
-    /// Marks every external chat, signs in and opens the review.
+    /// Marks every external chat, signs in and opens the review; the
+    /// number of removals it would send.
     fn review(app: &mut App) -> usize {
         pump(app, ch('a'));
         sign_in(app);
         pump(app, ch('R'));
         match &app.dialog {
-            Some(Dialog::Review(r)) => r.plan.targets.len(),
+            Some(Dialog::Review(r)) => r.to_send().expect("prepared"),
             other => panic!("{other:?}"),
         }
     }
@@ -444,7 +474,7 @@ mod run_screens {
         typed(app, &n.to_string());
         let fx = pump(app, key(KeyCode::Enter));
         assert!(
-            matches!(&fx[..], [Effect::StartRun { dry_run: false, .. }]),
+            matches!(&fx[..], [Effect::StartRun { prepared, .. }] if !prepared.dry_run),
             "{fx:?}"
         );
         remote(
@@ -572,7 +602,209 @@ mod run_screens {
         typed(&mut app, &n.to_string());
         assert!(matches!(
             &pump(&mut app, key(KeyCode::Enter))[..],
-            [Effect::StartRun { dry_run: true, .. }]
+            [Effect::StartRun { prepared, .. }] if prepared.dry_run
+        ));
+    }
+
+    /// Writes to this test's tenant journal that an earlier run removed
+    /// `(chat, upn)`.
+    fn removed_earlier(pairs: &[(&str, &str)]) {
+        use chatevict::journal::{Entry, Journal, Key, Outcome, PlanRef};
+        let path = chatevict::graph::prepare::tenant_journal(&journals(), common::emu::HOME);
+        let mut j = Journal::open(&path).unwrap();
+        j.append(&Entry::RunStarted {
+            run: "r0".into(),
+            at: "2026-11-20T10:00:00.000Z".into(),
+            chatevict: "0".into(),
+            plan: PlanRef {
+                path: "old.json".into(),
+                sha256: "1".repeat(64),
+                targets: pairs.len(),
+            },
+            dry_run: false,
+            tenant_id: Some(common::emu::HOME.into()),
+            account: Some("admin@contoso.onmicrosoft.com".into()),
+            graph: "g".into(),
+            max_rate: 0.8,
+        })
+        .unwrap();
+        for (chat, upn) in pairs {
+            j.append(&Entry::Outcome {
+                run: "r0".into(),
+                at: "2026-11-20T10:00:01.000Z".into(),
+                key: Key::new(chat, upn),
+                user_id: None,
+                tenant_id: common::emu::HOME.into(),
+                chat_name: None,
+                attempt: 1,
+                client_request_id: Some("c".into()),
+                result: Outcome::Removed,
+                status: Some(204),
+                code: None,
+                message: None,
+                request_id: Some("r".into()),
+                date: None,
+                retry_in_ms: None,
+            })
+            .unwrap();
+        }
+    }
+
+    const X1: &str = "19:0a1b2c3d4e5f40718293a4b5c6d7e8f9@thread.v2";
+
+    #[test]
+    fn review_counts_earlier_removals_internal_and_hidden_targets_apart() {
+        snap("review_mixed", |app| {
+            removed_earlier(&[(X1, "alex.wilber@contoso.com")]);
+            pump(app, ch('a'));
+            sign_in(app);
+            // A filter that hides every chat but the Fabrikam contract.
+            pump(app, ch('/'));
+            typed(app, "name:fabrikam");
+            pump(app, key(KeyCode::Enter));
+            pump(app, ch('R'));
+            let Some(Dialog::Review(r)) = &app.dialog else {
+                panic!()
+            };
+            // Ten marked, one removed earlier: nine to send and type back.
+            assert_eq!(r.to_send(), Some(9));
+            let (p, hidden) = r.prepared().unwrap();
+            assert_eq!(p.already_removed(), 1);
+            assert_eq!(hidden.iter().filter(|h| **h).count(), 8);
+            assert_eq!(p.internal_and_unknown(), (3, 1));
+            typed(app, "10");
+            let fx = pump(app, key(KeyCode::Enter));
+            assert!(fx.is_empty(), "10 is not the number to send");
+            let Some(Dialog::Review(r)) = &app.dialog else {
+                panic!()
+            };
+            assert_eq!(
+                r.note.as_deref(),
+                Some("10 is not 9: type the number of removals to send")
+            );
+        });
+    }
+
+    #[test]
+    fn nothing_left_to_send_is_said_instead_of_asked() {
+        let mut app = fixture_app((120, 40));
+        let every: Vec<(String, String)> = {
+            pump(&mut app, ch('a'));
+            let plan = app.plan_of_marks().unwrap();
+            plan.targets
+                .iter()
+                .map(|t| (t.chat_id.clone(), t.user_upn.clone()))
+                .collect()
+        };
+        let pairs: Vec<(&str, &str)> = every.iter().map(|(a, b)| (&**a, &**b)).collect();
+        removed_earlier(&pairs);
+        sign_in(&mut app);
+        pump(&mut app, ch('R'));
+        let Some(Dialog::Review(r)) = &app.dialog else {
+            panic!()
+        };
+        assert_eq!(r.to_send(), Some(0));
+        assert!(
+            screen(&app).contains("Nothing left to send"),
+            "{}",
+            screen(&app)
+        );
+        assert!(pump(&mut app, key(KeyCode::Enter)).is_empty());
+        assert!(app.run.is_none());
+        assert!(app.dialog.is_none());
+    }
+
+    #[test]
+    fn a_plan_of_another_tenant_is_refused_whole() {
+        snap("review_refused", |app| {
+            pump(app, ch('a'));
+            remote(
+                app,
+                RemoteMsg::SignedIn(Account {
+                    username: "admin@fabrikam.com".into(),
+                    name: None,
+                    tenant_id: common::emu::FABRIKAM.into(),
+                    object_id: None,
+                }),
+            );
+            pump(app, ch('R'));
+            typed(app, "10");
+            assert!(pump(app, key(KeyCode::Enter)).is_empty());
+            assert!(app.run.is_none());
+        });
+    }
+
+    #[test]
+    fn a_stopped_run_retries_its_failed_targets_and_a_cancelled_one_says_not_sent() {
+        snap("run_cancelled", |app| {
+            let n = start(app);
+            ev(app, removed(0));
+            ev(
+                app,
+                Event::Target {
+                    index: 1,
+                    state: TargetState::Failed(failure()),
+                },
+            );
+            ev(
+                app,
+                Event::Ended(Summary {
+                    counts: Counts {
+                        removed: 1,
+                        failed: 1,
+                        left: n - 2,
+                        ..Counts::default()
+                    },
+                    total: n,
+                    reason: EndReason::Stopped("Graph answered 403 Forbidden".into()),
+                    sent: 2,
+                    achieved_rate: None,
+                    elapsed: Duration::from_secs(3),
+                }),
+            );
+        });
+        let mut app = fixture_app((120, 40));
+        start(&mut app);
+        ev(
+            &mut app,
+            Event::Target {
+                index: 1,
+                state: TargetState::Failed(failure()),
+            },
+        );
+        ev(
+            &mut app,
+            Event::Ended(Summary {
+                counts: Counts::default(),
+                total: 0,
+                reason: EndReason::Stopped("403".into()),
+                sent: 1,
+                achieved_rate: None,
+                elapsed: Duration::ZERO,
+            }),
+        );
+        let fx = pump(&mut app, ch('t'));
+        assert!(
+            matches!(&fx[..], [Effect::PrepareRetry { keep, dry_run: false, .. }] if keep == &[1]),
+            "{fx:?}"
+        );
+    }
+
+    #[test]
+    fn signing_in_again_and_out() {
+        let mut app = fixture_app((120, 40));
+        sign_in(&mut app);
+        assert!(pump(&mut app, ch('s')).is_empty());
+        assert!(matches!(app.dialog, Some(Dialog::SignIn)));
+        assert!(screen(&app).contains("o signs out"));
+        assert!(matches!(pump(&mut app, ch('o'))[..], [Effect::SignOut]));
+        remote(&mut app, RemoteMsg::SignedOut(Ok(())));
+        assert!(app.account().is_none());
+        sign_in(&mut app);
+        pump(&mut app, ch('s'));
+        assert!(matches!(
+            pump(&mut app, key(KeyCode::Enter))[..],
+            [Effect::SignIn]
         ));
     }
 
@@ -664,8 +896,14 @@ mod run_screens {
             pump(&mut app, ch('p'))[..],
             [Effect::Control(RunControl::Resume)]
         ));
+        // Cancelling asks first.
+        assert!(pump(&mut app, ch('x')).is_empty());
+        assert!(matches!(app.dialog, Some(Dialog::CancelRun)));
+        assert!(pump(&mut app, ch('n')).is_empty(), "any other key goes on");
+        assert!(app.dialog.is_none());
+        pump(&mut app, ch('x'));
         assert!(matches!(
-            pump(&mut app, ch('x'))[..],
+            pump(&mut app, ch('y'))[..],
             [Effect::Control(RunControl::Cancel)]
         ));
     }

@@ -7,10 +7,12 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::config::GraphArgs;
-use crate::graph::runner::{self, Event, RunInput, RunOptions, Summary, TargetState};
-use crate::journal::{self, EndReason, Journal, PlanRef};
+use crate::graph::prepare::{PlanSource, PrepareError, Prepared, prepare};
+use crate::graph::runner::{self, Event, RunOptions, Summary, TargetState};
+use crate::journal::EndReason;
 use crate::sanitize::for_terminal;
-use crate::triage::plan::{PLAN_VERSION, Plan, sha256_file};
+use crate::triage::plan::{PLAN_VERSION, Plan, Target, sha256_file};
+use crate::triage::query::Initiated;
 
 use super::exit;
 use super::signin::{Context, fail, runtime};
@@ -26,7 +28,7 @@ pub struct ApplyArgs {
     /// Do not ask for confirmation.
     #[arg(long)]
     pub yes: bool,
-    /// The journal [default: one per plan in $XDG_STATE_HOME/chatevict/journals].
+    /// The journal [default: one per tenant in $XDG_STATE_HOME/chatevict/journals].
     #[arg(long, value_name = "PATH")]
     pub journal: Option<PathBuf>,
     /// Removal requests per second [default: 0.8, the sustained Teams
@@ -65,20 +67,6 @@ pub fn run(args: &ApplyArgs) -> u8 {
         Ok(s) => s,
         Err(e) => return fail(&e),
     };
-    let journal_path = args
-        .journal
-        .clone()
-        .unwrap_or_else(|| journal::default_path(&ctx.dirs.journals(), &sha));
-    let prior = match journal::read(&journal_path) {
-        Ok(r) => r,
-        Err(e) => return fail(&e),
-    };
-    if !prior.bad_lines.is_empty() {
-        eprintln!(
-            "chatevict: the journal has {} unreadable line(s) (cut off by a crash?); they are ignored",
-            prior.bad_lines.len()
-        );
-    }
     let rt = runtime();
     rt.block_on(async move {
         // A dry run sends nothing, sign-in included; it checks the tenant
@@ -95,66 +83,59 @@ pub fn run(args: &ApplyArgs) -> u8 {
                 Err(e) => return fail(&e),
             }
         };
-        let tid = account.as_ref().map(|a| a.tenant_id.clone());
-        let refusals = runner::check_plan(&plan.targets, tid.as_deref());
-        if !refusals.is_empty() {
-            eprintln!(
-                "chatevict: the plan cannot be run; {} target(s) refused:",
-                refusals.len()
-            );
-            for r in refusals.iter().take(20) {
-                let t = &plan.targets[r.index];
+        let source = PlanSource {
+            path: args.plan.display().to_string(),
+            sha256: sha,
+        };
+        let prepared = match prepare(
+            &plan.targets,
+            source,
+            account.as_ref(),
+            args.dry_run,
+            &ctx.dirs.journals(),
+            args.journal.clone(),
+        ) {
+            Ok(p) => p,
+            Err(PrepareError::Refused(refusals)) => {
                 eprintln!(
-                    "  {} {}: {}",
-                    for_terminal(&t.chat_id),
-                    for_terminal(&t.user_upn),
-                    for_terminal(&r.reason)
+                    "chatevict: the plan cannot be run; nothing was sent. {} of its {} target(s) refused:",
+                    refusals.len(),
+                    plan.targets.len()
                 );
+                for r in &refusals {
+                    let t = &plan.targets[r.index];
+                    eprintln!(
+                        "  target {}: {} {}: {}",
+                        r.index + 1,
+                        for_terminal(&t.chat_id),
+                        for_terminal(&t.user_upn),
+                        for_terminal(&r.reason)
+                    );
+                }
+                return exit::USAGE;
             }
-            if refusals.len() > 20 {
-                eprintln!("  … and {} more", refusals.len() - 20);
+            Err(PrepareError::Empty) => {
+                eprintln!("chatevict: the plan has no target; nothing to send.");
+                return exit::OK;
             }
-            return exit::FAILED;
+            Err(e) => return fail(&e),
+        };
+        if !prepared.prior.bad_lines.is_empty() {
+            eprintln!(
+                "chatevict: the journal has {} unreadable line(s) (cut off by a crash?); they are ignored",
+                prepared.prior.bad_lines.len()
+            );
         }
-        let done = prior.removed();
-        let already = plan
-            .targets
-            .iter()
-            .filter(|t| done.contains_key(&journal::Key::new(&t.chat_id, &t.user_upn)))
-            .count();
-        let to_do = plan.targets.len() - already;
-        let chats: std::collections::HashSet<&str> =
-            plan.targets.iter().map(|t| t.chat_id.as_str()).collect();
-        let who = account
-            .as_ref()
-            .map(|a| for_terminal(&a.username).into_owned())
-            .unwrap_or_else(|| "(not signed in)".into());
-        eprintln!(
-            "{} {} target(s) in {} chat(s) of tenant {} as {}{}.",
-            if args.dry_run {
-                "Dry run: would remove"
-            } else {
-                "About to remove"
-            },
-            to_do,
-            chats.len(),
-            tid.as_deref()
-                .map(|t| for_terminal(t).into_owned())
-                .unwrap_or_else(|| "?".into()),
-            who,
-            if already > 0 {
-                format!(" ({already} already removed by an earlier run, skipped)")
-            } else {
-                String::new()
-            }
-        );
-        let lookups = plan.lookups();
-        if lookups > 0 {
-            eprintln!("{lookups} user id(s) will be looked up first (GET /users/{{upn}}).");
+        show(&prepared, account.as_ref());
+        let to_send = prepared.to_send_count();
+        if to_send == 0 {
+            eprintln!(
+                "Nothing to send: every target was removed by an earlier run (see the journal)."
+            );
+            return exit::OK;
         }
-        eprintln!("Journal: {}", journal_path.display());
-        if !args.dry_run && to_do > 0 && !args.yes {
-            match confirm(to_do) {
+        if !args.dry_run && !args.yes {
+            match confirm(to_send) {
                 Ok(true) => {}
                 Ok(false) => {
                     eprintln!("Nothing was sent.");
@@ -163,33 +144,97 @@ pub fn run(args: &ApplyArgs) -> u8 {
                 Err(code) => return code,
             }
         }
-        let journal = match Journal::open(&journal_path) {
-            Ok(j) => j,
-            Err(e) => return fail(&e),
-        };
+        let journal_path = prepared.journal_path.clone();
+        let targets = prepared.targets().to_vec();
         let opts = RunOptions {
             max_rate: ctx.settings.max_rate,
-            dry_run: args.dry_run,
             ..RunOptions::default()
         };
-        let input = RunInput {
-            targets: plan.targets.clone(),
-            plan: PlanRef {
-                path: args.plan.display().to_string(),
-                sha256: sha,
-                targets: plan.targets.len(),
-            },
-            journal,
-            prior,
-            graph: (!args.dry_run).then(|| ctx.graph()),
-            session,
-            tenant_id: tid,
-            account: account.map(|a| a.username),
+        let handle = match prepared.start(Some(ctx.graph()), session, opts) {
+            Ok(h) => h,
+            Err(e) => return fail(&e),
         };
-        let handle = runner::start(input, opts);
-        let summary = watch(handle, &plan).await;
+        let summary = watch(handle, &targets).await;
         report_end(&summary, &journal_path)
     })
+}
+
+/// The confirmation: exactly what will be sent, on stderr.
+fn show(p: &Prepared, account: Option<&crate::graph::cache::Account>) {
+    for f in p.checked.folded() {
+        eprintln!(
+            "The plan lists {} in {} {} times: it is sent once.",
+            for_terminal(&f.user_upn),
+            for_terminal(&f.chat_id),
+            f.times
+        );
+    }
+    let who = account
+        .map(|a| for_terminal(&a.username).into_owned())
+        .unwrap_or_else(|| "(not signed in)".into());
+    let domain = account
+        .and_then(|a| a.username.rsplit_once('@').map(|(_, d)| d.to_owned()))
+        .map(|d| format!(" ({})", for_terminal(&d)))
+        .unwrap_or_default();
+    let to_send: Vec<(usize, &crate::triage::plan::Target)> = p.to_send().collect();
+    let chats: std::collections::BTreeSet<&str> =
+        to_send.iter().map(|(_, t)| t.chat_id.as_str()).collect();
+    eprintln!(
+        "{} {} target(s) in {} chat(s) of tenant {}{} as {}:",
+        if p.dry_run {
+            "Dry run: would remove"
+        } else {
+            "About to remove"
+        },
+        to_send.len(),
+        chats.len(),
+        p.tenant_id,
+        domain,
+        who,
+    );
+    for (_, t) in &to_send {
+        let start = match t.initiated {
+            Initiated::External => "",
+            Initiated::Internal => "  [started in your tenant]",
+            Initiated::Unknown => "  [start unknown]",
+        };
+        eprintln!(
+            "  {}  {}user {}  chat {}{}{}",
+            for_terminal(&t.user_upn),
+            t.user_display_name
+                .as_deref()
+                .map(|n| format!("({}) ", for_terminal(n)))
+                .unwrap_or_default(),
+            t.user_id.as_deref().unwrap_or("(looked up first by UPN)"),
+            for_terminal(&t.chat_id),
+            t.chat_name
+                .as_deref()
+                .map(|n| format!(" \"{}\"", for_terminal(n)))
+                .unwrap_or_default(),
+            start
+        );
+    }
+    let already = p.already_removed();
+    if already > 0 {
+        eprintln!("{already} more target(s) were removed by an earlier run: not sent again.");
+    }
+    let (internal, unknown) = p.internal_and_unknown();
+    if internal + unknown > 0 {
+        eprintln!(
+            "Warning: {internal} of these target(s) are in chats started in your own tenant and \
+             {unknown} in chats of unknown start; Microsoft's procedure is written for chats \
+             started externally (filter with initiated:external)."
+        );
+    }
+    let lookups = p.lookups();
+    if lookups > 0 {
+        eprintln!("{lookups} user id(s) will be looked up first (GET /users/{{upn}}).");
+    }
+    eprintln!("{}", crate::graph::prepare::WHAT_IT_DOES);
+    eprintln!(
+        "Journal: {}",
+        for_terminal(&p.journal_path.display().to_string())
+    );
 }
 
 /// Asks for the number of targets to be typed back.
@@ -210,10 +255,10 @@ fn confirm(n: usize) -> Result<bool, u8> {
 }
 
 /// Shows the run's events until it ends; Ctrl-C cancels (twice: at once).
-async fn watch(mut handle: runner::RunHandle, plan: &Plan) -> Summary {
+async fn watch(mut handle: runner::RunHandle, targets: &[Target]) -> Summary {
     let tty = std::io::stderr().is_terminal();
     let bar = if tty {
-        let b = ProgressBar::new(plan.targets.len() as u64);
+        let b = ProgressBar::new(targets.len() as u64);
         b.set_style(
             ProgressStyle::with_template(
                 "{spinner} [{bar:30}] {pos}/{len} {msg} (elapsed {elapsed}, left ~{eta})",
@@ -252,7 +297,7 @@ async fn watch(mut handle: runner::RunHandle, plan: &Plan) -> Summary {
         match ev {
             Event::Started { .. } => {}
             Event::Target { index, state } => {
-                let t = &plan.targets[index];
+                let t = &targets[index];
                 let who = format!(
                     "{}  {}",
                     for_terminal(&t.chat_id),

@@ -5,7 +5,7 @@ use std::io::{self, Write};
 use serde::Serialize;
 use unicode_width::UnicodeWidthChar;
 
-use crate::sanitize::{for_terminal, is_unsafe};
+use crate::sanitize::{SafeJson, for_terminal};
 use crate::ual::{Dataset, Record, record_type, time};
 
 /// The normalised record as the command line prints it.
@@ -94,32 +94,6 @@ impl<'a> RecordRow<'a> {
                 line: r.source.line,
             },
         }
-    }
-}
-
-/// A JSON formatter that also writes C1 controls, bidi overrides and
-/// invisible characters as `\uXXXX`: the JSON means the same, and a
-/// terminal that shows it cannot be steered by it.
-pub struct SafeJson;
-
-impl serde_json::ser::Formatter for SafeJson {
-    fn write_string_fragment<W: ?Sized + Write>(
-        &mut self,
-        w: &mut W,
-        fragment: &str,
-    ) -> io::Result<()> {
-        let mut start = 0;
-        for (i, c) in fragment.char_indices() {
-            if is_unsafe(c) {
-                w.write_all(&fragment.as_bytes()[start..i])?;
-                let mut units = [0u16; 2];
-                for u in c.encode_utf16(&mut units) {
-                    write!(w, "\\u{:04x}", u)?;
-                }
-                start = i + c.len_utf8();
-            }
-        }
-        w.write_all(&fragment.as_bytes()[start..])
     }
 }
 

@@ -1,9 +1,8 @@
 //! `chatevict plan`: the targets of the selected external chats, written
 //! as the plan a removal run takes.
 
-use std::io::{self, IsTerminal, Write};
+use std::io::{self, Write};
 
-use super::output::SafeJson;
 use super::triage;
 use super::{PlanArgs, exit};
 use crate::sanitize::for_terminal;
@@ -45,12 +44,7 @@ pub fn run(args: &PlanArgs) -> u8 {
         }
         let result = match &args.output {
             Some(path) if path.as_os_str() != "-" => plan.write_atomic(path),
-            _ => {
-                let out = io::stdout();
-                let tty = out.is_terminal();
-                let mut w = out.lock();
-                write_plan(&mut w, &plan, tty)
-            }
+            _ => write_plan(&mut io::stdout().lock(), &plan),
         };
         if let Err(e) = result {
             eprintln!("chatevict: cannot write the plan: {e}");
@@ -75,51 +69,7 @@ pub fn run(args: &PlanArgs) -> u8 {
     })
 }
 
-fn write_plan<W: Write>(w: &mut W, plan: &Plan, safe: bool) -> io::Result<()> {
-    if safe {
-        let mut ser = serde_json::Serializer::with_formatter(&mut *w, SafePretty::default());
-        serde::Serialize::serialize(plan, &mut ser).map_err(io::Error::other)?;
-    } else {
-        serde_json::to_writer_pretty(&mut *w, plan).map_err(io::Error::other)?;
-    }
-    w.write_all(b"\n")?;
+fn write_plan<W: Write>(w: &mut W, plan: &Plan) -> io::Result<()> {
+    w.write_all(&plan.to_bytes())?;
     w.flush()
-}
-
-/// Pretty JSON for a terminal: indented like `to_writer_pretty`, strings
-/// escaped like [`SafeJson`].
-#[derive(Default)]
-struct SafePretty<'a>(serde_json::ser::PrettyFormatter<'a>);
-
-impl serde_json::ser::Formatter for SafePretty<'_> {
-    fn write_string_fragment<W: ?Sized + Write>(&mut self, w: &mut W, s: &str) -> io::Result<()> {
-        SafeJson.write_string_fragment(w, s)
-    }
-    fn begin_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.0.begin_array(w)
-    }
-    fn end_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.0.end_array(w)
-    }
-    fn begin_array_value<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
-        self.0.begin_array_value(w, first)
-    }
-    fn end_array_value<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.0.end_array_value(w)
-    }
-    fn begin_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.0.begin_object(w)
-    }
-    fn end_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.0.end_object(w)
-    }
-    fn begin_object_key<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
-        self.0.begin_object_key(w, first)
-    }
-    fn begin_object_value<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.0.begin_object_value(w)
-    }
-    fn end_object_value<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.0.end_object_value(w)
-    }
 }

@@ -14,6 +14,10 @@ pub struct ReportArgs {
     /// The journal of a run (`chatevict apply` prints its path).
     #[arg(value_name = "JOURNAL")]
     pub journal: PathBuf,
+    /// Which run of the journal: its number (as the report lists them) or
+    /// its id [default: the last].
+    #[arg(long, value_name = "N|ID")]
+    pub run: Option<String>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = ReportFormat::Md)]
     pub format: ReportFormat,
@@ -33,7 +37,14 @@ pub fn run(args: &ReportArgs) -> u8 {
     if !args.journal.exists() {
         return fail(&format!("{}: no such journal", args.journal.display()));
     }
-    let r = match report::build(&args.journal) {
+    let which = match args.run.as_deref() {
+        None => report::Which::Last,
+        Some(n) => match n.parse::<usize>() {
+            Ok(n) => report::Which::Number(n),
+            Err(_) => report::Which::Id(n.to_owned()),
+        },
+    };
+    let r = match report::build(&args.journal, &which) {
         Ok(r) => r,
         Err(e) => return fail(&e),
     };

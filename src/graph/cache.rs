@@ -106,7 +106,7 @@ impl TokenCache {
             source,
         };
         let dir = self.path.parent().unwrap_or(Path::new("."));
-        create_private_dir(dir).map_err(io)?;
+        crate::files::create_private_dir(dir).map_err(io)?;
         let mut b = tempfile::Builder::new();
         b.prefix(".token-cache");
         #[cfg(unix)]
@@ -156,18 +156,6 @@ fn check_private(_: &Path, _: &std::fs::Metadata) -> Result<(), CacheError> {
 fn private_file() -> std::fs::Permissions {
     use std::os::unix::fs::PermissionsExt;
     std::fs::Permissions::from_mode(0o600)
-}
-
-/// Creates `dir` (and parents) readable only by its owner when new.
-pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
-    let mut b = std::fs::DirBuilder::new();
-    b.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        b.mode(0o700);
-    }
-    b.create(dir)
 }
 
 #[cfg(test)]

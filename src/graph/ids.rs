@@ -14,27 +14,42 @@ use super::cloud::ApiVersion;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum IdError {
     #[error(
-        "chat id {0:?} is not a Teams chat id (it must not be empty or contain '/', '?', '#', '\\', spaces or control characters)"
+        "chat id {0:?} is not a Teams chat id (19:…@thread.v2, 19:…@unq.gbl.spaces, \
+         19:meeting_…@thread.v2 or 19:…@thread.skype, in letters, digits and -_.=+~!)"
     )]
     Chat(String),
-    #[error("user id {0:?} is not an Entra object id (a GUID)")]
+    #[error("user id {0:?} is not an Entra object id (a GUID of 36 characters, no braces)")]
     User(String),
-    #[error("tenant id {0:?} is not a tenant GUID")]
+    #[error("tenant id {0:?} is not a tenant id (a GUID of 36 characters, no braces)")]
     Tenant(String),
     #[error(
-        "UPN {0:?} cannot be looked up (empty, or with spaces, '/', '\\' or control characters)"
+        "UPN {0:?} is not a user principal name (name@domain, without spaces, '/', '\\', \
+         control or invisible characters)"
     )]
     Upn(String),
 }
 
-fn bad_char(c: char) -> bool {
-    c.is_whitespace() || c.is_control() || matches!(c, '/' | '?' | '#' | '\\' | '%')
-}
+/// The endings of the thread ids Teams gives chats (a channel's
+/// `@thread.tacv2` is no chat).
+const CHAT_SUFFIXES: [&str; 3] = ["@thread.v2", "@unq.gbl.spaces", "@thread.skype"];
 
-/// A Teams chat id (`19:…@thread.v2`, `19:…@unq.gbl.spaces`, …).
+/// A Teams chat id of one of the shapes Teams issues: `19:`, then
+/// letters, digits and `-_.=+~!` (a 1:1 chat's two object ids, a group
+/// chat's hex, a meeting's `meeting_` and base64), then the thread's
+/// ending. Nothing else reaches a URL: an id with `/`, `?`, `#` or `%`
+/// would change which endpoint a request reaches.
 pub fn check_chat_id(s: &str) -> Result<&str, IdError> {
-    if s.is_empty() || s.len() > 1024 || s.chars().any(bad_char) || s == "." || s == ".." {
-        return Err(IdError::Chat(s.to_owned()));
+    let refuse = || IdError::Chat(s.to_owned());
+    let body = s.strip_prefix("19:").ok_or_else(refuse)?;
+    let suffix = CHAT_SUFFIXES
+        .iter()
+        .find(|x| body.ends_with(*x))
+        .ok_or_else(refuse)?;
+    let middle = &body[..body.len() - suffix.len()];
+    let ok =
+        |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '=' | '+' | '~' | '!');
+    if middle.is_empty() || s.len() > 512 || !middle.chars().all(ok) || middle.starts_with('.') {
+        return Err(refuse());
     }
     Ok(s)
 }
@@ -49,28 +64,38 @@ pub fn check_tenant_id(s: &str) -> Result<String, IdError> {
     guid(s).ok_or_else(|| IdError::Tenant(s.to_owned()))
 }
 
-/// A UPN to look up with `GET /users/{upn}`.
+/// A UPN: to look up with `GET /users/{upn}`, and the key of a target in
+/// the journal. `name@domain`, printable, without what would change a URL
+/// path or hide characters from the person reading it.
 pub fn check_upn(s: &str) -> Result<&str, IdError> {
-    if s.is_empty()
+    let refuse = || IdError::Upn(s.to_owned());
+    let (name, domain) = s.rsplit_once('@').ok_or_else(refuse)?;
+    if name.is_empty()
+        || domain.is_empty()
         || s.len() > 1024
-        || s.chars()
-            .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '/' | '\\'))
+        || s.chars().any(|c| {
+            c.is_whitespace()
+                || c.is_control()
+                || crate::sanitize::is_unsafe(c)
+                || matches!(c, '/' | '\\' | '?' | '%')
+        })
     {
-        return Err(IdError::Upn(s.to_owned()));
+        return Err(refuse());
     }
     Ok(s)
 }
 
-/// The hyphenated lowercase form of a GUID written in the usual 8-4-4-4-12
-/// form (braces allowed), or `None`.
+/// The lowercase form of a GUID written as 36 characters, 8-4-4-4-12 hex
+/// digits, or `None` (braces, URNs, 32 digits without hyphens and spaces
+/// are all refused: a plan holds the canonical form).
 fn guid(s: &str) -> Option<String> {
-    let t = s.trim_start_matches('{').trim_end_matches('}');
-    if t.len() != 36 {
-        return None;
-    }
-    uuid::Uuid::try_parse(t)
-        .ok()
-        .map(|u| u.hyphenated().to_string())
+    let b = s.as_bytes();
+    let shape = b.len() == 36
+        && b.iter().enumerate().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => *c == b'-',
+            _ => c.is_ascii_hexdigit(),
+        });
+    shape.then(|| s.to_ascii_lowercase())
 }
 
 /// Builds Graph URLs under one root and API version.
@@ -143,21 +168,36 @@ mod tests {
     #[test]
     fn chat_ids_that_would_change_the_path_are_refused() {
         for ok in [
-            "19:meeting_abc@thread.v2",
+            "19:meeting_MjdhNjM4YzUtYzExZi00OTFkLTkzMTAtNmY0M2JhZWE5ZjY2@thread.v2",
             "19:6b4f2c1e-0000-4000-8000-000000000001_0d6c5a1b-0000-4000-8000-000000000002@unq.gbl.spaces",
+            "19:561082c0f3f847a58069deb8eb300807@thread.v2",
+            "19:abc123@thread.skype",
         ] {
             assert_eq!(check_chat_id(ok), Ok(ok));
         }
         for bad in [
             "",
+            "not-a-chat",
+            "19:@thread.v2",
+            "19:abc",
+            "19:abc@thread.tacv2",
+            "19:abc@thread.v2x",
+            "20:abc@thread.v2",
             "19:a/b@thread.v2",
-            "19:a?x=1",
-            "19:a#frag",
-            "19:a b",
-            "19:a\u{1b}[2J",
-            "..",
-            "19:a\\b",
-            "19:%2e%2e",
+            "19:a?x=1@thread.v2",
+            "19:a#frag@thread.v2",
+            "19:a b@thread.v2",
+            "19:a\u{1b}[2J@thread.v2",
+            "19:a\u{202e}b@thread.v2",
+            "19:ab\u{200b}@thread.v2",
+            "19:..@thread.v2",
+            "19:a\\b@thread.v2",
+            "19:%2e%2e@thread.v2",
+            "19:a@b@thread.v2",
+            "19:é@thread.v2",
+            " 19:abc@thread.v2",
+            "19:abc@thread.v2 ",
+            "19:ABC@THREAD.V2",
         ] {
             assert!(check_chat_id(bad).is_err(), "{bad:?}");
         }
@@ -166,11 +206,48 @@ mod tests {
     #[test]
     fn guids_are_canonical() {
         assert_eq!(
-            check_user_id("{6B4F2C1E-0000-4000-8000-000000000001}").unwrap(),
+            check_user_id("6B4F2C1E-0000-4000-8000-000000000001").unwrap(),
             "6b4f2c1e-0000-4000-8000-000000000001"
         );
-        assert!(check_user_id("6b4f2c1e000040008000000000000001").is_err());
+        for bad in [
+            "{6b4f2c1e-0000-4000-8000-000000000001}",
+            "6b4f2c1e000040008000000000000001",
+            "urn:uuid:6b4f2c1e-0000-4000-8000-000000000001",
+            " 6b4f2c1e-0000-4000-8000-000000000001",
+            "6b4f2c1e-0000-4000-8000-00000000000g",
+            "6b4f2c1e-0000-4000-8000_000000000001",
+            "6b4f2c1e-0000-4000-8000-0000000000011",
+            "",
+        ] {
+            assert!(check_user_id(bad).is_err(), "{bad:?}");
+            assert!(check_tenant_id(bad).is_err(), "{bad:?}");
+        }
         assert!(check_tenant_id("contoso.com").is_err());
+    }
+
+    #[test]
+    fn upns_must_be_plain_addresses() {
+        for ok in [
+            "alex@contoso.com",
+            "sam_fabrikam.com#EXT#@contoso.onmicrosoft.com",
+            "$adele'o@contoso.com",
+        ] {
+            assert_eq!(check_upn(ok), Ok(ok));
+        }
+        for bad in [
+            "",
+            "alex",
+            "@contoso.com",
+            "alex@",
+            "al ex@contoso.com",
+            "alex@contoso.com/../me",
+            "alex\u{202e}@contoso.com",
+            "alex\u{200b}@contoso.com",
+            "alex\u{1b}]0;x@contoso.com",
+            "a?b@contoso.com",
+        ] {
+            assert!(check_upn(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

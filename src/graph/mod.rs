@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod cache;
+pub mod check;
 pub mod client;
 pub mod cloud;
 pub mod entra;
@@ -11,4 +12,5 @@ pub mod http;
 pub mod ids;
 pub mod loopback;
 pub mod pace;
+pub mod prepare;
 pub mod runner;

@@ -17,6 +17,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::auth::{AuthError, Bearer, Session};
+use super::check::CheckedPlan;
 use super::client::Graph;
 use super::http::{Reply, SendError, new_request_id};
 use super::ids;
@@ -52,52 +53,6 @@ impl Default for RunOptions {
             max_throttled: 50,
         }
     }
-}
-
-/// Why a plan cannot be run as it is.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Refusal {
-    /// Index of the target in the plan.
-    pub index: usize,
-    pub reason: String,
-}
-
-/// Checks every target before anything is sent: ids of the right shape,
-/// and the signed-in tenant (`tid`) is the target's tenant. A plan with
-/// any refusal is not run at all.
-pub fn check_plan(targets: &[Target], signed_in_tenant: Option<&str>) -> Vec<Refusal> {
-    let mut out = Vec::new();
-    for (index, t) in targets.iter().enumerate() {
-        let mut refuse = |reason: String| out.push(Refusal { index, reason });
-        if let Err(e) = ids::check_chat_id(&t.chat_id) {
-            refuse(e.to_string());
-        }
-        match ids::check_tenant_id(&t.tenant_id) {
-            Err(e) => refuse(e.to_string()),
-            Ok(tid) => {
-                if let Some(s) = signed_in_tenant
-                    && !s.eq_ignore_ascii_case(&tid)
-                {
-                    refuse(format!(
-                        "the target's tenant {tid} is not the signed-in tenant {s}"
-                    ));
-                }
-            }
-        }
-        match &t.user_id {
-            Some(u) => {
-                if let Err(e) = ids::check_user_id(u) {
-                    refuse(e.to_string());
-                }
-            }
-            None => {
-                if let Err(e) = ids::check_upn(&t.user_upn) {
-                    refuse(e.to_string());
-                }
-            }
-        }
-    }
-    out
 }
 
 /// A failure as the server (or the network) gave it.
@@ -159,6 +114,8 @@ impl TargetState {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
     Started {
+        /// The run's id in the journal.
+        run: String,
         total: usize,
         already_removed: usize,
         lookups: usize,
@@ -253,9 +210,10 @@ impl Controls {
     }
 }
 
-/// What a run needs.
+/// What a run needs. Its targets are a [`CheckedPlan`]: nothing reaches
+/// the network that [`super::check::check`] did not pass.
 pub struct RunInput {
-    pub targets: Vec<Target>,
+    pub targets: CheckedPlan,
     pub plan: PlanRef,
     pub journal: Journal,
     /// What the journal held before this run.
@@ -266,8 +224,8 @@ pub struct RunInput {
     pub account: Option<String>,
 }
 
-/// Starts a run on the current tokio runtime. `check_plan` must have
-/// passed. A dry run needs neither `graph` nor `session`.
+/// Starts a run on the current tokio runtime. A dry run needs neither
+/// `graph` nor `session`.
 pub fn start(input: RunInput, opts: RunOptions) -> RunHandle {
     let (ev_tx, events) = mpsc::unbounded_channel();
     let (control, ctl_rx) = mpsc::unbounded_channel();
@@ -396,8 +354,8 @@ impl Run {
         control: mpsc::UnboundedReceiver<Control>,
     ) -> Run {
         let (done_tx, done_rx) = mpsc::unbounded_channel();
-        let slots = input
-            .targets
+        let targets = input.targets.targets().to_vec();
+        let slots = targets
             .iter()
             .map(|t| Slot {
                 key: Key::new(&t.chat_id, &t.user_upn),
@@ -411,7 +369,7 @@ impl Run {
             lookup_pacer: Pacer::new(opts.lookup_rate.max(opts.max_rate)),
             opts,
             run_id: uuid::Uuid::new_v4().to_string(),
-            targets: input.targets,
+            targets,
             slots,
             items: Vec::new(),
             lookups: Vec::new(),
@@ -515,7 +473,23 @@ impl Run {
                 .unwrap_or_default(),
             max_rate: self.opts.max_rate,
         };
-        self.write(started_entry);
+        let planned: Vec<Entry> = std::iter::once(started_entry)
+            .chain(
+                self.slots
+                    .iter()
+                    .zip(&self.targets)
+                    .map(|(s, t)| Entry::Planned {
+                        run: self.run_id.clone(),
+                        key: s.key.clone(),
+                        user_id: s.user_id.clone(),
+                        tenant_id: s.tenant_id.clone(),
+                        chat_name: t.chat_name.clone(),
+                    }),
+            )
+            .collect();
+        if let Err(e) = self.journal.append_all(&planned) {
+            self.stop = Some(e.to_string());
+        }
         let removed = self.prior.removed();
         let known_ids = self.prior.lookups();
         let mut already = 0;
@@ -564,6 +538,7 @@ impl Run {
             self.push(Work::Lookup(l));
         }
         self.emit(Event::Started {
+            run: self.run_id.clone(),
             total: self.slots.len(),
             already_removed: already,
             lookups: n_lookups,

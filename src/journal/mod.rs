@@ -14,7 +14,7 @@
 pub mod report;
 
 use std::collections::HashMap;
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 
@@ -99,6 +99,17 @@ pub enum Entry {
         graph: String,
         max_rate: f64,
     },
+    /// One per target of the run, written with `run_started`: what the
+    /// run set out to do, so that a report can name the targets a
+    /// cancelled or stopped run never tried.
+    Planned {
+        run: String,
+        #[serde(flatten)]
+        key: Key,
+        user_id: Option<String>,
+        tenant_id: String,
+        chat_name: Option<String>,
+    },
     Lookup {
         run: String,
         at: String,
@@ -149,6 +160,7 @@ impl Entry {
     pub fn run(&self) -> &str {
         match self {
             Entry::RunStarted { run, .. }
+            | Entry::Planned { run, .. }
             | Entry::Lookup { run, .. }
             | Entry::Attempt { run, .. }
             | Entry::Outcome { run, .. }
@@ -185,16 +197,9 @@ impl Journal {
             source,
         };
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            crate::graph::cache::create_private_dir(dir).map_err(err)?;
+            crate::files::create_private_dir(dir).map_err(err)?;
         }
-        let mut o = OpenOptions::new();
-        o.create(true).append(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            o.mode(0o600);
-        }
-        let mut file = o.open(path).map_err(err)?;
+        let mut file = crate::files::open_private_append(path).map_err(err)?;
         // A line cut off by a crash would glue itself to the next one.
         let len = file.metadata().map_err(err)?.len();
         if len > 0 && !ends_with_newline(path).map_err(err)? {
@@ -212,13 +217,23 @@ impl Journal {
 
     /// Appends one line and waits until it is on disk.
     pub fn append(&mut self, e: &Entry) -> Result<(), JournalError> {
-        let mut line = serde_json::to_vec(e).expect("journal entries serialise");
-        line.push(b'\n');
+        self.append_all(std::slice::from_ref(e))
+    }
+
+    /// Appends lines and waits until they are on disk (one flush for
+    /// all). Lines are in the journal's safe JSON: nothing an outsider
+    /// wrote reaches a terminal that shows the file.
+    pub fn append_all(&mut self, entries: &[Entry]) -> Result<(), JournalError> {
+        let mut lines = Vec::new();
+        for e in entries {
+            lines.extend_from_slice(crate::sanitize::json_line(e).as_bytes());
+            lines.push(b'\n');
+        }
         let err = |source| JournalError::Write {
             path: self.path.clone(),
             source,
         };
-        self.file.write_all(&line).map_err(err)?;
+        self.file.write_all(&lines).map_err(err)?;
         self.file.sync_data().map_err(err)?;
         Ok(())
     }
@@ -333,13 +348,6 @@ impl Read {
     }
 }
 
-/// The default journal of a plan: one per plan file content, in the state
-/// directory, so that running the same plan again resumes it.
-pub fn default_path(journals: &Path, plan_sha256: &str) -> PathBuf {
-    let short: String = plan_sha256.chars().take(16).collect();
-    journals.join(format!("plan-{short}.jsonl"))
-}
-
 /// The current time, RFC 3339 with milliseconds, UTC.
 pub fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
@@ -399,7 +407,7 @@ mod tests {
             .unwrap();
         drop(j);
         // A crash in the middle of a line.
-        let mut f = OpenOptions::new().append(true).open(&p).unwrap();
+        let mut f = std::fs::OpenOptions::new().append(true).open(&p).unwrap();
         f.write_all(br#"{"type":"outcome","run":"r1","#).unwrap();
         drop(f);
         // The next run appends after the torn line, on a line of its own.

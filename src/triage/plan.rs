@@ -91,10 +91,11 @@ pub fn sha256_file(path: &Path) -> std::io::Result<String> {
         }
         h.update(&buf[..n]);
     }
-    Ok(h.finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect::<String>())
+    Ok(hex(&h.finalize()))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The exports of a dataset with their SHA-256, for a plan's
@@ -187,20 +188,34 @@ impl Plan {
         }
     }
 
+    /// The plan file's bytes: pretty JSON and a newline, the same from
+    /// every face.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut ser = serde_json::Serializer::with_formatter(
+            &mut out,
+            crate::sanitize::SafeJsonPretty::default(),
+        );
+        Serialize::serialize(self, &mut ser).expect("a plan serialises");
+        out.push(b'\n');
+        out
+    }
+
     /// Writes the plan next to `path`, then renames it: a plan file is
-    /// either whole or absent.
+    /// either whole or absent. The error names `path`.
     pub fn write_atomic(&self, path: &Path) -> std::io::Result<()> {
-        use std::io::Write;
-        let dir = path
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-        serde_json::to_writer_pretty(tmp.as_file_mut(), self).map_err(std::io::Error::other)?;
-        tmp.as_file_mut().write_all(b"\n")?;
-        tmp.as_file().sync_all()?;
-        tmp.persist(path).map_err(|e| e.error)?;
-        Ok(())
+        crate::files::write_atomic(path, &self.to_bytes(), false)
+    }
+
+    /// Keeps the plan in `dir` under a name of its content, for a run's
+    /// journal to name: its path and SHA-256.
+    pub fn store_in(&self, dir: &Path) -> std::io::Result<(std::path::PathBuf, String)> {
+        let bytes = self.to_bytes();
+        let sha = hex(&sha2::Sha256::digest(&bytes));
+        let path = dir.join(format!("plan-{}.json", &sha[..16]));
+        crate::files::create_private_dir(dir)?;
+        crate::files::write_atomic(&path, &bytes, true)?;
+        Ok((path, sha))
     }
 
     /// How many targets still need `GET /users/{upn}` before a run.

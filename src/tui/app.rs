@@ -91,7 +91,7 @@ pub struct FilterBar {
     pub running: bool,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub enum Dialog {
     Help {
         scroll: u16,
@@ -108,6 +108,8 @@ pub enum Dialog {
     Review(Box<super::run::Review>),
     /// Quit while a run is in progress?
     QuitRun,
+    /// Cancel the run?
+    CancelRun,
     Report {
         lines: Vec<String>,
         scroll: u16,
@@ -140,6 +142,12 @@ pub enum RemoteMsg {
     },
     SignedIn(crate::graph::cache::Account),
     SignInFailed(String),
+    SignedOut(Result<(), String>),
+    /// A run prepared (for the review, or a retry): job `.0`.
+    Prepared(
+        u64,
+        Result<Box<crate::graph::prepare::Prepared>, crate::graph::prepare::PrepareError>,
+    ),
     RunStarted(PathBuf),
     RunRefused(String),
     /// An event of run number `.0` (events of an earlier run are dropped).
@@ -229,15 +237,31 @@ pub enum Effect {
     /// The address the browser ended on.
     PasteRedirect(String),
     CancelSignIn,
-    StartRun {
+    /// Delete the saved session.
+    SignOut,
+    /// Check the plan and read its journal (job `seq`), for the review.
+    Prepare {
         plan: Box<Plan>,
         dry_run: bool,
+        seq: u64,
+    },
+    /// Prepare a run of some targets (indices) of the last run again.
+    PrepareRetry {
+        keep: Vec<usize>,
+        dry_run: bool,
+        seq: u64,
+    },
+    StartRun {
+        prepared: Box<crate::graph::prepare::Prepared>,
         /// The run's number, which its events carry.
         seq: u64,
     },
     Control(RunControl),
-    /// Build the report of this journal.
-    Report(PathBuf),
+    /// Build the report of a run (`None`: the journal's last).
+    Report {
+        journal: PathBuf,
+        run: Option<String>,
+    },
     Quit,
 }
 
@@ -299,8 +323,10 @@ pub struct App {
     raw_record: Option<usize>,
     pub sign_in: super::run::SignIn,
     pub run: Option<super::run::RunState>,
-    /// Runs started so far.
+    /// Runs (and their preparations) started so far.
     pub run_seq: u64,
+    /// The retry being prepared, if any.
+    pub retry_seq: Option<u64>,
     /// Ticks so far (the spinner's frame).
     pub tick: u64,
     /// The time, set by the loop before drawing (the run's rate and time
@@ -351,6 +377,7 @@ impl App {
             sign_in: super::run::SignIn::Out,
             run: None,
             run_seq: 0,
+            retry_seq: None,
             tick: 0,
             now: None,
             max_rate: crate::config::DEFAULT_MAX_RATE,
@@ -741,6 +768,15 @@ impl App {
             Dialog::QuitRun => match k.code {
                 KeyCode::Char('y') | KeyCode::Char('Y') => vec![Effect::Quit],
                 _ => vec![],
+            },
+            Dialog::CancelRun => match k.code {
+                KeyCode::Char('y') | KeyCode::Char('Y') => {
+                    vec![Effect::Control(RunControl::Cancel)]
+                }
+                _ => {
+                    self.status = Some("the run goes on".into());
+                    vec![]
+                }
             },
             Dialog::Report { lines, scroll } => {
                 let scroll = match action {

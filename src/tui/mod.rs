@@ -246,12 +246,8 @@ fn remote_for(
 }
 
 fn start_log(dir: &std::path::Path) -> Option<()> {
-    crate::graph::cache::create_private_dir(dir).ok()?;
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(dir.join("chatevict.log"))
-        .ok()?;
+    crate::files::create_private_dir(dir).ok()?;
+    let file = crate::files::open_private_append(&dir.join("chatevict.log")).ok()?;
     tracing_subscriber::fmt()
         .with_writer(std::sync::Mutex::new(file))
         .with_ansi(false)
@@ -417,19 +413,27 @@ fn event_loop(
                 Effect::SignInBrowser => remote.sign_in_browser(),
                 Effect::PasteRedirect(text) => remote.paste(text),
                 Effect::CancelSignIn => remote.cancel_sign_in(),
-                Effect::StartRun { plan, dry_run, seq } => {
-                    let account = app
-                        .account()
-                        .map(|a| (a.username.clone(), a.tenant_id.clone()));
-                    let m = match remote.start_run(&plan, dry_run, account, seq) {
+                Effect::SignOut => remote.sign_out(),
+                Effect::Prepare { plan, dry_run, seq } => {
+                    remote.prepare(*plan, dry_run, app.account().cloned(), seq)
+                }
+                Effect::PrepareRetry { keep, dry_run, seq } => {
+                    remote.prepare_retry(keep, dry_run, app.account().cloned(), seq)
+                }
+                Effect::StartRun { prepared, seq } => {
+                    let m = match remote.start_run(*prepared, seq) {
                         Ok(path) => app::RemoteMsg::RunStarted(path),
                         Err(e) => app::RemoteMsg::RunRefused(e),
                     };
                     let _ = tx.send(Msg::Remote(m));
                 }
                 Effect::Control(c) => remote.control(c),
-                Effect::Report(path) => {
-                    let lines = match crate::journal::report::build(&path) {
+                Effect::Report { journal, run } => {
+                    let which = match run {
+                        Some(id) => crate::journal::report::Which::Id(id),
+                        None => crate::journal::report::Which::Last,
+                    };
+                    let lines = match crate::journal::report::build(&journal, &which) {
                         Ok(r) => r.markdown().lines().map(str::to_owned).collect(),
                         Err(e) => vec![e.to_string()],
                     };

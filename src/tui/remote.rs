@@ -6,18 +6,27 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crossbeam_channel::Sender;
-use sha2::Digest;
 
 use super::app::{Msg, RemoteMsg, RunControl};
 use crate::config::Settings;
 use crate::graph::auth::{Auth, AuthError, Session};
-use crate::graph::cache::TokenCache;
+use crate::graph::cache::{Account, TokenCache};
+use crate::graph::check::CheckedPlan;
 use crate::graph::client::Graph;
 use crate::graph::http::Http;
 use crate::graph::ids::GraphUrls;
-use crate::graph::runner::{self, Controls, RunInput, RunOptions};
-use crate::journal::{self, Journal, PlanRef};
+use crate::graph::prepare::{PlanSource, PrepareError, Prepared, prepare, prepare_checked};
+use crate::graph::runner::{Controls, RunOptions};
+use crate::journal::PlanRef;
 use crate::triage::plan::Plan;
+
+/// What a retry of the last run needs.
+#[derive(Clone)]
+struct LastRun {
+    checked: CheckedPlan,
+    plan: PlanRef,
+    journal: PathBuf,
+}
 
 /// Where sign-in and runs go, and where their files are kept.
 pub struct Remote {
@@ -32,6 +41,7 @@ pub struct Remote {
     /// Where a pasted redirect address goes, during a browser sign-in.
     paste: Option<tokio::sync::mpsc::Sender<String>>,
     controls: Option<Controls>,
+    last: Option<LastRun>,
     tx: Sender<Msg>,
     /// The demo's emulator, kept alive with the application.
     pub emulator: Option<crate::emulator::Emulator>,
@@ -61,6 +71,7 @@ impl Remote {
             sign_in: None,
             paste: None,
             controls: None,
+            last: None,
             tx,
             emulator: None,
         })
@@ -183,70 +194,82 @@ impl Remote {
         }
     }
 
-    /// Starts a run of `plan`. Its journal is one per set of exports, so
-    /// any later run on the same exports (after a crash or a dropped SSH
-    /// session, with the same marks or others) knows what was removed.
-    pub fn start_run(
-        &mut self,
-        plan: &Plan,
+    /// Checks `plan` and reads its journal (the tenant's) off the loop;
+    /// the answer comes back as [`RemoteMsg::Prepared`]. The plan is kept
+    /// in the journals' directory, for the journal to name.
+    pub fn prepare(&self, plan: Plan, dry_run: bool, account: Option<Account>, seq: u64) {
+        let journals = self.journals.clone();
+        let tx = self.tx.clone();
+        self.rt.spawn_blocking(move || {
+            let result = plan
+                .store_in(&journals)
+                .map_err(PrepareError::Plan)
+                .and_then(|(path, sha256)| {
+                    let source = PlanSource {
+                        path: path.display().to_string(),
+                        sha256,
+                    };
+                    prepare(
+                        &plan.targets,
+                        source,
+                        account.as_ref(),
+                        dry_run,
+                        &journals,
+                        None,
+                    )
+                });
+            Self::send(&tx, RemoteMsg::Prepared(seq, result.map(Box::new)));
+        });
+    }
+
+    /// Prepares a run of some targets (indices) of the last run again, in
+    /// its journal.
+    pub fn prepare_retry(
+        &self,
+        keep: Vec<usize>,
         dry_run: bool,
-        account: Option<(String, String)>,
+        account: Option<Account>,
         seq: u64,
-    ) -> Result<PathBuf, String> {
-        let hex = |b: &[u8]| -> String {
-            sha2::Sha256::digest(b)
-                .iter()
-                .map(|x| format!("{x:02x}"))
-                .collect()
+    ) {
+        let tx = self.tx.clone();
+        let Some(last) = self.last.clone() else {
+            return Self::send(&tx, RemoteMsg::Prepared(seq, Err(PrepareError::Empty)));
         };
-        let targets = serde_json::to_vec(&plan.targets).map_err(|e| e.to_string())?;
-        let sha = hex(&targets);
-        let exports: Vec<&str> = plan
-            .source_files
-            .iter()
-            .map(|f| f.sha256.as_str())
-            .collect();
-        let journal_key = if exports.iter().all(|s| !s.is_empty()) && !exports.is_empty() {
-            hex(exports.join(",").as_bytes())
-        } else {
-            sha.clone()
-        };
-        let path = journal::default_path(&self.journals, &journal_key);
-        let plan_path = self.journals.join(format!("plan-{}.json", &sha[..16]));
-        crate::graph::cache::create_private_dir(&self.journals).map_err(|e| e.to_string())?;
-        plan.write_atomic(&plan_path).map_err(|e| e.to_string())?;
-        let prior = journal::read(&path).map_err(|e| e.to_string())?;
-        let j = Journal::open(&path).map_err(|e| e.to_string())?;
-        let session = if dry_run {
+        self.rt.spawn_blocking(move || {
+            let checked = last.checked.only(|i, _| keep.contains(&i));
+            let result =
+                prepare_checked(checked, last.plan, account.as_ref(), dry_run, last.journal);
+            Self::send(&tx, RemoteMsg::Prepared(seq, result.map(Box::new)));
+        });
+    }
+
+    /// Starts a prepared run; its events come back as
+    /// [`RemoteMsg::Run`] tagged `seq`. Returns the journal's path.
+    pub fn start_run(&mut self, prepared: Prepared, seq: u64) -> Result<PathBuf, String> {
+        let session = if prepared.dry_run {
             None
         } else {
-            self.session.lock().expect("session").clone()
+            let s = self.session.lock().expect("session").clone();
+            if s.is_none() {
+                return Err("not signed in".into());
+            }
+            s
         };
-        if !dry_run && session.is_none() {
-            return Err("not signed in".into());
-        }
-        let input = RunInput {
-            targets: plan.targets.clone(),
-            plan: PlanRef {
-                path: plan_path.display().to_string(),
-                sha256: sha,
-                targets: plan.targets.len(),
-            },
-            journal: j,
-            prior,
-            graph: (!dry_run).then(|| self.graph.clone()),
-            session,
-            tenant_id: account.as_ref().map(|a| a.1.clone()),
-            account: account.map(|a| a.0),
-        };
+        let path = prepared.journal_path.clone();
+        self.last = Some(LastRun {
+            checked: prepared.checked.clone(),
+            plan: prepared.plan.clone(),
+            journal: path.clone(),
+        });
         let opts = RunOptions {
             max_rate: self.settings.max_rate,
-            dry_run,
             ..RunOptions::default()
         };
         let tx = self.tx.clone();
         let _guard = self.rt.enter();
-        let mut h = runner::start(input, opts);
+        let mut h = prepared
+            .start(Some(self.graph.clone()), session, opts)
+            .map_err(|e| e.to_string())?;
         self.controls = Some(h.controls());
         self.rt.spawn(async move {
             while let Some(e) = h.events.recv().await {
@@ -259,6 +282,20 @@ impl Remote {
             }
         });
         Ok(path)
+    }
+
+    /// Deletes the saved session; the answer comes back as
+    /// [`RemoteMsg::SignedOut`].
+    pub fn sign_out(&mut self) {
+        self.cancel_sign_in();
+        *self.session.lock().expect("session") = None;
+        let result = self
+            .auth
+            .cache()
+            .delete()
+            .map(|_| ())
+            .map_err(|e| e.to_string());
+        Self::send(&self.tx, RemoteMsg::SignedOut(result));
     }
 
     pub fn control(&self, c: RunControl) {

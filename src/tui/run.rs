@@ -11,7 +11,9 @@ use tui_input::backend::crossterm::EventHandler;
 use super::app::{App, Dialog, Effect, RemoteMsg, RunControl, View};
 use super::keymap::Action;
 use crate::graph::cache::Account;
-use crate::graph::runner::{self, Event, Summary, TargetState};
+use crate::graph::check::Refusal;
+use crate::graph::prepare::{PrepareError, Prepared};
+use crate::graph::runner::{Event, Summary, TargetState};
 use crate::journal::{EndReason, Key};
 use crate::triage::plan::{Plan, Target};
 
@@ -48,6 +50,8 @@ pub struct RunState {
     /// Targets marked but hidden by the filter when the run began.
     pub hidden: Vec<bool>,
     pub journal: Option<PathBuf>,
+    /// The run's id in the journal, once started.
+    pub run_id: Option<String>,
     pub dry_run: bool,
     pub paused: bool,
     pub cancelling: bool,
@@ -94,16 +98,52 @@ impl RunState {
     }
 }
 
-/// The confirmation before a run.
-#[derive(Debug, Clone)]
+/// The confirmation before a run: the marked targets as a plan, then,
+/// once the plan is checked and the journal read (a job off the loop),
+/// exactly what will be sent.
+#[derive(Debug)]
 pub struct Review {
+    /// The job that prepares it; answers of other jobs are dropped.
+    pub seq: u64,
+    /// The marked targets, as the plan that was checked.
     pub plan: Plan,
-    pub hidden: Vec<bool>,
+    pub state: ReviewState,
     pub input: Input,
     pub dry_run: bool,
-    pub scroll: u16,
-    /// Why targets cannot be run (wrong tenant, odd ids).
-    pub refusals: Vec<runner::Refusal>,
+    /// The selected row of the targets to send (its details are shown
+    /// whole below the table).
+    pub sel: usize,
+    /// Why the last `enter` did nothing.
+    pub note: Option<String>,
+}
+
+#[derive(Debug)]
+pub enum ReviewState {
+    /// Checking the plan and reading the journal.
+    Preparing,
+    Ready {
+        prepared: Box<Prepared>,
+        /// Per target of the prepared run: marked but hidden by the filter.
+        hidden: Vec<bool>,
+    },
+    /// Targets the check refused (indices into `plan.targets`).
+    Refused(Vec<Refusal>),
+    Failed(String),
+}
+
+impl Review {
+    /// The prepared run, once ready.
+    pub fn prepared(&self) -> Option<(&Prepared, &[bool])> {
+        match &self.state {
+            ReviewState::Ready { prepared, hidden } => Some((prepared, hidden)),
+            _ => None,
+        }
+    }
+
+    /// How many requests a confirmed run sends (the number typed back).
+    pub fn to_send(&self) -> Option<usize> {
+        self.prepared().map(|(p, _)| p.to_send_count())
+    }
 }
 
 impl App {
@@ -131,8 +171,9 @@ impl App {
     pub(super) fn run_action(&mut self, a: Action) -> Vec<Effect> {
         match a {
             Action::SignIn => {
-                if let SignIn::In(acc) = &self.sign_in {
-                    self.status = Some(format!("already signed in as {}", acc.username));
+                if let SignIn::In(_) = &self.sign_in {
+                    // Offers to sign in again (a consent granted since) or out.
+                    self.dialog = Some(Dialog::SignIn);
                     return vec![];
                 }
                 self.sign_in = SignIn::Starting;
@@ -158,24 +199,21 @@ impl App {
                         Some("no target is marked (space marks the selected chat)".into());
                     return vec![];
                 }
-                let hidden = plan
-                    .targets
-                    .iter()
-                    .map(|t| {
-                        self.marks
-                            .chat_of(&Key::new(&t.chat_id, &t.user_upn))
-                            .is_some_and(|c| !self.chat_visible(c))
-                    })
-                    .collect();
-                let tid = self.account().map(|a| a.tenant_id.clone());
-                let refusals = runner::check_plan(&plan.targets, tid.as_deref());
+                self.run_seq += 1;
+                let dry_run = self.account().is_none();
+                fx.push(Effect::Prepare {
+                    plan: Box::new(plan.clone()),
+                    dry_run,
+                    seq: self.run_seq,
+                });
                 self.dialog = Some(Dialog::Review(Box::new(Review {
+                    seq: self.run_seq,
                     plan,
-                    hidden,
+                    state: ReviewState::Preparing,
                     input: Input::default(),
-                    dry_run: self.account().is_none(),
-                    scroll: 0,
-                    refusals,
+                    dry_run,
+                    sel: 0,
+                    note: None,
                 })));
                 fx
             }
@@ -194,7 +232,9 @@ impl App {
                     if r.idle.is_some() {
                         vec![Effect::Control(RunControl::Finish)]
                     } else {
-                        vec![Effect::Control(RunControl::Cancel)]
+                        // Irreversible either way: ask first.
+                        self.dialog = Some(Dialog::CancelRun);
+                        vec![]
                     }
                 }
                 _ => vec![],
@@ -203,6 +243,30 @@ impl App {
                 Some(r) if r.active() && r.counts().failed > 0 => {
                     vec![Effect::Control(RunControl::RetryFailed)]
                 }
+                // The run stopped or ended with failures: a new run of
+                // those targets, in the same journal.
+                Some(r) if !r.active() && r.counts().failed > 0 => {
+                    let keep: Vec<usize> = r
+                        .states
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, s)| matches!(s, TargetState::Failed(_)))
+                        .map(|(i, _)| i)
+                        .collect();
+                    if !r.dry_run && self.account().is_none() {
+                        self.status = Some("sign in first (s): retrying sends requests".into());
+                        return vec![];
+                    }
+                    let dry_run = r.dry_run;
+                    self.run_seq += 1;
+                    self.retry_seq = Some(self.run_seq);
+                    self.status = Some(format!("retrying {} failed target(s)…", keep.len()));
+                    vec![Effect::PrepareRetry {
+                        keep,
+                        dry_run,
+                        seq: self.run_seq,
+                    }]
+                }
                 Some(_) => {
                     self.status = Some("no failed target to retry in this run".into());
                     vec![]
@@ -210,7 +274,10 @@ impl App {
                 None => vec![],
             },
             Action::Report => match self.run.as_ref().and_then(|r| r.journal.clone()) {
-                Some(j) => vec![Effect::Report(j)],
+                Some(j) => vec![Effect::Report {
+                    journal: j,
+                    run: self.run.as_ref().and_then(|r| r.run_id.clone()),
+                }],
                 None => {
                     self.status = Some("no run yet".into());
                     vec![]
@@ -221,43 +288,54 @@ impl App {
     }
 
     pub(super) fn review_key(&mut self, mut r: Box<Review>, k: KeyEvent) -> Vec<Effect> {
+        let rows = r.prepared().map_or(0, |(p, _)| p.targets().len());
+        r.note = None;
         match k.code {
-            KeyCode::Esc => return vec![],
-            KeyCode::Up => r.scroll = r.scroll.saturating_sub(1),
-            KeyCode::Down => r.scroll = r.scroll.saturating_add(1),
-            KeyCode::PageUp => r.scroll = r.scroll.saturating_sub(10),
-            KeyCode::PageDown => r.scroll = r.scroll.saturating_add(10),
+            KeyCode::Esc => {
+                self.status = Some("review closed: nothing was sent".into());
+                return vec![];
+            }
+            KeyCode::Up => r.sel = r.sel.saturating_sub(1),
+            KeyCode::Down => r.sel = (r.sel + 1).min(rows.saturating_sub(1)),
+            KeyCode::PageUp => r.sel = r.sel.saturating_sub(10),
+            KeyCode::PageDown => r.sel = (r.sel + 10).min(rows.saturating_sub(1)),
             // Without a session only a dry run is possible.
-            KeyCode::Char('d') if self.account().is_some() => r.dry_run = !r.dry_run,
+            KeyCode::Char('d') if self.account().is_some() => {
+                r.dry_run = !r.dry_run;
+                if let ReviewState::Ready { prepared, .. } = &mut r.state {
+                    prepared.dry_run = r.dry_run;
+                }
+            }
             KeyCode::Enter => {
-                let n = r.plan.targets.len();
-                if r.refusals.is_empty() && r.input.value().trim() == n.to_string() {
-                    let hidden = r.hidden.clone();
-                    let dry_run = r.dry_run;
-                    let plan = r.plan.clone();
-                    self.run_seq += 1;
-                    let seq = self.run_seq;
-                    self.run = Some(RunState {
-                        seq,
-                        states: vec![TargetState::Queued; plan.targets.len()],
-                        targets: plan.targets.clone(),
-                        hidden,
-                        journal: None,
-                        dry_run,
-                        paused: false,
-                        cancelling: false,
-                        idle: None,
-                        ended: None,
-                        started_at: None,
-                        sel: 0,
-                        offset: 0,
-                    });
-                    self.view = View::Run;
-                    return vec![Effect::StartRun {
-                        plan: Box::new(plan),
-                        dry_run,
-                        seq,
-                    }];
+                let typed = r.input.value().trim().to_owned();
+                match (&r.state, r.to_send()) {
+                    (_, Some(0)) => {
+                        self.status = Some(
+                            "nothing to send: an earlier run removed every marked target".into(),
+                        );
+                        return vec![];
+                    }
+                    (_, Some(n)) if typed == n.to_string() => {
+                        let ReviewState::Ready { prepared, hidden } =
+                            std::mem::replace(&mut r.state, ReviewState::Preparing)
+                        else {
+                            unreachable!("to_send is Some only when ready")
+                        };
+                        return self.start_run(*prepared, hidden, r.seq);
+                    }
+                    (_, Some(n)) => {
+                        r.note = Some(if typed.is_empty() {
+                            format!("type {n}, the number of removals to send, then enter")
+                        } else {
+                            format!("{typed} is not {n}: type the number of removals to send")
+                        });
+                    }
+                    (ReviewState::Preparing, None) => {
+                        r.note = Some("still checking the plan…".into());
+                    }
+                    (_, None) => {
+                        r.note = Some("this plan cannot be run (see above); esc closes".into());
+                    }
                 }
             }
             KeyCode::Char(c) if c.is_ascii_digit() => {
@@ -272,8 +350,87 @@ impl App {
         vec![]
     }
 
+    /// The run view for a prepared run, and the effect that starts it.
+    fn start_run(&mut self, prepared: Prepared, hidden: Vec<bool>, seq: u64) -> Vec<Effect> {
+        let targets = prepared.targets().to_vec();
+        self.run = Some(RunState {
+            seq,
+            states: vec![TargetState::Queued; targets.len()],
+            hidden,
+            targets,
+            journal: None,
+            run_id: None,
+            dry_run: prepared.dry_run,
+            paused: false,
+            cancelling: false,
+            idle: None,
+            ended: None,
+            started_at: None,
+            sel: 0,
+            offset: 0,
+        });
+        self.view = View::Run;
+        vec![Effect::StartRun {
+            prepared: Box::new(prepared),
+            seq,
+        }]
+    }
+
+    /// A prepared run came back: the review shows it, or a retry starts.
+    fn prepared(&mut self, seq: u64, result: Result<Box<Prepared>, PrepareError>) -> Vec<Effect> {
+        let for_review = matches!(&self.dialog, Some(Dialog::Review(r)) if r.seq == seq);
+        if for_review {
+            let state = match result {
+                Ok(p) => {
+                    let hidden = p
+                        .targets()
+                        .iter()
+                        .map(|t| {
+                            self.marks
+                                .chat_of(&Key::new(&t.chat_id, &t.user_upn))
+                                .is_some_and(|c| !self.chat_visible(c))
+                        })
+                        .collect();
+                    ReviewState::Ready {
+                        prepared: p,
+                        hidden,
+                    }
+                }
+                Err(PrepareError::Refused(refusals)) => ReviewState::Refused(refusals),
+                Err(e) => ReviewState::Failed(e.to_string()),
+            };
+            if let Some(Dialog::Review(r)) = &mut self.dialog {
+                r.state = state;
+            }
+            return vec![];
+        }
+        if self.retry_seq == Some(seq) {
+            self.retry_seq = None;
+            return match result {
+                Ok(p) => {
+                    let n = p.targets().len();
+                    self.status = Some(format!("retrying {n} failed target(s)"));
+                    self.start_run(*p, vec![false; n], seq)
+                }
+                Err(e) => {
+                    self.status = Some(format!("cannot retry: {e}"));
+                    vec![]
+                }
+            };
+        }
+        vec![]
+    }
+
     pub(super) fn remote(&mut self, m: RemoteMsg) -> Vec<Effect> {
         match m {
+            RemoteMsg::Prepared(seq, result) => return self.prepared(seq, result),
+            RemoteMsg::SignedOut(result) => {
+                self.status = Some(match result {
+                    Ok(()) => "signed out: the saved session is deleted".into(),
+                    Err(e) => format!("could not sign out: {e}"),
+                });
+                self.sign_in = SignIn::Out;
+            }
             RemoteMsg::NoSession => self.sign_in = SignIn::Out,
             RemoteMsg::DeviceCode { message, user_code } => {
                 self.sign_in = SignIn::Code { message, user_code };
@@ -346,7 +503,8 @@ impl App {
                         }
                         r.ended = Some(s);
                     }
-                    Event::Started { .. } | Event::Throttled { .. } => {}
+                    Event::Started { run, .. } => r.run_id = Some(run),
+                    Event::Throttled { .. } => {}
                 }
             }
         }
@@ -387,6 +545,19 @@ impl App {
             }
         }
         match (k.code, &self.sign_in) {
+            (KeyCode::Enter, SignIn::In(_)) => {
+                self.sign_in = SignIn::Starting;
+                self.dialog = Some(Dialog::SignIn);
+                vec![Effect::SignIn]
+            }
+            (KeyCode::Char('o'), SignIn::In(_)) => {
+                if self.run_open() {
+                    self.dialog = Some(Dialog::SignIn);
+                    self.status = Some("a run is open: end it before signing out".into());
+                    return vec![];
+                }
+                vec![Effect::SignOut]
+            }
             (KeyCode::Esc, SignIn::Code { .. } | SignIn::Starting) => {
                 self.sign_in = SignIn::Out;
                 self.status = Some("sign-in cancelled".into());

@@ -810,6 +810,7 @@ fn dialog(f: &mut Frame, app: &App, d: &Dialog, area: Rect) {
         Dialog::SignIn => super::view_run::sign_in_dialog(f, app, area),
         Dialog::Review(r) => super::view_run::review_dialog(f, app, r, area),
         Dialog::QuitRun => super::view_run::quit_dialog(f, app, area),
+        Dialog::CancelRun => super::view_run::cancel_dialog(f, app, area),
         Dialog::Report { lines, scroll } => {
             super::view_run::report_dialog(f, app, lines, *scroll, area)
         }

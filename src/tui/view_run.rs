@@ -5,18 +5,28 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Clear, Gauge, Paragraph, Row, Table, Wrap};
+use unicode_width::UnicodeWidthStr;
 
 use super::app::App;
 use super::layout;
-use super::run::{Review, SignIn};
+use super::run::{Review, ReviewState, SignIn};
 use super::theme::Role;
 use super::view::{block, centered, safe, thousands};
 use crate::graph::runner::TargetState;
+use crate::triage::query::Initiated;
 
 const SPINNER: [&str; 4] = ["|", "/", "-", "\\"];
 
-fn state_label(s: &TargetState) -> (&'static str, Role) {
+/// A target's state in words; `ended`: the run is over, so what was
+/// never sent says so.
+fn state_label(s: &TargetState, ended: bool) -> (&'static str, Role) {
     match s {
+        TargetState::Queued | TargetState::Resolving | TargetState::Resolved { .. } if ended => {
+            ("not sent", Role::Dim)
+        }
+        TargetState::Retrying { .. } | TargetState::Sending { .. } if ended => {
+            ("unfinished", Role::External)
+        }
         TargetState::Queued => ("queued", Role::Dim),
         TargetState::Resolving => ("looking up", Role::Key),
         TargetState::Resolved { .. } => ("resolved", Role::Key),
@@ -45,7 +55,7 @@ pub fn run_table(f: &mut Frame, app: &App, area: Rect) {
         .map(|i| {
             let tg = &r.targets[i];
             let st = &r.states[i];
-            let (label, role) = state_label(st);
+            let (label, role) = state_label(st, r.ended.is_some());
             let (detail, request_id) = match st {
                 TargetState::Failed(fl) => (
                     format!(
@@ -166,8 +176,15 @@ pub fn run_details(f: &mut Frame, app: &App, area: Rect) {
             t.style(Role::Marked).add_modifier(Modifier::BOLD),
         ),
         Span::raw(format!(
-            " · failed {} · retrying {} · left {}",
-            c.failed, c.retrying, c.left
+            " · failed {} · retrying {} · {} {}",
+            c.failed,
+            c.retrying,
+            if r.ended.is_some() {
+                "not sent"
+            } else {
+                "left"
+            },
+            c.left
         )),
         Span::raw(if c.skipped > 0 {
             format!(" · removed by an earlier run {}", c.skipped)
@@ -217,7 +234,7 @@ pub fn run_details(f: &mut Frame, app: &App, area: Rect) {
     }
     lines.push(Line::styled(
         if r.ended.is_some() {
-            "o report · y copy an id · tab back to the events · R starts a new run of the marks"
+            "t retries the failed · o report · y copies an id · tab back to the events · R reviews a new run"
         } else if r.idle.is_some() {
             "t retry the failed · o report · x end the run"
         } else {
@@ -282,11 +299,18 @@ pub fn sign_in_dialog(f: &mut Frame, app: &App, area: Rect) {
                 t.style(Role::Dim),
             ),
         ],
-        SignIn::In(a) => vec![Line::raw(format!(
-            "Signed in as {} (tenant {}).",
-            safe(&a.username),
-            safe(&a.tenant_id)
-        ))],
+        SignIn::In(a) => vec![
+            Line::raw(format!(
+                "Signed in as {} (tenant {}).",
+                safe(&a.username),
+                safe(&a.tenant_id)
+            )),
+            Line::raw(""),
+            Line::styled(
+                "enter signs in again (to pick up a consent granted since) · o signs out · esc closes",
+                t.style(Role::Dim),
+            ),
+        ],
         SignIn::Out => vec![Line::styled(
             "Not signed in. enter signs in · esc closes",
             t.style(Role::Dim),
@@ -303,19 +327,106 @@ pub fn sign_in_dialog(f: &mut Frame, app: &App, area: Rect) {
 
 pub fn review_dialog(f: &mut Frame, app: &App, rv: &Review, area: Rect) {
     let t = &app.theme;
+    // As tall as its content (the targets table included), at most the
+    // screen.
+    let rows_wanted = match &rv.state {
+        ReviewState::Ready { prepared, .. } => prepared.targets().len() as u16 + 18,
+        ReviewState::Refused(r) => r.len() as u16 * 2 + 6,
+        _ => 8,
+    };
     let r = centered(
         area,
-        area.width.saturating_sub(4).min(110),
-        area.height.saturating_sub(2),
+        area.width.saturating_sub(2),
+        area.height.saturating_sub(2).min(rows_wanted),
     );
-    let n = rv.plan.targets.len();
-    let hidden = rv.hidden.iter().filter(|h| **h).count();
-    let lookups = rv.plan.lookups();
-    let chats: std::collections::BTreeSet<&str> =
-        rv.plan.targets.iter().map(|t| t.chat_id.as_str()).collect();
+    f.render_widget(Clear, r);
+    f.render_widget(block(app, " Review the run "), r);
+    let inner = block(app, "").inner(r);
+    let (prepared, hidden) = match &rv.state {
+        ReviewState::Ready { prepared, hidden } => (&**prepared, hidden.as_slice()),
+        ReviewState::Preparing => {
+            let spin = SPINNER[(app.tick % 4) as usize];
+            f.render_widget(
+                Paragraph::new(format!(
+                    "{spin} checking the {} marked target(s) and reading the journal…",
+                    rv.plan.targets.len()
+                )),
+                inner,
+            );
+            return;
+        }
+        ReviewState::Failed(e) => {
+            f.render_widget(
+                Paragraph::new(vec![
+                    Line::styled("The run cannot be prepared:", t.style(Role::Error)),
+                    Line::raw(safe(e)),
+                    Line::styled("esc closes (nothing was sent)", t.style(Role::Dim)),
+                ])
+                .wrap(Wrap { trim: false }),
+                inner,
+            );
+            return;
+        }
+        ReviewState::Refused(refusals) => {
+            let mut lines = vec![Line::styled(
+                format!(
+                    "The plan cannot be run: {} of its {} target(s) refused, so nothing will be sent. Unmark them to go on.",
+                    refusals.len(),
+                    rv.plan.targets.len()
+                ),
+                t.style(Role::Error),
+            )];
+            for x in refusals {
+                let tg = &rv.plan.targets[x.index];
+                lines.push(Line::raw(format!(
+                    "{} in {}: {}",
+                    safe(&tg.user_upn),
+                    safe(&tg.chat_id),
+                    safe(&x.reason)
+                )));
+            }
+            lines.push(Line::styled("esc closes", t.style(Role::Dim)));
+            f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+            return;
+        }
+    };
+    let n = prepared.to_send_count();
+    let already = prepared.already_removed();
+    let hidden_n = hidden.iter().filter(|h| **h).count();
+    let lookups = prepared.lookups();
+    let (internal, unknown) = prepared.internal_and_unknown();
+    let chats: std::collections::BTreeSet<&str> = prepared
+        .to_send()
+        .map(|(_, t)| t.chat_id.as_str())
+        .collect();
+    let mut what = format!("{n} removal(s) to send in {} chat(s)", chats.len());
+    if already > 0 {
+        what.push_str(&format!(
+            " · {already} removed by an earlier run (not sent)"
+        ));
+    }
+    if hidden_n > 0 {
+        what.push_str(&format!(" · {hidden_n} hidden by the filter"));
+    }
+    if lookups > 0 {
+        what.push_str(&format!(" · {lookups} user id(s) to look up first"));
+    }
+    let domain = app
+        .account()
+        .and_then(|a| a.username.rsplit_once('@').map(|(_, d)| d.to_owned()));
     let who = match app.account() {
-        Some(a) => format!("{} · tenant {}", safe(&a.username), safe(&a.tenant_id)),
-        None => "not signed in (s signs in): only a dry run is possible".into(),
+        Some(a) => format!(
+            "tenant {}{} · as {}",
+            safe(&prepared.tenant_id),
+            domain
+                .map(|d| format!(" ({})", safe(&d)))
+                .unwrap_or_default(),
+            safe(&a.username)
+        ),
+        None => format!(
+            "tenant {} · not signed in (s signs in): only a dry run is possible",
+            safe(&prepared.tenant_id)
+        ),
     };
     let mut head = vec![
         Line::from(vec![
@@ -327,106 +438,202 @@ pub fn review_dialog(f: &mut Frame, app: &App, rv: &Review, area: Rect) {
                 },
                 t.style(Role::Title),
             ),
-            Span::raw(format!(
-                "{n} target(s) in {} chat(s){}; {lookups} user id(s) to look up first",
-                chats.len(),
-                if hidden > 0 {
-                    format!(", {hidden} hidden by the filter")
-                } else {
-                    String::new()
-                }
-            )),
+            Span::raw(what),
         ]),
-        Line::raw(format!("signed in as {who}")),
+        Line::raw(who),
+        Line::styled(crate::graph::prepare::WHAT_IT_DOES, t.style(Role::Dim)),
     ];
-    if !rv.refusals.is_empty() {
+    if internal + unknown > 0 {
         head.push(Line::styled(
             format!(
-                "{} target(s) cannot be run: {} (unmark them to go on)",
-                rv.refusals.len(),
-                safe(&rv.refusals[0].reason)
+                "Warning: {internal} in chats started in your tenant (internal start), {unknown} \
+                 of unknown start; Microsoft's procedure is for chats started externally."
             ),
-            t.style(Role::Error),
+            t.style(Role::External),
         ));
     }
-    // Room for the head lines to wrap on a narrow screen.
-    let head_rows = if r.width < 100 {
-        2 * head.len() as u16
-    } else {
-        head.len() as u16 + 1
+    let folded: usize = prepared.checked.folded().iter().map(|f| f.times - 1).sum();
+    if folded > 0 {
+        head.push(Line::raw(format!(
+            "The marks listed {folded} target(s) twice: each is sent once."
+        )));
+    }
+    let targets = prepared.targets();
+    let sel = rv.sel.min(targets.len().saturating_sub(1));
+    let detail_lines = targets
+        .get(sel)
+        .map(|tg| selected_target(app, tg))
+        .unwrap_or_default();
+    // Wrapped lines are counted by words, as Paragraph wraps them; one
+    // spare row each for a word that does not fit.
+    let rows_of = |ls: &[Line]| -> u16 {
+        ls.iter()
+            .map(|l| (l.width() as u16).div_ceil(inner.width.max(1)).max(1))
+            .sum::<u16>()
     };
-    let [h, list, foot] = Layout::vertical([
+    let head_rows = rows_of(&head) + u16::from(inner.width < 100);
+    let detail_rows = rows_of(&detail_lines) + u16::from(inner.width < 100);
+    let [h, list, detail, foot] = Layout::vertical([
         Constraint::Length(head_rows),
         Constraint::Min(3),
+        Constraint::Length(detail_rows),
         Constraint::Length(3),
     ])
-    .areas(block(app, "").inner(r));
-    f.render_widget(Clear, r);
-    f.render_widget(block(app, " Review the run "), r);
+    .areas(inner);
     f.render_widget(Paragraph::new(head).wrap(Wrap { trim: false }), h);
-    let rows: Vec<Row> = rv
-        .plan
-        .targets
-        .iter()
-        .enumerate()
-        .skip(rv.scroll as usize)
-        .map(|(i, tg)| {
-            let chat = tg
-                .chat_name
-                .as_deref()
-                .filter(|n| !n.trim().is_empty())
-                .unwrap_or(&tg.chat_id);
-            Row::new(vec![
-                Cell::from(safe(chat)),
+    let page = list.height.saturating_sub(1).max(1) as usize;
+    let offset = sel.saturating_sub(page - 1);
+    let label = |i: usize| -> (String, Role) {
+        let tg = &targets[i];
+        let mut words = Vec::new();
+        let mut role = Role::Dim;
+        if prepared.already[i].is_some() {
+            words.push("done earlier");
+            role = Role::Marked;
+        }
+        match tg.initiated {
+            Initiated::Internal => {
+                words.push("internal start");
+                role = Role::External;
+            }
+            Initiated::Unknown => {
+                words.push("unknown start");
+                role = Role::External;
+            }
+            Initiated::External => {}
+        }
+        if hidden.get(i).copied().unwrap_or(false) {
+            words.push("hidden");
+            role = Role::External;
+        }
+        (words.join(", "), role)
+    };
+    let rows: Vec<Row> = (offset..targets.len().min(offset + page))
+        .map(|i| {
+            let tg = &targets[i];
+            let (note, role) = label(i);
+            let row = Row::new(vec![
                 Cell::from(safe(&tg.user_upn)),
-                Cell::from(tg.user_id.clone().unwrap_or_else(|| "(look up)".into())),
-                Cell::from(Span::styled(
-                    if rv.hidden[i] {
-                        "hidden by the filter"
-                    } else {
-                        ""
-                    },
-                    t.style(Role::External),
+                Cell::from(safe(tg.user_display_name.as_deref().unwrap_or(""))),
+                Cell::from(safe(
+                    tg.chat_name
+                        .as_deref()
+                        .filter(|n| !n.trim().is_empty())
+                        .unwrap_or(&tg.chat_id),
                 )),
-            ])
+                Cell::from(Span::styled(note, t.style(role))),
+            ]);
+            if i == sel {
+                row.style(t.style(Role::Selected))
+            } else {
+                row
+            }
         })
         .collect();
+    // Columns as wide as their longest value, so that at 120 columns a
+    // UPN, a name and a chat name are whole; the chat takes what is left.
+    let longest = |f: &dyn Fn(&crate::triage::plan::Target) -> usize| {
+        targets.iter().map(f).max().unwrap_or(0) as u16
+    };
+    let upn_w = longest(&|t| safe(&t.user_upn).width()).clamp(4, inner.width / 2);
+    let name_w = longest(&|t| safe(t.user_display_name.as_deref().unwrap_or("")).width())
+        .clamp(4, inner.width / 4);
+    let note_w = (0..targets.len())
+        .map(|i| label(i).0.len())
+        .max()
+        .unwrap_or(0) as u16;
     f.render_widget(
         Table::new(
             rows,
             [
-                Constraint::Fill(2),
-                Constraint::Fill(2),
-                Constraint::Length(36),
-                Constraint::Length(20),
+                Constraint::Length(upn_w),
+                Constraint::Length(name_w),
+                Constraint::Fill(1),
+                Constraint::Length(note_w),
             ],
         )
-        .header(Row::new(["Chat", "User", "User id", ""]).style(t.style(Role::Title))),
+        .header(Row::new(["User", "Name", "Chat", ""]).style(t.style(Role::Title))),
         list,
     );
-    let ok = rv.refusals.is_empty();
-    let foot_lines = vec![
-        Line::from(vec![
+    // The selected target whole: nothing cut beyond reach.
+    f.render_widget(
+        Paragraph::new(detail_lines).wrap(Wrap { trim: false }),
+        detail,
+    );
+    let mut foot_lines = if n == 0 {
+        vec![Line::styled(
+            "Nothing left to send: an earlier run removed every marked target. esc closes.",
+            t.style(Role::Marked),
+        )]
+    } else {
+        vec![Line::from(vec![
             Span::raw(format!(
                 "Type {n} and press enter to {}: ",
                 if rv.dry_run {
-                    "start the dry run"
+                    "start the dry run (nothing is sent)"
                 } else {
                     "send the removals"
                 }
             )),
             Span::styled(rv.input.value().to_owned(), t.style(Role::Title)),
-            Span::styled(if ok { "" } else { "  (cannot run)" }, t.style(Role::Error)),
-        ]),
-        Line::styled(
-            format!(
-                "d dry run: {} · ↑↓ scroll · esc cancels (nothing is sent)",
-                if rv.dry_run { "on" } else { "off" }
-            ),
-            t.style(Role::Dim),
+        ])]
+    };
+    if let Some(note) = &rv.note {
+        foot_lines.push(Line::styled(safe(note), t.style(Role::Error)));
+    }
+    foot_lines.push(Line::styled(
+        format!(
+            "d dry run: {} · ↑↓ select · esc cancels (nothing is sent)",
+            if rv.dry_run { "on" } else { "off" }
         ),
-    ];
+        t.style(Role::Dim),
+    ));
     f.render_widget(Paragraph::new(foot_lines), foot);
+}
+
+/// The selected target of the review, every value whole.
+fn selected_target<'a>(app: &App, tg: &crate::triage::plan::Target) -> Vec<Line<'a>> {
+    let t = &app.theme;
+    vec![
+        Line::from(vec![
+            Span::styled("user  ", t.style(Role::Dim)),
+            Span::raw(format!(
+                "{}{} · id {}",
+                safe(&tg.user_upn),
+                tg.user_display_name
+                    .as_deref()
+                    .map(|n| format!(" ({})", safe(n)))
+                    .unwrap_or_default(),
+                tg.user_id.as_deref().unwrap_or("(looked up first)"),
+            )),
+        ]),
+        Line::from(vec![
+            Span::styled("chat  ", t.style(Role::Dim)),
+            Span::raw(format!(
+                "{}{}",
+                tg.chat_name
+                    .as_deref()
+                    .map(|n| format!("{} · ", safe(n)))
+                    .unwrap_or_default(),
+                safe(&tg.chat_id)
+            )),
+        ]),
+    ]
+}
+
+pub fn cancel_dialog(f: &mut Frame, app: &App, area: Rect) {
+    let r = centered(area, 64, 6);
+    f.render_widget(Clear, r);
+    f.render_widget(
+        Paragraph::new(vec![
+            Line::raw("Cancel the run? Nothing new is sent; requests in flight"),
+            Line::raw("finish and are journaled. A later run of the same marks"),
+            Line::raw("sends only what was not removed. y cancels · any key goes on"),
+        ])
+        .wrap(Wrap { trim: false })
+        .block(block(app, " Cancel ")),
+        r,
+    );
 }
 
 pub fn quit_dialog(f: &mut Frame, app: &App, area: Rect) {

@@ -1,0 +1,113 @@
+//! Files the tool writes: private directories and files (0700 and 0600
+//! whatever the umask: sessions, journals, logs and plans name a tenant's
+//! users), and files written whole or not at all. Errors name the
+//! destination the user asked for, never a temporary file.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::Path;
+
+/// Creates `dir` (and its parents) readable by its owner only.
+pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        b.mode(0o700);
+    }
+    b.create(dir)
+}
+
+/// `e`, saying which file it was about. (tempfile's errors name the
+/// temporary file; the operating system's own words are kept instead.)
+pub fn named(path: &Path, e: std::io::Error) -> std::io::Error {
+    let why = match e.raw_os_error() {
+        Some(code) => std::io::Error::from_raw_os_error(code).to_string(),
+        None => e.kind().to_string(),
+    };
+    std::io::Error::new(e.kind(), format!("{}: {why}", path.display()))
+}
+
+/// Opens `path` for appending, creating it with mode 0600 (a mode the
+/// umask can only narrow).
+pub fn open_private_append(path: &Path) -> std::io::Result<File> {
+    let mut o = OpenOptions::new();
+    o.create(true).append(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.mode(0o600);
+    }
+    o.open(path)
+}
+
+/// Writes `bytes` to a temporary file beside `path`, flushes it to disk
+/// and renames it over `path`: the file is whole or absent. `private`
+/// makes it 0600 (the temporary file is always 0600; a plan the user
+/// names keeps the usual mode of a new file).
+pub fn write_atomic(path: &Path, bytes: &[u8], private: bool) -> std::io::Result<()> {
+    let err = |e| named(path, e);
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".chatevict")
+        .tempfile_in(dir)
+        .map_err(err)?;
+    tmp.write_all(bytes).map_err(err)?;
+    tmp.flush().map_err(err)?;
+    #[cfg(unix)]
+    if !private {
+        use std::os::unix::fs::PermissionsExt;
+        // What a file created by `open` would get: 0666 less the umask.
+        let mode = 0o666 & !umask();
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(mode))
+            .map_err(err)?;
+    }
+    #[cfg(not(unix))]
+    let _ = private;
+    tmp.as_file().sync_all().map_err(err)?;
+    tmp.persist(path).map_err(|e| err(e.error))?;
+    Ok(())
+}
+
+/// The process's umask: std has no getter, and setting it to read it
+/// back would race with other threads creating files; Linux shows it in
+/// /proc.
+#[cfg(unix)]
+fn umask() -> u32 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Umask:"))
+                .and_then(|v| u32::from_str_radix(v.trim(), 8).ok())
+        })
+        .unwrap_or(0o022)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn written_whole_and_errors_name_the_destination() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("plan.json");
+        write_atomic(&p, b"{}\n", true).unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"{}\n");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600);
+        }
+        let missing = d.path().join("no/such/dir/plan.json");
+        let e = write_atomic(&missing, b"x", false).unwrap_err();
+        assert!(e.to_string().contains("no/such/dir/plan.json"), "{e}");
+        assert!(!e.to_string().contains(".chatevict"), "{e}");
+    }
+}
