@@ -48,6 +48,29 @@ pub fn open_private_append(path: &Path) -> std::io::Result<File> {
 /// names keeps the usual mode of a new file).
 pub fn write_atomic(path: &Path, bytes: &[u8], private: bool) -> std::io::Result<()> {
     let err = |e| named(path, e);
+    // `-o /dev/null`, a FIFO or a terminal: written into, never replaced
+    // (renaming over /dev/null as root would replace the device).
+    if let Ok(meta) = std::fs::metadata(path)
+        && !meta.is_file()
+    {
+        if meta.is_dir() {
+            return Err(err(std::io::Error::new(
+                std::io::ErrorKind::IsADirectory,
+                "is a directory",
+            )));
+        }
+        let mut f = OpenOptions::new().write(true).open(path).map_err(err)?;
+        return f.write_all(bytes).and_then(|()| f.flush()).map_err(err);
+    }
+    // A symbolic link keeps pointing where it did: its target is replaced.
+    let resolved;
+    let path = match std::fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => {
+            resolved = std::fs::canonicalize(path).map_err(err)?;
+            resolved.as_path()
+        }
+        _ => path,
+    };
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -93,6 +116,7 @@ fn umask() -> u32 {
 mod tests {
     use super::*;
 
+    #[cfg(unix)]
     #[test]
     fn written_whole_and_errors_name_the_destination() {
         let d = tempfile::tempdir().unwrap();
@@ -105,6 +129,29 @@ mod tests {
             let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
             assert_eq!(mode, 0o600);
         }
+        // A symbolic link still points at the (new) file.
+        let link = d.path().join("link.json");
+        std::os::unix::fs::symlink(&p, &link).unwrap();
+        write_atomic(&link, b"[]\n", true).unwrap();
+        assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+        assert_eq!(std::fs::read(&p).unwrap(), b"[]\n");
+        // A FIFO is written into, not replaced.
+        let fifo = d.path().join("fifo");
+        assert!(
+            std::process::Command::new("mkfifo")
+                .arg(&fifo)
+                .status()
+                .unwrap()
+                .success()
+        );
+        let reader = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || std::fs::read(&fifo).unwrap())
+        };
+        write_atomic(&fifo, b"through\n", false).unwrap();
+        assert_eq!(reader.join().unwrap(), b"through\n");
+        use std::os::unix::fs::FileTypeExt;
+        assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
         let missing = d.path().join("no/such/dir/plan.json");
         let e = write_atomic(&missing, b"x", false).unwrap_err();
         assert!(e.to_string().contains("no/such/dir/plan.json"), "{e}");

@@ -499,6 +499,15 @@ fn record_details(f: &mut Frame, app: &App, area: Rect) {
             ));
         }
     }
+    if let Some(chat) = d.ix.chats.of_record(i)
+        && chat.external
+    {
+        lines.push(Line::styled(
+            format!("Its chat is external ({} start):", chat.initiated.name()),
+            app.theme.style(Role::Title),
+        ));
+        lines.extend(reason_lines(app, ds, chat.reasons(), 4));
+    }
     let path = d.ds.path(r.source.file);
     let title = format!(
         " Record · {}:{} ",
@@ -555,6 +564,7 @@ fn record_details(f: &mut Frame, app: &App, area: Rect) {
     if let Some(right) = right {
         f.render_widget(
             Paragraph::new(lines)
+                .wrap(Wrap { trim: false })
                 .block(block(app, title))
                 .scroll((app.details_scroll, 0)),
             left,
@@ -585,11 +595,49 @@ fn record_details(f: &mut Frame, app: &App, area: Rect) {
         }
         f.render_widget(
             Paragraph::new(lines)
+                .wrap(Wrap { trim: false })
                 .block(block(app, title))
                 .scroll((app.details_scroll, 0)),
             left,
         );
     }
+}
+
+/// A chat's reasons, one line each, with the record that shows it.
+fn reason_lines<'a>(
+    app: &App,
+    ds: &crate::ual::Dataset,
+    reasons: &[crate::triage::reasons::Reason],
+    most: usize,
+) -> Vec<Line<'a>> {
+    let mut out: Vec<Line> = reasons
+        .iter()
+        .take(most)
+        .map(|r| {
+            let role = match r.kind {
+                crate::triage::reasons::ReasonKind::NotATarget => Role::Error,
+                k if k.is_external_evidence() => Role::External,
+                _ => Role::Dim,
+            };
+            Line::from(vec![
+                Span::styled("  • ", app.theme.style(role)),
+                Span::raw(safe(&r.text())),
+                Span::styled(
+                    r.record
+                        .map(|i| format!("  (record {})", ds.records[i as usize].id))
+                        .unwrap_or_default(),
+                    app.theme.style(Role::Dim),
+                ),
+            ])
+        })
+        .collect();
+    if reasons.len() > most {
+        out.push(Line::styled(
+            format!("  and {} more (tab: the chat's details)", reasons.len() - most),
+            app.theme.style(Role::Dim),
+        ));
+    }
+    out
 }
 
 fn chat_details(f: &mut Frame, app: &App, area: Rect) {
@@ -635,6 +683,14 @@ fn chat_details(f: &mut Frame, app: &App, area: Rect) {
         ),
         Line::raw(""),
     ];
+    if chat.external {
+        lines.push(Line::styled(
+            "Why it is external, how it started, who is no target",
+            app.theme.style(Role::Title),
+        ));
+        lines.extend(reason_lines(app, ds, chat.reasons(), usize::MAX));
+        lines.push(Line::raw(""));
+    }
     let users = d.ix.chats.home_users(ds, chat);
     lines.push(Line::styled(
         format!(
@@ -706,6 +762,7 @@ fn chat_details(f: &mut Frame, app: &App, area: Rect) {
     }
     f.render_widget(
         Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
             .block(block(app, " Chat "))
             .scroll((app.details_scroll, 0)),
         area,
