@@ -133,7 +133,12 @@ mod tests {
         let link = d.path().join("link.json");
         std::os::unix::fs::symlink(&p, &link).unwrap();
         write_atomic(&link, b"[]\n", true).unwrap();
-        assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
         assert_eq!(std::fs::read(&p).unwrap(), b"[]\n");
         // A FIFO is written into, not replaced.
         let fifo = d.path().join("fifo");

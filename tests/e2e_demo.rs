@@ -10,6 +10,26 @@ use std::time::Duration;
 
 use common::pty::Pty;
 
+/// The (chat, user, tenant) triples of the demo export's plan for `filter`,
+/// as `chatevict plan` makes it.
+fn planned(filter: &str) -> std::collections::BTreeSet<(String, String, String)> {
+    let export = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/demo-export.csv");
+    let (code, out, err) =
+        common::run(&["plan", "-q", export.to_str().unwrap(), "--filter", filter]);
+    assert_eq!(code, 0, "{err}");
+    let plan: chatevict::triage::plan::Plan = serde_json::from_str(&out).unwrap();
+    plan.targets
+        .into_iter()
+        .map(|t| {
+            (
+                t.chat_id,
+                t.user_id.expect("the demo gives every id"),
+                t.tenant_id,
+            )
+        })
+        .collect()
+}
+
 #[test]
 fn demo_filter_mark_sign_in_confirm_and_run_on_a_flaky_server() {
     let mut t = Pty::spawn(
@@ -36,24 +56,26 @@ fn demo_filter_mark_sign_in_confirm_and_run_on_a_flaky_server() {
     assert!(t.text().contains("DEMO"));
 
     t.send("/");
-    t.send("ext:yes");
+    // The case Microsoft's procedure is written for: chats started from
+    // another tenant.
+    t.send("initiated:external");
     t.send("\r");
-    t.wait_for("Events (130 of 1,130)", 10);
+    t.wait_for("Events (87 of 1,130)", 10);
     t.send("a");
-    t.wait_for("21 targets marked", 10);
+    t.wait_for("12 targets marked", 10);
     t.send("s");
     t.wait_for("│ admin@contoso.com", 30);
     t.send("R");
     let review = t.wait_for("Review the run", 10);
     assert!(
-        review.contains("21 removal(s) to send in 12 chat(s)"),
+        review.contains("12 removal(s) to send in 8 chat(s)"),
         "{review}"
     );
-    t.send("21");
+    t.send("12");
     t.send("\r");
-    t.wait_for("Run (21 targets)", 10);
-    let done = t.wait_for("21 of 21 · finished", 180);
-    assert!(done.contains("removed 21 · failed 0"), "{done}");
+    t.wait_for("Run (12 targets)", 10);
+    let done = t.wait_for("12 of 12 · finished", 180);
+    assert!(done.contains("removed 12 · failed 0"), "{done}");
 
     // The emulated tenant lost exactly the marked targets, once in effect.
     let state: serde_json::Value = common::emu::state_of(&url);
@@ -68,15 +90,24 @@ fn demo_filter_mark_sign_in_confirm_and_run_on_a_flaky_server() {
             )
         })
         .collect();
-    assert_eq!(changed.len(), 21, "{state}");
-    assert_eq!(removals.iter().filter(|r| r["changed"] == true).count(), 21);
+    assert_eq!(changed.len(), 12, "{state}");
+    // Exactly the plan's (chat, user, tenant) triples, nothing else.
+    let sent: std::collections::BTreeSet<(String, String, String)> = removals
+        .iter()
+        .map(|r| {
+            let f = |k: &str| r[k].as_str().unwrap().to_owned();
+            (f("chat_id"), f("user_id"), f("tenant_id"))
+        })
+        .collect();
+    assert_eq!(sent, planned("initiated:external"), "{state}");
+    assert_eq!(removals.iter().filter(|r| r["changed"] == true).count(), 12);
 
     // The same targets again: the journal knows they are removed, and
     // nothing is sent.
     t.send("R");
     let again = t.wait_for("Nothing left to send", 10);
     assert!(
-        again.contains("0 removal(s) to send") && again.contains("21 removed by an earlier run"),
+        again.contains("0 removal(s) to send") && again.contains("12 removed by an earlier run"),
         "{again}"
     );
     t.send("\r");

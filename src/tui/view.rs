@@ -633,7 +633,10 @@ fn reason_lines<'a>(
         .collect();
     if reasons.len() > most {
         out.push(Line::styled(
-            format!("  and {} more (tab: the chat's details)", reasons.len() - most),
+            format!(
+                "  and {} more (tab: the chat's details)",
+                reasons.len() - most
+            ),
             app.theme.style(Role::Dim),
         ));
     }
