@@ -66,6 +66,13 @@ pub fn spreadsheet_cell(s: &str) -> Cow<'_, str> {
     }
 }
 
+/// A CSV cell: unsafe characters as visible escapes (a CSV file is read
+/// in terminals too: `cat`, `head`, `less -R`), and a leading apostrophe
+/// on what a spreadsheet would run as a formula.
+pub fn csv_cell(s: &str) -> String {
+    spreadsheet_cell(&for_terminal(s)).into_owned()
+}
+
 /// A JSON formatter that also writes C1 controls, DEL, bidi controls and
 /// invisible characters (everything [`is_unsafe`] names) as `\uXXXX`:
 /// the JSON means the same, loses nothing, and a terminal that shows it

@@ -49,3 +49,30 @@ fn filter_mark_help_quit_and_the_terminal_is_restored() {
     assert!(!alternate, "the alternate screen was left");
     assert!(!hidden, "the cursor is shown again");
 }
+
+/// An abort runs no Rust code: the binary's SIGABRT handler leaves the
+/// alternate screen, shows the cursor and puts the terminal back.
+#[test]
+fn an_abort_still_restores_the_terminal() {
+    let mut t = Pty::spawn(
+        &[common::fixture("triage-chats.ndjson").to_str().unwrap()],
+        100,
+        30,
+    );
+    t.wait_for("Events (15)", 30);
+    assert_eq!(t.modes(), (true, true), "alternate screen, cursor hidden");
+    let pid = t.child.process_id().expect("a pid");
+    let killed = std::process::Command::new("kill")
+        .args(["-ABRT", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = t.wait_exit(20);
+    assert!(!status.success(), "{status:?}");
+    // The reader thread may still be taking in the last bytes.
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while t.modes() != (false, false) && std::time::Instant::now() < until {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(t.modes(), (false, false), "normal screen, cursor shown");
+}

@@ -66,11 +66,10 @@ fn demo_filter_mark_sign_in_confirm_and_run_on_a_flaky_server() {
     t.send("s");
     t.wait_for("│ admin@contoso.com", 30);
     t.send("R");
-    let review = t.wait_for("Review the run", 10);
-    assert!(
-        review.contains("12 removal(s) to send in 8 chat(s)"),
-        "{review}"
-    );
+    // The review appears at once and fills in when the plan is checked.
+    t.wait_for("Review the run", 10);
+    let review = t.wait_for("12 removal(s) to send in 8 chat(s)", 10);
+    assert!(review.contains("Type 12 and press enter"), "{review}");
     t.send("12");
     t.send("\r");
     t.wait_for("Run (12 targets)", 10);

@@ -9,47 +9,74 @@ use std::path::PathBuf;
 use chatevict::triage::external;
 use common::*;
 
-/// (file, records, duplicates, Teams records, external records, shape)
-const EXPECTED: &[(&str, usize, usize, usize, usize, &str)] = &[
+/// (file, records, duplicates, id conflicts, Teams records, external
+/// records, shape). A duplicate has the `Id`, `CreationTime` and
+/// `Operation` of a record before it; an id conflict only the `Id` (kept).
+/// Counted independently of chatevict with Python's json module.
+const EXPECTED: &[(&str, usize, usize, usize, usize, usize, &str)] = &[
     (
         "huntress-ctf2023-rogue-inbox-purview-export.csv",
         219,
         0,
         0,
         0,
+        0,
         "purview-csv",
     ),
-    ("sekoia-o365-audit-records.ndjson", 57, 16, 5, 3, "ndjson"),
-    // The Teams record re-uses the Exchange record's anonymised Id: a duplicate.
+    // 73 lines, 57 distinct Ids: anonymisation reused ids of 13 other
+    // records, and 3 lines repeat a record.
+    (
+        "sekoia-o365-audit-records.ndjson",
+        70,
+        3,
+        13,
+        5,
+        3,
+        "ndjson",
+    ),
+    // The Teams record re-uses the Exchange record's anonymised Id: kept.
     (
         "sekoia-m365defender-cloudappevents.ndjson",
-        4,
-        1,
+        5,
         0,
+        1,
+        1,
         0,
         "ndjson",
     ),
-    ("elastic-beats-25-ms-teams.ndjson", 4, 0, 4, 0, "ndjson"),
+    ("elastic-beats-25-ms-teams.ndjson", 4, 0, 0, 4, 0, "ndjson"),
     (
         "elastic-beats-25-ms-teams-groups.excerpt.ndjson",
         7,
+        0,
         0,
         2,
         0,
         "ndjson",
     ),
+    // Record 5 repeats record 1 with one more field: a duplicate.
     (
         "elastic-integrations-test-ms-teams-events.ndjson",
         4,
         1,
+        0,
         4,
         0,
         "ndjson",
     ),
-    ("graph2otel-graph-auditlogrecords.json", 5, 0, 0, 0, "json"),
+    (
+        "graph2otel-graph-auditlogrecords.json",
+        5,
+        0,
+        0,
+        0,
+        0,
+        "json",
+    ),
     (
         "msdocs-management-activity-api-content-blob-sample.json",
         3,
+        0,
         0,
         0,
         0,
@@ -60,12 +87,13 @@ const EXPECTED: &[(&str, usize, usize, usize, usize, &str)] = &[
 #[test]
 fn every_sample_loads_with_the_expected_counts() {
     let Some(dir) = samples() else { return };
-    for &(name, records, dups, teams, ext, shape) in EXPECTED {
+    for &(name, records, dups, conflicts, teams, ext, shape) in EXPECTED {
         let ds = load(&[dir.join(name)]);
         assert!(ds.failures.is_empty(), "{name}: {:?}", ds.failures);
         assert!(ds.problems.is_empty(), "{name}: {:?}", problems(&ds));
         assert_eq!(ds.records.len(), records, "{name} records");
         assert_eq!(ds.duplicates, dups, "{name} duplicates");
+        assert_eq!(ds.id_conflicts, conflicts, "{name} id conflicts");
         assert_eq!(ds.teams_records(), teams, "{name} Teams records");
         let n_ext = ds
             .records
@@ -82,11 +110,12 @@ fn all_samples_together_deduplicate_across_files() {
     let Some(dir) = samples() else { return };
     let paths: Vec<PathBuf> = EXPECTED.iter().map(|e| dir.join(e.0)).collect();
     let ds = load(&paths);
-    // 321 rows, 298 distinct Ids (counted independently of chatevict): the
-    // two Elastic Teams files share every record, and the Defender file
-    // re-uses an anonymised Id of the Sekoia file.
-    assert_eq!(ds.records.len(), 298);
-    assert_eq!(ds.duplicates, 321 - 298);
+    // 321 rows, 313 distinct (Id, CreationTime, Operation) (counted
+    // independently of chatevict): the two Elastic Teams files share every
+    // record; ids reused by anonymisation are kept.
+    assert_eq!(ds.records.len(), 313);
+    assert_eq!(ds.duplicates, 321 - 313);
+    assert_eq!(ds.id_conflicts, 15);
 }
 
 #[test]
@@ -156,7 +185,7 @@ fn sekoia_teams_records_and_anonymised_tenants() {
             .all(|r| ds.opt(r.organization_id) == "ANONYMIZED")
     );
     // CreationTime with and without Z both parse.
-    assert_eq!(ds.records.len(), 57);
+    assert_eq!(ds.records.len(), 70);
 }
 
 #[test]

@@ -83,10 +83,57 @@ pub fn run(args: &ChatsArgs) -> u8 {
                 output::write_json_line(&mut w, &chat_row(&t.ds, &t.ix.chats, &t.ix.chats.list[c]))
             }),
             ChatsFormat::Table => write_table(&mut w, t, &chats, output::terminal_width(tty)),
+            ChatsFormat::Csv => write_csv(&mut w, t, &chats),
         }
         .and_then(|()| w.flush());
         t.exit_code(result)
     })
+}
+
+/// The CSV columns of `chats --format csv`.
+const CSV_HEADER: &[&str] = &[
+    "id",
+    "name",
+    "communication_type",
+    "initiated",
+    "external",
+    "guests",
+    "home_tenant",
+    "external_tenants",
+    "external_domains",
+    "first_seen",
+    "last_seen",
+    "records",
+    "home_users",
+    "reasons",
+];
+
+/// One row per chat; lists are `;`-separated, home users and reasons are
+/// JSON in their cells; every text cell is made safe.
+fn write_csv<W: Write>(w: &mut W, t: &Triaged, chats: &[usize]) -> io::Result<()> {
+    let mut c = csv::Writer::from_writer(w);
+    c.write_record(CSV_HEADER)?;
+    let cell = crate::sanitize::csv_cell;
+    for &i in chats {
+        let r = chat_row(&t.ds, &t.ix.chats, &t.ix.chats.list[i]);
+        c.write_record([
+            cell(r.id),
+            cell(r.name.unwrap_or("")),
+            cell(r.communication_type.unwrap_or("")),
+            r.initiated.name().to_owned(),
+            r.external.to_string(),
+            r.guests.to_string(),
+            cell(r.home_tenant.unwrap_or("")),
+            cell(&r.external_tenants.join(";")),
+            cell(&r.external_domains.join(";")),
+            r.first_seen.clone(),
+            r.last_seen.clone(),
+            r.records.to_string(),
+            cell(&crate::sanitize::json_line(&r.home_users)),
+            cell(&crate::sanitize::json_line(&r.reasons)),
+        ])?;
+    }
+    c.flush()
 }
 
 fn write_table<W: Write>(

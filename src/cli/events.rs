@@ -17,6 +17,7 @@ struct FileStats<'a> {
     bytes: u64,
     records: usize,
     duplicates: usize,
+    id_conflicts: usize,
     skipped: usize,
     envelopes: Vec<&'static str>,
 }
@@ -31,6 +32,7 @@ struct FailedFile {
 struct Stats<'a> {
     records: usize,
     duplicates: usize,
+    id_conflicts: usize,
     skipped: usize,
     teams_records: usize,
     external_records: usize,
@@ -44,6 +46,17 @@ struct Stats<'a> {
 }
 
 pub fn run(args: &EventsArgs) -> u8 {
+    if args.stats && matches!(args.format, Some(Format::Table | Format::Csv)) {
+        eprintln!(
+            "chatevict: --stats prints one JSON object; it cannot be a {} (leave out --format)",
+            if args.format == Some(Format::Csv) {
+                "CSV"
+            } else {
+                "table"
+            }
+        );
+        return super::exit::USAGE;
+    }
     triage::with(&args.load, args.filter.as_deref(), |t| {
         // Counting needs no list of every record when nothing is filtered.
         let selected = if args.stats && t.query.is_none() {
@@ -59,9 +72,9 @@ pub fn run(args: &EventsArgs) -> u8 {
             let tty = out.is_terminal();
             let mut w = io::BufWriter::new(out.lock());
             let row = |i: usize| RecordRow::new(&t.ds, &t.ds.records[i], t.flags(i));
-            let r = match args.format {
+            let r = match args.format.unwrap_or(Format::Table) {
                 Format::Jsonl => rows().try_for_each(|i| output::write_json_line(&mut w, &row(i))),
-                Format::Csv => write_csv(&mut w, rows().map(row), tty),
+                Format::Csv => write_csv(&mut w, rows().map(row)),
                 Format::Table => write_table(&mut w, rows(), t, output::terminal_width(tty)),
             };
             r.and_then(|()| w.flush())
@@ -75,6 +88,7 @@ fn write_stats(t: &Triaged, matching: Option<usize>) -> io::Result<()> {
     let stats = Stats {
         records: ds.records.len(),
         duplicates: ds.duplicates,
+        id_conflicts: ds.id_conflicts,
         skipped: ds.skipped(),
         teams_records: ds.teams_records(),
         external_records: t.ix.external.iter().filter(|&&e| e).count(),
@@ -92,6 +106,7 @@ fn write_stats(t: &Triaged, matching: Option<usize>) -> io::Result<()> {
                 bytes: s.bytes,
                 records: s.records,
                 duplicates: s.duplicates,
+                id_conflicts: s.id_conflicts,
                 skipped: s.skipped,
                 envelopes: s.envelopes.iter().map(|e| e.name()).collect(),
             })
@@ -109,15 +124,11 @@ fn write_stats(t: &Triaged, matching: Option<usize>) -> io::Result<()> {
     output::write_json_line(&mut w, &stats)
 }
 
-fn write_csv<'a, W: Write>(
-    w: &mut W,
-    rows: impl Iterator<Item = RecordRow<'a>>,
-    tty: bool,
-) -> io::Result<()> {
+fn write_csv<'a, W: Write>(w: &mut W, rows: impl Iterator<Item = RecordRow<'a>>) -> io::Result<()> {
     let mut c = csv::Writer::from_writer(w);
     c.write_record(output::CSV_HEADER)?;
     for r in rows {
-        c.write_record(output::csv_fields(&r, tty))?;
+        c.write_record(output::csv_fields(&r))?;
     }
     c.flush()
 }

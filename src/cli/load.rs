@@ -22,7 +22,7 @@ pub fn load(args: &LoadArgs) -> Dataset {
             err,
             "chatevict: {}: {}",
             for_terminal(&f.path.display().to_string()),
-            f.message
+            for_terminal(&f.message)
         );
     }
     let limit = if args.max_problems == 0 {
@@ -32,11 +32,14 @@ pub fn load(args: &LoadArgs) -> Dataset {
     };
     for p in ds.problems.iter().take(limit) {
         let path = ds.path(p.file).display().to_string();
-        let place = if p.line == 0 {
+        let mut place = if p.line == 0 {
             for_terminal(&path).into_owned()
         } else {
             format!("{}:{}", for_terminal(&path), p.line)
         };
+        if let Some(n) = p.element {
+            place.push_str(&format!(" (element {n})"));
+        }
         let _ = writeln!(
             err,
             "chatevict: skipped {place}: {}",

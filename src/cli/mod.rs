@@ -145,10 +145,11 @@ pub struct EventsArgs {
     /// the language).
     #[arg(long, value_name = "QUERY")]
     pub filter: Option<String>,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
-    /// Print counts as one JSON object instead of the records.
+    /// Output format [default: table].
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+    /// Print counts as one JSON object instead of the records (its format
+    /// is JSON: `--format` may only say `jsonl`).
     #[arg(long)]
     pub stats: bool,
 }
@@ -171,6 +172,9 @@ pub enum ChatsFormat {
     Table,
     /// One JSON object per chat.
     Jsonl,
+    /// CSV with a header row; home users, domains and reasons as JSON in
+    /// their cells.
+    Csv,
 }
 
 #[derive(Debug, clap::Args)]
@@ -218,6 +222,13 @@ pub fn main() -> ExitCode {
         }
         // A word that is neither a command nor a file is most likely a
         // mistyped command.
+        if cli.app.files.iter().any(|f| f.as_os_str() == "-") {
+            eprintln!(
+                "chatevict: the application reads its keys from the terminal, not an export from \
+                 standard input: save the export to a file (`chatevict events -` reads one from a pipe)"
+            );
+            return ExitCode::from(exit::USAGE);
+        }
         if let Some(missing) = cli.app.files.iter().find(|f| !f.exists()) {
             eprintln!(
                 "chatevict: {}: no such file, and not a command (chatevict --help lists them)",

@@ -110,6 +110,7 @@ pub const CSV_HEADER: &[&str] = &[
     "time",
     "operation",
     "record_type",
+    "record_type_name",
     "workload",
     "user_id",
     "user_key",
@@ -129,17 +130,18 @@ pub const CSV_HEADER: &[&str] = &[
 ];
 
 /// One record as CSV fields; `members` is a JSON array in one cell.
-pub fn csv_fields(row: &RecordRow, sanitize: bool) -> Vec<String> {
-    let members = serde_json::to_string(&row.members).unwrap_or_default();
+/// Every text cell is made safe (visible escapes, and no formula a
+/// spreadsheet would run), whatever the destination.
+pub fn csv_fields(row: &RecordRow) -> Vec<String> {
+    let members = crate::sanitize::json_line(&row.members);
     let opt = |v: Option<i32>| v.map(|v| v.to_string()).unwrap_or_default();
-    // Text from the export, defused for spreadsheets (a chat name is
-    // whatever an outsider typed).
-    let text = |s: &str| crate::sanitize::spreadsheet_cell(s).into_owned();
-    let fields = vec![
+    let text = |s: &str| crate::sanitize::csv_cell(s);
+    vec![
         text(&row.id),
         row.time.clone(),
         text(row.operation),
         row.record_type.map(|v| v.to_string()).unwrap_or_default(),
+        text(row.record_type_name.unwrap_or("")),
         text(row.workload),
         text(row.user_id),
         text(row.user_key),
@@ -151,20 +153,12 @@ pub fn csv_fields(row: &RecordRow, sanitize: bool) -> Vec<String> {
         text(row.chat_name),
         text(row.communication_type),
         text(row.resource_tenant_id),
-        members,
+        text(&members),
         row.external.to_string(),
         row.guests.to_string(),
-        row.source.file.clone(),
+        text(&row.source.file),
         row.source.line.to_string(),
-    ];
-    if sanitize {
-        fields
-            .into_iter()
-            .map(|f| for_terminal(&f).into_owned())
-            .collect()
-    } else {
-        fields
-    }
+    ]
 }
 
 /// The terminal's width when writing to one (`None` into a pipe or file).

@@ -104,7 +104,9 @@ pub fn source_files(ds: &Dataset) -> Result<Vec<SourceFile>, (std::path::PathBuf
     ds.sources
         .iter()
         .map(|s| {
-            sha256_file(&s.path)
+            s.sha256
+                .clone()
+                .map_or_else(|| sha256_file(&s.path), Ok)
                 .map(|sha256| SourceFile {
                     path: s.path.display().to_string(),
                     sha256,

@@ -34,6 +34,10 @@ use crate::triage::index::Index;
 use crate::triage::query::Filter;
 use crate::ual::{self, LoadOptions, Progress};
 
+/// Whether the application holds the terminal (alternate screen, raw
+/// mode): the binary's abort guard restores it only then.
+pub static TERMINAL_TAKEN: AtomicBool = AtomicBool::new(false);
+
 /// How the application starts.
 #[derive(Debug, Clone, Default)]
 pub struct Options {
@@ -152,6 +156,7 @@ pub fn run(mut opts: Options) -> u8 {
             return 1;
         }
     };
+    TERMINAL_TAKEN.store(true, Ordering::SeqCst);
     let size = terminal
         .size()
         .map(|s| (s.width, s.height))
@@ -192,6 +197,7 @@ pub fn run(mut opts: Options) -> u8 {
     );
     progress.cancel.store(true, Ordering::Relaxed);
     ratatui::restore();
+    TERMINAL_TAKEN.store(false, Ordering::SeqCst);
     code
 }
 

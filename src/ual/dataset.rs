@@ -23,11 +23,17 @@ pub struct SourceFile {
     pub bytes: u64,
     pub records: usize,
     pub duplicates: usize,
+    /// Records kept although their `Id` was seen before with another
+    /// `CreationTime` or `Operation` (anonymised exports reuse ids).
+    pub id_conflicts: usize,
     pub skipped: usize,
     /// The JSON envelopes met (JSON shapes only).
     pub envelopes: Vec<JsonEnvelope>,
     /// Decoded text of a UTF-16 file, for reading raw records again.
     pub(crate) held: Option<Arc<[u8]>>,
+    /// The SHA-256 of an export read from a stream (it cannot be read
+    /// again to hash it).
+    pub sha256: Option<String>,
 }
 
 /// A row or value that was not loaded.
@@ -35,6 +41,9 @@ pub struct SourceFile {
 pub struct Problem {
     pub file: u32,
     pub line: u64,
+    /// Which element of a JSON array (from 1), where lines say little (a
+    /// one-line array).
+    pub element: Option<u64>,
     pub reason: Skip,
 }
 
@@ -51,7 +60,11 @@ pub struct Dataset {
     pub sources: Vec<SourceFile>,
     pub problems: Vec<Problem>,
     pub failures: Vec<FileFailure>,
+    /// Records dropped as copies: same `Id`, `CreationTime` and
+    /// `Operation` as one loaded before (overlapping exports).
     pub duplicates: usize,
+    /// Records kept whose `Id` another record has, with other content.
+    pub id_conflicts: usize,
     pool: Strings,
     index: HashTable<u32>,
     hasher: ahash::RandomState,
@@ -65,6 +78,7 @@ impl std::fmt::Debug for Dataset {
             .field("problems", &self.problems.len())
             .field("failures", &self.failures)
             .field("duplicates", &self.duplicates)
+            .field("id_conflicts", &self.id_conflicts)
             .finish()
     }
 }
@@ -77,6 +91,7 @@ impl Default for Dataset {
             problems: Vec::new(),
             failures: Vec::new(),
             duplicates: 0,
+            id_conflicts: 0,
             pool: Strings::default(),
             index: HashTable::new(),
             hasher: ahash::RandomState::new(),
@@ -139,8 +154,10 @@ impl Dataset {
     }
 
     /// Takes in one parsed piece of file `file`, in file order: its
-    /// strings join the pool and records whose `Id` was already seen are
-    /// counted as duplicates (the first one wins).
+    /// strings join the pool, and a record with the `Id`, `CreationTime`
+    /// and `Operation` of one already loaded is a duplicate (the first one
+    /// wins); the same `Id` with other content is kept, and counted as an
+    /// id conflict.
     /// The hasher of record ids, for [`Parsed::hash_ids`].
     pub(crate) fn id_hasher(&self) -> ahash::RandomState {
         self.hasher.clone()
@@ -158,12 +175,17 @@ impl Dataset {
             }
         }
         src.skipped += parsed.skipped.len();
-        self.problems
-            .extend(parsed.skipped.into_iter().map(|(line, reason)| Problem {
-                file,
-                line,
-                reason,
-            }));
+        self.problems.extend(
+            parsed
+                .skipped
+                .into_iter()
+                .map(|(line, element, reason)| Problem {
+                    file,
+                    line,
+                    element,
+                    reason,
+                }),
+        );
         if src.records == 0 && parsed.bytes > 0 && parsed.records.len() > 100 {
             // First block of a file: size the record vector for the whole file
             // once, rather than doubling it (and copying it) as it grows.
@@ -178,17 +200,26 @@ impl Dataset {
         }
         self.records.reserve(parsed.records.len());
         for (mut r, h) in parsed.records.into_iter().zip(parsed.id_hashes) {
+            r.remap_syms(&|s| pool::remap(&table, s));
             let records = &self.records;
+            // Most records are new: one lookup by id says so.
             if self
                 .index
                 .find(h, |&i| records[i as usize].id == r.id)
                 .is_some()
             {
-                self.duplicates += 1;
-                self.sources[file as usize].duplicates += 1;
-                continue;
+                let same = |i: &u32| {
+                    let o = &records[*i as usize];
+                    o.id == r.id && o.time == r.time && o.operation == r.operation
+                };
+                if self.index.find(h, same).is_some() {
+                    self.duplicates += 1;
+                    self.sources[file as usize].duplicates += 1;
+                    continue;
+                }
+                self.id_conflicts += 1;
+                self.sources[file as usize].id_conflicts += 1;
             }
-            r.remap_syms(&|s| pool::remap(&table, s));
             let idx = u32::try_from(self.records.len()).expect("fewer than 4 billion records");
             let hasher = &self.hasher;
             self.index

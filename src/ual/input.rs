@@ -39,6 +39,9 @@ pub struct Input {
     pub held: Option<Arc<[u8]>>,
     /// Offset (in the text that offsets refer to) where content starts.
     pub start: u64,
+    /// The SHA-256 of an export read whole from a stream (standard input,
+    /// a pipe), which cannot be read again to hash it later.
+    pub sha256: Option<String>,
     file: Option<File>,
     held_pos: usize,
 }
@@ -53,45 +56,38 @@ pub enum InputError {
 }
 
 impl Input {
+    /// Opens an export: `-` is standard input; a pipe, FIFO or anything
+    /// else that cannot seek is read whole into memory (its records' raw
+    /// text is read again from there).
     pub fn open(path: &Path) -> Result<Input, InputError> {
+        if path.as_os_str() == "-" {
+            let mut bytes = Vec::new();
+            io::stdin().lock().read_to_end(&mut bytes)?;
+            return Input::from_bytes(bytes);
+        }
         let mut file = File::open(path)?;
-        let file_len = file.metadata()?.len();
-        let mut head = [0u8; 4];
+        let meta = file.metadata()?;
+        if !meta.is_file() {
+            let mut bytes = Vec::new();
+            file.read_to_end(&mut bytes)?;
+            return Input::from_bytes(bytes);
+        }
+        let file_len = meta.len();
+        let mut head = [0u8; 4096];
         let n = read_up_to(&mut file, &mut head)?;
         let head = &head[..n];
-        if head.starts_with(&[0x1f, 0x8b]) {
-            return Err(InputError::Compressed("gzip file"));
-        }
-        if head.starts_with(b"PK\x03\x04") {
-            return Err(InputError::Compressed("zip archive"));
-        }
-        let utf16 = if head.starts_with(&[0xff, 0xfe]) {
-            Some((Encoding::Utf16Le, encoding_rs::UTF_16LE))
-        } else if head.starts_with(&[0xfe, 0xff]) {
-            Some((Encoding::Utf16Be, encoding_rs::UTF_16BE))
-        } else {
-            None
-        };
-        if let Some((encoding, enc)) = utf16 {
+        check_compressed(head)?;
+        if let Some(enc) = utf16(head) {
             let mut bytes = head.to_vec();
             file.read_to_end(&mut bytes)?;
-            let (text, _) = enc.decode_without_bom_handling(&bytes[2..]);
-            let held: Arc<[u8]> = Arc::from(text.into_owned().into_bytes().into_boxed_slice());
-            return Ok(Input {
-                encoding,
-                file_len,
-                held: Some(held),
-                start: 0,
-                file: None,
-                held_pos: 0,
-            });
+            return Ok(Input::decoded(&bytes, enc, file_len));
         }
-        let bom = head.starts_with(&[0xef, 0xbb, 0xbf]);
+        let bom = utf8_boms(head);
         use std::io::Seek;
-        let start = if bom { 3 } else { 0 };
+        let start = 3 * bom as u64;
         file.seek(io::SeekFrom::Start(start))?;
         Ok(Input {
-            encoding: if bom {
+            encoding: if bom > 0 {
                 Encoding::Utf8Bom
             } else {
                 Encoding::Utf8
@@ -99,9 +95,65 @@ impl Input {
             file_len,
             held: None,
             start,
+            sha256: None,
             file: Some(file),
             held_pos: 0,
         })
+    }
+
+    /// An export read whole (standard input, a pipe).
+    fn from_bytes(bytes: Vec<u8>) -> Result<Input, InputError> {
+        use sha2::Digest;
+        check_compressed(&bytes)?;
+        let len = bytes.len() as u64;
+        let sha256 = Some(
+            sha2::Sha256::digest(&bytes)
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect(),
+        );
+        if let Some(enc) = utf16(&bytes) {
+            return Ok(Input {
+                sha256,
+                ..Input::decoded(&bytes, enc, len)
+            });
+        }
+        let bom = utf8_boms(&bytes);
+        let held: Arc<[u8]> = Arc::from(&bytes[3 * bom..]);
+        Ok(Input {
+            encoding: if bom > 0 {
+                Encoding::Utf8Bom
+            } else {
+                Encoding::Utf8
+            },
+            file_len: len,
+            held: Some(held),
+            start: 0,
+            sha256,
+            file: None,
+            held_pos: 0,
+        })
+    }
+
+    /// UTF-16 text decoded to UTF-8 and held; byte-order marks (one, two,
+    /// or none) are dropped.
+    fn decoded(
+        bytes: &[u8],
+        (encoding, enc): (Encoding, &'static encoding_rs::Encoding),
+        file_len: u64,
+    ) -> Input {
+        let (text, _) = enc.decode_without_bom_handling(bytes);
+        let text = text.trim_start_matches('\u{feff}');
+        let held: Arc<[u8]> = Arc::from(text.as_bytes());
+        Input {
+            encoding,
+            file_len,
+            held: Some(held),
+            start: 0,
+            sha256: None,
+            file: None,
+            held_pos: 0,
+        }
     }
 
     /// Appends up to `want` bytes to `buf`; 0 at the end.
@@ -123,6 +175,56 @@ impl Input {
     pub fn read_rest(&mut self, buf: &mut Vec<u8>) -> io::Result<()> {
         while self.read_into(buf, 8 << 20)? > 0 {}
         Ok(())
+    }
+}
+
+fn check_compressed(head: &[u8]) -> Result<(), InputError> {
+    if head.starts_with(&[0x1f, 0x8b]) {
+        return Err(InputError::Compressed("gzip file"));
+    }
+    if head.starts_with(b"PK\x03\x04") {
+        return Err(InputError::Compressed("zip archive"));
+    }
+    Ok(())
+}
+
+/// How many UTF-8 byte-order marks the text starts with (a file saved
+/// twice by a BOM-adding editor has two).
+fn utf8_boms(head: &[u8]) -> usize {
+    head.chunks(3)
+        .take_while(|c| *c == [0xef, 0xbb, 0xbf])
+        .count()
+}
+
+/// UTF-16, from its byte-order mark or, without one, from where the NUL
+/// bytes of ASCII text fall: every other byte, odd ones for little-endian.
+fn utf16(head: &[u8]) -> Option<(Encoding, &'static encoding_rs::Encoding)> {
+    if head.starts_with(&[0xff, 0xfe]) {
+        return Some((Encoding::Utf16Le, encoding_rs::UTF_16LE));
+    }
+    if head.starts_with(&[0xfe, 0xff]) {
+        return Some((Encoding::Utf16Be, encoding_rs::UTF_16BE));
+    }
+    let sample = &head[..head.len().min(4096) & !1];
+    if sample.len() < 4 {
+        return None;
+    }
+    let pairs = sample.len() / 2;
+    let even = sample.iter().step_by(2).filter(|b| **b == 0).count();
+    let odd = sample
+        .iter()
+        .skip(1)
+        .step_by(2)
+        .filter(|b| **b == 0)
+        .count();
+    // Audit exports are mostly ASCII: in UTF-16 nearly every pair has a
+    // NUL on one side and none on the other.
+    if odd * 10 >= pairs * 7 && even * 10 <= pairs {
+        Some((Encoding::Utf16Le, encoding_rs::UTF_16LE))
+    } else if even * 10 >= pairs * 7 && odd * 10 <= pairs {
+        Some((Encoding::Utf16Be, encoding_rs::UTF_16BE))
+    } else {
+        None
     }
 }
 

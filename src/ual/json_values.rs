@@ -5,7 +5,8 @@
 
 use serde_json::value::RawValue;
 
-use super::normalize::{self, Page, Skip};
+use super::json_scan;
+use super::normalize::{self, Skip};
 use super::parsed::Parsed;
 use super::record::{RawKind, RawSpan, Source};
 
@@ -31,59 +32,19 @@ fn source(
     }
 }
 
-/// One JSON object: a record of any envelope, or a `{"value": […]}` page
-/// of them. The page is only looked for when the object is no record, so
-/// records (the hot path) are parsed once.
-fn take_object(text: &str, file: u32, line: u64, offset: u64, out: &mut Parsed) {
-    let src = source(
-        file,
-        line,
-        offset,
-        text.len(),
-        super::record::JsonEnvelope::Bare,
-    );
-    match normalize::from_json(text, &mut out.pool, src) {
-        Ok((mut rec, env)) => {
-            // The envelope is only known after parsing.
-            rec.source.raw.kind = RawKind::Json(env);
-            out.saw(env);
-            out.records.push(rec);
-        }
-        Err(Skip::NotARecord) => match serde_json::from_str::<Page>(text) {
-            Ok(page) => take_page(text, page, file, line, offset, out),
-            Err(_) => out.skip(line, Skip::NotARecord),
-        },
-        Err(s) => out.skip(line, s),
-    }
-}
-
-fn take_page(text: &str, page: Page, file: u32, line: u64, offset: u64, out: &mut Parsed) {
-    let mut lines = Lines {
-        buf: text.as_bytes(),
-        pos: 0,
-        line,
-    };
-    for item in page.value {
-        let s = item.get();
-        let at = s.as_ptr() as usize - text.as_ptr() as usize;
-        let l = lines.at(at);
-        if s.starts_with('{') {
-            take_object(s, file, l, offset + at as u64, out);
-        } else {
-            out.skip(l, Skip::NotARecord);
-        }
-    }
-}
-
 /// Does the text start with one complete JSON object on its first line?
 /// Then the file is NDJSON and can be split at newlines.
+/// (A page of Graph records on one line is a value stream, whose broken
+/// elements are recovered from: not NDJSON.)
 pub fn looks_like_ndjson(head: &[u8]) -> bool {
     let first = match memchr::memchr(b'\n', head) {
         Some(n) => &head[..n],
         None => return false,
     };
     let t = first.trim_ascii();
-    t.first() == Some(&b'{') && serde_json::from_slice::<&RawValue>(t).is_ok()
+    t.first() == Some(&b'{')
+        && serde_json::from_slice::<&RawValue>(t).is_ok()
+        && json_scan::page_array(t, 0).is_none()
 }
 
 /// Parses whole lines of NDJSON.
@@ -103,12 +64,57 @@ pub fn parse_ndjson_chunk(
         let body = raw[lead..].trim_ascii_end();
         if !body.is_empty() {
             match std::str::from_utf8(body) {
-                Ok(text) => take_object(text, file, line, base_offset + (pos + lead) as u64, out),
+                Ok(text) => {
+                    let offset = base_offset + (pos + lead) as u64;
+                    let src = source(
+                        file,
+                        line,
+                        offset,
+                        text.len(),
+                        super::record::JsonEnvelope::Bare,
+                    );
+                    match normalize::from_json(text, &mut out.pool, src) {
+                        Ok((mut rec, env)) => {
+                            rec.source.raw.kind = RawKind::Json(env);
+                            out.saw(env);
+                            out.records.push(rec);
+                        }
+                        // A Graph page on a line of its own: its records.
+                        Err(Skip::NotARecord | Skip::Json(_))
+                            if let Some(at) = json_scan::page_array(body, 0) =>
+                        {
+                            page_line(text, at, file, line, offset, out);
+                        }
+                        Err(e) => out.skip(line, e),
+                    }
+                }
                 Err(_) => out.skip(line, Skip::Json("not UTF-8 text".into())),
             }
         }
         pos = end + 1;
         line += 1;
+    }
+}
+
+/// The records of a Graph page that fills one line of NDJSON, element
+/// after element (a broken one is reported with its number).
+fn page_line(text: &str, at: usize, file: u32, line: u64, offset: u64, out: &mut Parsed) {
+    let mut spans = Vec::new();
+    json_scan::elements(text.as_bytes(), at + 1, usize::MAX, &mut spans);
+    for (n, &(s, e)) in spans.iter().enumerate() {
+        let took = take_element(
+            &text[s..e],
+            file,
+            line,
+            Some(n as u64 + 1),
+            offset + s as u64,
+            out,
+        );
+        if took == Took::Broken {
+            // What follows a broken record may be out of step: the rest
+            // of this line is not trusted.
+            break;
+        }
     }
 }
 
@@ -121,32 +127,129 @@ struct Lines<'a> {
 
 impl Lines<'_> {
     fn at(&mut self, pos: usize) -> u64 {
-        debug_assert!(pos >= self.pos);
-        self.line += bytecount::count(&self.buf[self.pos..pos], b'\n') as u64;
+        if pos >= self.pos {
+            self.line += bytecount::count(&self.buf[self.pos..pos], b'\n') as u64;
+        } else {
+            // Back over a batch scanned again after a broken element.
+            self.line -= bytecount::count(&self.buf[pos..self.pos], b'\n') as u64;
+        }
         self.pos = pos;
         self.line
     }
 }
 
-/// Parses a whole buffer as a stream of JSON values.
-/// `base_offset` is the file offset of `buf[0]`.
-pub fn parse_value_stream(buf: &[u8], base_offset: u64, file: u32, out: &mut Parsed) {
+/// How an element went.
+#[derive(PartialEq, Eq)]
+enum Took {
+    /// A record, or a value skipped for what it is (no record, no time…).
+    Done,
+    /// Not JSON: the scan that found it may be out of step from here.
+    Broken,
+}
+
+/// Takes one element of an array (or one line of NDJSON): an object is a
+/// record; anything else is no record.
+fn take_element(
+    text: &str,
+    file: u32,
+    line: u64,
+    element: Option<u64>,
+    offset: u64,
+    out: &mut Parsed,
+) -> Took {
+    if !text.starts_with('{') {
+        out.skip_at(line, element, Skip::NotARecord);
+        return Took::Done;
+    }
+    let src = source(
+        file,
+        line,
+        offset,
+        text.len(),
+        super::record::JsonEnvelope::Bare,
+    );
+    match normalize::from_json(text, &mut out.pool, src) {
+        Ok((mut rec, env)) => {
+            // The envelope is only known after parsing.
+            rec.source.raw.kind = RawKind::Json(env);
+            out.saw(env);
+            out.records.push(rec);
+            Took::Done
+        }
+        Err(Skip::Json(e)) => {
+            out.skip_at(line, element, Skip::Json(e));
+            Took::Broken
+        }
+        Err(s) => {
+            out.skip_at(line, element, s);
+            Took::Done
+        }
+    }
+}
+
+/// Parses a whole buffer as a stream of JSON values: arrays (glued or
+/// not), `{"value": […]}` pages, objects one after another. `base_offset`
+/// is the file offset of `buf[0]`. Array elements are found by a scan and
+/// parsed on `threads` threads; `sink` gets the results in file order.
+pub fn parse_value_stream(
+    buf: &[u8],
+    base_offset: u64,
+    file: u32,
+    threads: usize,
+    ids: &ahash::RandomState,
+    sink: &mut dyn FnMut(Parsed),
+) {
+    // Parsing runs on its own threads while the caller takes in what is
+    // parsed (as the pipeline of line-based shapes does).
+    let (tx, rx) = crossbeam_channel::bounded::<Parsed>(threads.max(1) * 4);
+    std::thread::scope(|sc| {
+        super::json_depth::parser_thread()
+            .spawn_scoped(sc, move || {
+                let mut send = |p: Parsed| {
+                    let _ = tx.send(p);
+                };
+                stream_values(buf, base_offset, file, threads, ids, &mut send);
+            })
+            .expect("a thread starts");
+        for p in rx {
+            sink(p);
+        }
+    });
+}
+
+fn stream_values(
+    buf: &[u8],
+    base_offset: u64,
+    file: u32,
+    threads: usize,
+    ids: &ahash::RandomState,
+    sink: &mut dyn FnMut(Parsed),
+) {
+    let mut head = Parsed::new();
     let text = match std::str::from_utf8(buf) {
         Ok(t) => t,
         Err(e) => {
             // Keep what is valid; report where the text stops being UTF-8.
             let good = e.valid_up_to();
             let line = 1 + bytecount::count(&buf[..good], b'\n') as u64;
-            out.skip(line, Skip::Json("not UTF-8 text from here on".into()));
+            head.skip(line, Skip::Json("not UTF-8 text from here on".into()));
             std::str::from_utf8(&buf[..good]).unwrap_or_default()
         }
     };
-    let b = text.as_bytes();
-    let mut lines = Lines {
-        buf: b,
-        pos: 0,
-        line: 1,
+    let mut s = Stream {
+        text,
+        base_offset,
+        file,
+        threads: threads.max(1),
+        ids,
+        lines: Lines {
+            buf: text.as_bytes(),
+            pos: 0,
+            line: 1,
+        },
+        sink,
     };
+    let b = text.as_bytes();
     let mut pos = 0;
     loop {
         while pos < b.len() && is_ws(b[pos]) {
@@ -156,102 +259,283 @@ pub fn parse_value_stream(buf: &[u8], base_offset: u64, file: u32, out: &mut Par
             break;
         }
         match b[pos] {
-            b'[' => {
-                pos = parse_array(text, pos, base_offset, file, &mut lines, out);
-            }
-            b'{' => {
-                let line = lines.at(pos);
-                match one_value(&text[pos..]) {
-                    Ok((raw, used)) => {
-                        take_object(raw.get(), file, line, base_offset + pos as u64, out);
-                        pos += used;
-                    }
-                    Err(e) => {
-                        out.skip(line, Skip::Json(e));
-                        pos = resync(b, pos + 1, None);
-                    }
-                }
-            }
+            b'[' => pos = s.array(pos + 1),
+            b'{' => pos = s.object(pos),
             _ => {
-                let line = lines.at(pos);
+                let line = s.lines.at(pos);
+                let mut out = Parsed::new();
                 out.skip(line, Skip::Json("expected a JSON object or array".into()));
+                s.emit(out);
                 pos = resync(b, pos + 1, None);
             }
         }
     }
+    // Reported last: it is where the text was cut.
+    s.emit(head);
 }
 
-/// Parses `[ … ]` starting at `pos`; returns the position after it.
-fn parse_array(
-    text: &str,
-    mut pos: usize,
+/// The state of a value stream being parsed.
+struct Stream<'a, 'b> {
+    text: &'a str,
     base_offset: u64,
     file: u32,
-    lines: &mut Lines,
-    out: &mut Parsed,
-) -> usize {
-    let b = text.as_bytes();
-    pos += 1;
-    loop {
-        while pos < b.len() && is_ws(b[pos]) {
-            pos += 1;
+    threads: usize,
+    ids: &'a ahash::RandomState,
+    lines: Lines<'a>,
+    sink: &'b mut dyn FnMut(Parsed),
+}
+
+/// Bytes of elements parsed per batch: big enough to keep every core
+/// busy, small enough that a broken element wastes little.
+const BATCH: usize = 4 << 20;
+
+impl Stream<'_, '_> {
+    fn emit(&mut self, mut p: Parsed) {
+        if p.records.is_empty() && p.skipped.is_empty() && p.envelopes.is_empty() {
+            return;
         }
-        if pos >= b.len() {
-            let line = lines.at(pos);
-            out.skip(
-                line,
-                Skip::Json("the array is not closed: the file looks truncated".into()),
-            );
-            return pos;
-        }
-        match b[pos] {
-            b']' => return pos + 1,
-            b',' => {
-                pos += 1;
-                continue;
-            }
-            _ => {}
-        }
-        let line = lines.at(pos);
-        let indent = indent_of(b, pos);
-        match one_value(&text[pos..]) {
-            Ok((raw, used)) => {
-                let s = raw.get();
-                if s.starts_with('{') {
-                    take_object(s, file, line, base_offset + pos as u64, out);
-                } else {
-                    out.skip(line, Skip::NotARecord);
-                }
-                pos += used;
+        p.hash_ids(self.ids);
+        (self.sink)(p);
+    }
+
+    /// A top-level object: a record, a page, or a broken value. Returns
+    /// the position after it.
+    fn object(&mut self, pos: usize) -> usize {
+        let b = self.text.as_bytes();
+        let line = self.lines.at(pos);
+        let end = json_scan::value_end(b, pos);
+        let text = &self.text[pos..end.unwrap_or(b.len())];
+        let mut out = Parsed::new();
+        out.bytes = text.len();
+        let offset = self.base_offset + pos as u64;
+        let src = source(
+            self.file,
+            line,
+            offset,
+            text.len(),
+            super::record::JsonEnvelope::Bare,
+        );
+        match normalize::from_json(text, &mut out.pool, src) {
+            Ok((mut rec, env)) => {
+                rec.source.raw.kind = RawKind::Json(env);
+                out.saw(env);
+                out.records.push(rec);
+                self.emit(out);
+                end.unwrap_or(b.len())
             }
             Err(e) => {
-                out.skip(line, Skip::Json(e));
-                pos = resync(b, pos + 1, Some(indent));
-                if pos >= b.len() {
-                    return pos;
+                // A Graph page holds records in its "value" array, however
+                // the page as a whole parses.
+                if let Some(at) = json_scan::page_array(b, pos) {
+                    let after = self.array(at + 1);
+                    return json_scan::object_rest(b, after).unwrap_or(after);
+                }
+                let why = match e {
+                    Skip::Json(_) if end.is_none() => {
+                        Skip::Json("the object is not closed: the file looks truncated".into())
+                    }
+                    e => e,
+                };
+                let broken = matches!(why, Skip::Json(_));
+                out.skip(line, why);
+                self.emit(out);
+                match end {
+                    Some(end) if !broken => end,
+                    _ => resync(b, pos + 1, None),
                 }
             }
         }
     }
-}
 
-/// One JSON value at the start of `text` and how many bytes it used.
-fn one_value(text: &str) -> Result<(&RawValue, usize), String> {
-    let mut it = serde_json::Deserializer::from_str(text).into_iter::<&RawValue>();
-    match it.next() {
-        Some(Ok(v)) => Ok((v, it.byte_offset())),
-        Some(Err(e)) => Err(e.to_string()),
-        None => Err("no value".into()),
+    /// The elements of the array whose inside starts at `pos`; returns the
+    /// position after it. Elements are found a batch at a time, then
+    /// parsed on every thread; a broken element is reported with its
+    /// number, and the next record is found again, so that loading goes
+    /// on.
+    fn array(&mut self, mut pos: usize) -> usize {
+        let b = self.text.as_bytes();
+        let mut element = 0u64;
+        let mut budget = BATCH;
+        // The first key of the last element that parsed.
+        let mut like: Option<&[u8]> = None;
+        let mut spans = Vec::new();
+        loop {
+            spans.clear();
+            let stop = json_scan::elements(b, pos, budget, &mut spans);
+            let lines: Vec<u64> = spans.iter().map(|&(s, _)| self.lines.at(s)).collect();
+            let (results, broken) = self.parse_batch(&spans, &lines, element);
+            for r in results {
+                self.emit(r);
+            }
+            let good = broken.unwrap_or(spans.len());
+            if let Some(&(s, e)) = spans[..good].last() {
+                like = first_key(&b[s..e]).or(like);
+            }
+            match broken {
+                None => {
+                    element += spans.len() as u64;
+                    budget = (budget * 2).min(BATCH);
+                    match stop {
+                        json_scan::Stop::More(p) => pos = p,
+                        json_scan::Stop::Closed(p) => return p,
+                        json_scan::Stop::Unclosed => {
+                            let mut out = Parsed::new();
+                            out.skip(
+                                self.lines.at(b.len()),
+                                Skip::Json(
+                                    "the array is not closed: the file looks truncated".into(),
+                                ),
+                            );
+                            self.emit(out);
+                            return b.len();
+                        }
+                    }
+                }
+                Some(k) => {
+                    // The scan may be out of step after a broken element (a
+                    // string left open): find the next record again, with
+                    // little in each batch until loading runs clean.
+                    element += k as u64 + 1;
+                    budget = 64 << 10;
+                    match self.resync_element(spans[k].0 + 1, &mut element, like) {
+                        Some(p) => pos = p,
+                        None => return b.len(),
+                    }
+                }
+            }
+        }
+    }
+
+    /// Parses the spans of a batch, split among the threads. Returns the
+    /// results in order, and the index of the first broken span (the
+    /// results stop after it: what follows it is scanned again).
+    fn parse_batch(
+        &self,
+        spans: &[(usize, usize)],
+        lines: &[u64],
+        first: u64,
+    ) -> (Vec<Parsed>, Option<usize>) {
+        let (text, file, base) = (self.text, self.file, self.base_offset);
+        let one = |range: std::ops::Range<usize>| -> (Parsed, Option<usize>) {
+            let mut out = Parsed::with_capacity(range.len());
+            for i in range {
+                let (s, e) = spans[i];
+                out.bytes += e - s;
+                let took = take_element(
+                    &text[s..e],
+                    file,
+                    lines[i],
+                    Some(first + i as u64 + 1),
+                    base + s as u64,
+                    &mut out,
+                );
+                if took == Took::Broken {
+                    return (out, Some(i));
+                }
+            }
+            (out, None)
+        };
+        let n = spans.len();
+        let threads = self.threads.min(n.div_ceil(64)).max(1);
+        let parts: Vec<(Parsed, Option<usize>)> = if threads == 1 {
+            vec![one(0..n)]
+        } else {
+            let per = n.div_ceil(threads);
+            std::thread::scope(|sc| {
+                let handles: Vec<_> = (0..threads)
+                    .map(|t| {
+                        let one = &one;
+                        super::json_depth::parser_thread()
+                            .spawn_scoped(sc, move || one(t * per..((t + 1) * per).min(n)))
+                            .expect("a thread starts")
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().expect("parsing does not panic"))
+                    .collect()
+            })
+        };
+        let mut out = Vec::new();
+        for (p, broken) in parts {
+            out.push(p);
+            if broken.is_some() {
+                return (out, broken);
+            }
+        }
+        (out, None)
+    }
+
+    /// From inside a broken element: the start of the next element of
+    /// the array. Objects found on the way that parse but are no record
+    /// (the broken element's own members) are passed over in silence; one
+    /// that does not parse but opens like a record is the next element,
+    /// broken too: it is reported (as element `element + 1`, and so on)
+    /// and the search goes on after it.
+    fn resync_element(
+        &mut self,
+        from: usize,
+        element: &mut u64,
+        like: Option<&[u8]>,
+    ) -> Option<usize> {
+        let b = self.text.as_bytes();
+        let mut at = from;
+        let mut out = Parsed::new();
+        let found = loop {
+            let Some(c) = json_scan::next_object_after(b, at) else {
+                break None;
+            };
+            let end = json_scan::value_end(b, c).unwrap_or(b.len());
+            let mut scratch = Parsed::new();
+            let src = source(self.file, 0, 0, end - c, super::record::JsonEnvelope::Bare);
+            match normalize::from_json(&self.text[c..end], &mut scratch.pool, src) {
+                Err(Skip::NotARecord) => at = end,
+                Err(Skip::Json(e)) if opens_like_a_record(&b[c..end], like) => {
+                    *element += 1;
+                    out.skip_at(self.lines.at(c), Some(*element), Skip::Json(e));
+                    at = c + 1;
+                }
+                Err(Skip::Json(_)) => at = c + 1,
+                // A record, or one skipped for its content: an element.
+                _ => break Some(c),
+            }
+        };
+        self.emit(out);
+        found
     }
 }
 
-/// How far the line holding `pos` is indented.
-fn indent_of(b: &[u8], pos: usize) -> usize {
-    let start = memchr::memrchr(b'\n', &b[..pos]).map_or(0, |n| n + 1);
-    b[start..pos]
-        .iter()
-        .take_while(|c| **c == b' ' || **c == b'\t')
-        .count()
+/// Does a value that does not parse begin like an audit record (rather
+/// than like one of a record's own members)? By its first key: the first
+/// key of the array's last good element (one export writes its records'
+/// keys in one order), or one that begins records in the export shapes (a
+/// member's is `DisplayName`, `UPN`, `OrganizationId`…).
+fn opens_like_a_record(text: &[u8], like: Option<&[u8]>) -> bool {
+    const KEYS: [&[u8]; 14] = [
+        b"CreationTime",
+        b"CreationDate",
+        b"Id",
+        b"id",
+        b"Identity",
+        b"AuditData",
+        b"auditData",
+        b"Operation",
+        b"Operations",
+        b"RecordType",
+        b"RunspaceId",
+        b"PSComputerName",
+        b"@odata.type",
+        b"properties",
+    ];
+    first_key(text).is_some_and(|key| KEYS.contains(&key) || like == Some(key))
+}
+
+/// The first key of an object's text.
+fn first_key(text: &[u8]) -> Option<&[u8]> {
+    let rest = text.get(1..)?;
+    let q = rest.iter().position(|c| !c.is_ascii_whitespace())?;
+    let k = rest[q..].strip_prefix(b"\"")?;
+    k.iter().position(|c| *c == b'"').map(|e| &k[..e])
 }
 
 /// After a broken value: the start of the next line that opens an object
@@ -286,12 +570,5 @@ mod tests {
         assert!(looks_like_ndjson(b"{\"Id\":1}\n{\"Id\":2}\n"));
         assert!(!looks_like_ndjson(b"{\n  \"Id\": 1\n}\n"));
         assert!(!looks_like_ndjson(b"[{\"Id\":1}]\n"));
-    }
-
-    #[test]
-    fn resync_finds_next_element_at_same_indent() {
-        let b = b"[\n  {\"a\": \n    {\"x\":1}\n  {\"b\":2}\n]";
-        let at = resync(b, 4, Some(2));
-        assert_eq!(&b[at..at + 6], b"{\"b\":2");
     }
 }

@@ -18,6 +18,8 @@ mod csv_scan;
 mod dataset;
 mod fields;
 mod input;
+mod json_depth;
+mod json_scan;
 mod json_values;
 mod normalize;
 mod parsed;
@@ -130,9 +132,11 @@ fn load_file(
         bytes: input.file_len,
         records: 0,
         duplicates: 0,
+        id_conflicts: 0,
         skipped: 0,
         envelopes: Vec::new(),
         held: input.held.clone(),
+        sha256: input.sha256.clone(),
     };
     match first {
         None => {
@@ -171,9 +175,10 @@ fn load_file(
                 (head.len() - before) as u64,
                 std::sync::atomic::Ordering::Relaxed,
             );
-            let mut out = Parsed::new();
-            json_values::parse_value_stream(&head, base, file, &mut out);
-            ds.absorb(file, out);
+            let ids = ds.id_hasher();
+            json_values::parse_value_stream(&head, base, file, threads, &ids, &mut |p| {
+                ds.absorb(file, p)
+            });
         }
         Some(_) => {
             let Some((layout, header_end, header_lines)) = csv_header(&mut input, &mut head) else {
@@ -254,6 +259,7 @@ fn run(
             ds.problems.push(Problem {
                 file,
                 line: 0,
+                element: None,
                 reason: Skip::Read(e.to_string()),
             });
             Ok(())

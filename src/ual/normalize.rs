@@ -1,8 +1,5 @@
 //! One JSON record (of any envelope) or one CSV row → a [`Record`].
 
-use serde::Deserialize;
-use serde_json::value::RawValue;
-
 use super::fields::{Fields, NumOrName, PsAuditData, Text};
 use super::pool::Pool;
 use super::record::{
@@ -77,6 +74,9 @@ pub fn from_json(
     pool: &mut Pool,
     source: Source,
 ) -> Result<(Record, JsonEnvelope), Skip> {
+    if super::json_depth::too_deep(text.as_bytes()) {
+        return Err(too_deep());
+    }
     let outer: Fields = sonic_rs::from_str(text).map_err(json_error)?;
     if let Some(ad) = &outer.ps_audit_data {
         let fb = Fallback {
@@ -90,6 +90,9 @@ pub fn from_json(
         let mut rec = match ad {
             PsAuditData::Text(t) if t.trim().is_empty() => return Err(Skip::EmptyAuditData),
             PsAuditData::Text(t) => {
+                if super::json_depth::too_deep(t.as_bytes()) {
+                    return Err(too_deep());
+                }
                 let inner: Fields = sonic_rs::from_str(t).map_err(json_error)?;
                 normalize(&inner, &fb, pool, source)?
             }
@@ -140,8 +143,18 @@ pub fn from_csv_audit_data(
     if audit_data.iter().all(u8::is_ascii_whitespace) {
         return Err(Skip::EmptyAuditData);
     }
+    if super::json_depth::too_deep(audit_data) {
+        return Err(too_deep());
+    }
     let f: Fields = sonic_rs::from_slice(audit_data).map_err(json_error)?;
     normalize(&f, fb, pool, source)
+}
+
+fn too_deep() -> Skip {
+    Skip::Json(format!(
+        "nested deeper than {} levels",
+        super::json_depth::MAX_DEPTH
+    ))
 }
 
 /// The parser's message without the excerpt of the input it appends:
@@ -293,11 +306,4 @@ fn chat_fields(f: &Fields, pool: &mut Pool) -> Option<Box<ChatFields>> {
         members,
         participants,
     }))
-}
-
-/// A `{"value": [...]}` page of Graph records.
-#[derive(Deserialize)]
-pub struct Page<'a> {
-    #[serde(borrow)]
-    pub value: Vec<&'a RawValue>,
 }

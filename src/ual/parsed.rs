@@ -10,7 +10,8 @@ pub struct Parsed {
     /// The hash of each record's id, computed by the worker that parsed
     /// it so that the merging thread only looks it up.
     pub id_hashes: Vec<u64>,
-    pub skipped: Vec<(u64, Skip)>,
+    /// (line, element of its array, why).
+    pub skipped: Vec<(u64, Option<u64>, Skip)>,
     pub pool: Pool,
     pub envelopes: Vec<JsonEnvelope>,
     /// Size of the text parsed, to estimate how many records a file holds.
@@ -44,7 +45,12 @@ impl Parsed {
     }
 
     pub fn skip(&mut self, line: u64, why: Skip) {
-        self.skipped.push((line, why));
+        self.skipped.push((line, None, why));
+    }
+
+    /// A skipped element of a JSON array (`element` counts from 1).
+    pub fn skip_at(&mut self, line: u64, element: Option<u64>, why: Skip) {
+        self.skipped.push((line, element, why));
     }
 
     pub fn saw(&mut self, env: JsonEnvelope) {

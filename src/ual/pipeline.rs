@@ -83,7 +83,7 @@ pub fn run(
             let work_rx = work_rx.clone();
             let done_tx = done_tx.clone();
             let free_tx = free_tx.clone();
-            s.spawn(move || {
+            let worker = move || {
                 for piece in work_rx {
                     // Audit rows run 1 to 2 KB; a little spare room is cheaper
                     // than growing the vector while parsing.
@@ -95,7 +95,10 @@ pub fn run(
                         break;
                     }
                 }
-            });
+            };
+            super::json_depth::parser_thread()
+                .spawn_scoped(s, worker)
+                .expect("a thread starts");
         }
         drop(done_tx);
         drop(work_rx);
