@@ -174,6 +174,62 @@ fn one_line(n: usize, broken: &[(usize, Breaker)]) -> String {
     format!("[{}]", items.join(","))
 }
 
+/// Arrays of arrays (pages glued with `jq -s`), pages inside an array,
+/// a `]` too many and a string where a record should be: every record
+/// loads, each oddity is reported once with its place.
+#[test]
+fn arrays_inside_arrays_and_stray_brackets() {
+    let r = |i| record(i).to_string();
+    let d = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            "nested.json",
+            format!("[[{},{}],[{}]]", r(0), r(1), r(2)),
+            vec![],
+        ),
+        (
+            "pages.json",
+            format!(
+                "[{{\"value\":[{},{}],\"@odata.nextLink\":\"x]\"}},{{\"value\":[{}]}}]",
+                r(0),
+                r(1),
+                r(2)
+            ),
+            vec![],
+        ),
+        (
+            "stray.json",
+            format!("[{},{}],{}]", r(0), r(1), r(2)),
+            vec![(1, None, "a ']' too many after element 2".to_string())],
+        ),
+        (
+            "early.json",
+            format!("[{},]{},{}]", r(0), r(1), r(2)),
+            vec![(1, None, "a ',' outside any array".to_string())],
+        ),
+        (
+            "string.json",
+            format!("[{},\"x,{},{}]", r(0), r(1), r(2)),
+            vec![(1, Some(2), "not an audit record".to_string())],
+        ),
+    ];
+    for (name, text, problems) in cases {
+        let p = write(d.path(), name, text.as_bytes());
+        let ds = load(&[p]);
+        let mut got = ids(&ds);
+        got.sort_unstable();
+        // In string.json the string swallows the opening of element 2,
+        // which is found again.
+        assert_eq!(got, [0, 1, 2], "{name}: {:?}", skipped(&ds));
+        let seen = skipped(&ds);
+        assert_eq!(seen.len(), problems.len(), "{name}: {seen:?}");
+        for ((line, el, why), (l, e, w)) in seen.iter().zip(&problems) {
+            assert_eq!((line, el), (l, e), "{name}: {seen:?}");
+            assert!(why.contains(w.as_str()), "{name}: {seen:?}");
+        }
+    }
+}
+
 #[test]
 fn a_broken_element_costs_only_itself_whatever_breaks_it() {
     let d = tempfile::tempdir().unwrap();
@@ -520,6 +576,9 @@ mod property {
 
     fn apply(s: &str, m: &Break) -> String {
         let b = s.as_bytes();
+        if b.is_empty() {
+            return s.to_owned();
+        }
         let at = |x: usize| x % b.len();
         let mut v = b.to_vec();
         match *m {
@@ -534,14 +593,38 @@ mod property {
         String::from_utf8(v).unwrap_or_default()
     }
 
-    proptest! {
-        #![proptest_config(ProptestConfig { cases: 150, ..ProptestConfig::default() })]
+    /// The elements laid out in one of the shapes exports come in.
+    fn lay_out(items: &[String], shape: u8) -> String {
+        let page = |xs: &[String]| {
+            format!(
+                "{{\"@odata.context\":\"x\",\"value\":[{}],\"@odata.nextLink\":\"https://g/y?$skiptoken=a]b\"}}",
+                xs.join(",")
+            )
+        };
+        match shape {
+            // ConvertTo-Json -Compress, a Management Activity API blob.
+            0 => format!("[{}]", items.join(",")),
+            // Pretty-printed, one element per line.
+            1 => format!("[\n  {}\n]\n", items.join(",\n  ")),
+            // One Graph page.
+            2 => page(items),
+            // Graph pages, one per line.
+            _ => {
+                let (a, b) = items.split_at(items.len() / 2);
+                format!("{}\n{}\n", page(a), page(b))
+            }
+        }
+    }
 
-        /// However elements of a one-line array are broken, every element
-        /// left whole loads, and the process does not fail.
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+
+        /// However elements of an array are broken, in whichever shape,
+        /// every element left whole loads, and the process does not fail.
         #[test]
         fn every_whole_element_loads(
             n in 2usize..60,
+            shape in 0u8..4,
             breaks in prop::collection::vec((any::<usize>(), mutation()), 0..6),
         ) {
             let mut items: Vec<String> = (0..n).map(|i| record(i).to_string()).collect();
@@ -552,12 +635,14 @@ mod property {
                 broken.insert(k);
             }
             let d = tempfile::tempdir().unwrap();
-            let p = write(d.path(), "p.json", format!("[{}]", items.join(",")).as_bytes());
+            let p = write(d.path(), "p.json", lay_out(&items, shape).as_bytes());
             let ds = load(&[p]);
             let loaded: std::collections::BTreeSet<usize> = ids(&ds).into_iter().collect();
             for i in (0..n).filter(|i| !broken.contains(i)) {
                 prop_assert!(loaded.contains(&i), "element {} lost; problems {:?}", i + 1, skipped(&ds));
             }
+            // Nothing is made up: every record loaded was in the file.
+            prop_assert!(loaded.iter().all(|i| *i < n));
         }
     }
 }

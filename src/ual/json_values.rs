@@ -97,23 +97,34 @@ pub fn parse_ndjson_chunk(
 }
 
 /// The records of a Graph page that fills one line of NDJSON, element
-/// after element (a broken one is reported with its number).
+/// after element; after a broken one (reported with its number) the next
+/// record is found again, as in any array.
 fn page_line(text: &str, at: usize, file: u32, line: u64, offset: u64, out: &mut Parsed) {
+    let b = text.as_bytes();
+    let (mut pos, mut element, mut like) = (at + 1, 0u64, None);
     let mut spans = Vec::new();
-    json_scan::elements(text.as_bytes(), at + 1, usize::MAX, &mut spans);
-    for (n, &(s, e)) in spans.iter().enumerate() {
-        let took = take_element(
-            &text[s..e],
-            file,
-            line,
-            Some(n as u64 + 1),
-            offset + s as u64,
-            out,
-        );
-        if took == Took::Broken {
-            // What follows a broken record may be out of step: the rest
-            // of this line is not trusted.
-            break;
+    loop {
+        spans.clear();
+        json_scan::elements(b, pos, usize::MAX, &mut spans);
+        let mut broken = None;
+        for (i, &(s, e)) in spans.iter().enumerate() {
+            let number = Some(element + i as u64 + 1);
+            if take_element(&text[s..e], file, line, number, offset + s as u64, out) == Took::Broken
+            {
+                broken = Some(i);
+                break;
+            }
+            like = first_key(&b[s..e]).or(like);
+        }
+        let Some(k) = broken else { return };
+        element += k as u64 + 1;
+        let found = next_record(text, spans[k].0 + 1, b.len(), like, &mut |_, why| {
+            element += 1;
+            out.skip_at(line, Some(element), why);
+        });
+        match found {
+            Some(p) => pos = p,
+            None => return,
         }
     }
 }
@@ -148,7 +159,8 @@ enum Took {
 }
 
 /// Takes one element of an array (or one line of NDJSON): an object is a
-/// record; anything else is no record.
+/// record; a page, or an array (pages glued with `jq -s`, a bracket typed
+/// twice), holds records; anything else is no record.
 fn take_element(
     text: &str,
     file: u32,
@@ -158,8 +170,22 @@ fn take_element(
     out: &mut Parsed,
 ) -> Took {
     if !text.starts_with('{') {
+        // If it is not even JSON (a bracket too many), the scan that cut it
+        // out is out of step.
+        let valid = !super::json_depth::too_deep(text.as_bytes())
+            && serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok();
+        if !valid {
+            out.skip_at(line, element, Skip::Json("not a JSON value".into()));
+            return Took::Broken;
+        }
+        if text.starts_with('[') {
+            take_inner(text, 1, file, line, element, offset, out);
+            return Took::Done;
+        }
+        // A string or a number where records are: the scan is likely out
+        // of step (a stray quote swaps what is string and what is not).
         out.skip_at(line, element, Skip::NotARecord);
-        return Took::Done;
+        return Took::Broken;
     }
     let src = source(
         file,
@@ -180,10 +206,42 @@ fn take_element(
             out.skip_at(line, element, Skip::Json(e));
             Took::Broken
         }
-        Err(s) => {
-            out.skip_at(line, element, s);
+        Err(Skip::NotARecord) if let Some(at) = json_scan::page_array(text.as_bytes(), 0) => {
+            take_inner(text, at + 1, file, line, element, offset, out);
             Took::Done
         }
+        Err(s) => {
+            out.skip_at(line, element, s);
+            // A whole record inside a value skipped for its content: the
+            // element was cut short and swallowed the ones after it (the
+            // scan is out of step); they are found again.
+            match next_record(text, 1, text.len(), None, &mut |_, _| {}) {
+                Some(_) => Took::Broken,
+                None => Took::Done,
+            }
+        }
+    }
+}
+
+/// The elements of an array inside an element (valid JSON, no deeper than
+/// the limit: the recursion is bounded), from `inside` (after its `[`).
+/// They are reported under the outer element's number and line.
+fn take_inner(
+    text: &str,
+    inside: usize,
+    file: u32,
+    line: u64,
+    element: Option<u64>,
+    offset: u64,
+    out: &mut Parsed,
+) {
+    let mut spans = Vec::new();
+    json_scan::elements(text.as_bytes(), inside, usize::MAX, &mut spans);
+    let (mut line, mut seen) = (line, 0);
+    for (s, e) in spans {
+        line += bytecount::count(&text.as_bytes()[seen..s], b'\n') as u64;
+        seen = s;
+        take_element(&text[s..e], file, line, element, offset + s as u64, out);
     }
 }
 
@@ -259,8 +317,22 @@ fn stream_values(
             break;
         }
         match b[pos] {
-            b'[' => pos = s.array(pos + 1),
+            b'[' => pos = s.array(pos + 1, true),
             b'{' => pos = s.object(pos),
+            // Between values, a `,` says an array goes on whose `]` came
+            // early (or whose `[` is missing): its elements are read.
+            b',' => {
+                let mut out = Parsed::new();
+                out.skip(
+                    s.lines.at(pos),
+                    Skip::Json(
+                        "a ',' outside any array: the values after it are read as its elements"
+                            .into(),
+                    ),
+                );
+                s.emit(out);
+                pos = s.array(pos + 1, true);
+            }
             _ => {
                 let line = s.lines.at(pos);
                 let mut out = Parsed::new();
@@ -327,7 +399,7 @@ impl Stream<'_, '_> {
                 // A Graph page holds records in its "value" array, however
                 // the page as a whole parses.
                 if let Some(at) = json_scan::page_array(b, pos) {
-                    let after = self.array(at + 1);
+                    let after = self.array(at + 1, false);
                     return json_scan::object_rest(b, after).unwrap_or(after);
                 }
                 let why = match e {
@@ -341,18 +413,24 @@ impl Stream<'_, '_> {
                 self.emit(out);
                 match end {
                     Some(end) if !broken => end,
-                    _ => resync(b, pos + 1, None),
+                    _ => {
+                        // The next value at the start of a line, or a
+                        // record after a `,` before it (one-line text).
+                        let line_start = resync(b, pos + 1, None);
+                        self.resync_element(pos + 1, line_start, None, None)
+                            .unwrap_or(line_start)
+                    }
                 }
             }
         }
     }
 
-    /// The elements of the array whose inside starts at `pos`; returns the
-    /// position after it. Elements are found a batch at a time, then
+    /// The elements of the array whose inside starts at `pos` (`top`: not
+    /// inside a page); returns the position after it. Elements are found a batch at a time, then
     /// parsed on every thread; a broken element is reported with its
     /// number, and the next record is found again, so that loading goes
     /// on.
-    fn array(&mut self, mut pos: usize) -> usize {
+    fn array(&mut self, mut pos: usize, top: bool) -> usize {
         let b = self.text.as_bytes();
         let mut element = 0u64;
         let mut budget = BATCH;
@@ -377,7 +455,23 @@ impl Stream<'_, '_> {
                     budget = (budget * 2).min(BATCH);
                     match stop {
                         json_scan::Stop::More(p) => pos = p,
-                        json_scan::Stop::Closed(p) => return p,
+                        json_scan::Stop::Closed(p) => {
+                            // `],` is never JSON: a `]` too many closed the
+                            // array early, and its elements go on.
+                            let q = p + b[p..].iter().take_while(|c| is_ws(**c)).count();
+                            if !top || b.get(q) != Some(&b',') {
+                                return p;
+                            }
+                            let mut out = Parsed::new();
+                            out.skip(
+                                self.lines.at(p - 1),
+                                Skip::Json(format!(
+                                    "a ']' too many after element {element}: the elements after it are read"
+                                )),
+                            );
+                            self.emit(out);
+                            pos = q + 1;
+                        }
                         json_scan::Stop::Unclosed => {
                             let mut out = Parsed::new();
                             out.skip(
@@ -397,7 +491,7 @@ impl Stream<'_, '_> {
                     // little in each batch until loading runs clean.
                     element += k as u64 + 1;
                     budget = 64 << 10;
-                    match self.resync_element(spans[k].0 + 1, &mut element, like) {
+                    match self.resync_element(spans[k].0 + 1, b.len(), Some(&mut element), like) {
                         Some(p) => pos = p,
                         None => return b.len(),
                     }
@@ -466,42 +560,60 @@ impl Stream<'_, '_> {
         (out, None)
     }
 
-    /// From inside a broken element: the start of the next element of
-    /// the array. Objects found on the way that parse but are no record
-    /// (the broken element's own members) are passed over in silence; one
-    /// that does not parse but opens like a record is the next element,
-    /// broken too: it is reported (as element `element + 1`, and so on)
-    /// and the search goes on after it.
+    /// From inside a broken element: the start of the next record (see
+    /// [`next_record`]); broken ones on the way are reported, numbered
+    /// after `element` when inside an array.
     fn resync_element(
         &mut self,
         from: usize,
-        element: &mut u64,
+        until: usize,
+        mut element: Option<&mut u64>,
         like: Option<&[u8]>,
     ) -> Option<usize> {
-        let b = self.text.as_bytes();
-        let mut at = from;
         let mut out = Parsed::new();
-        let found = loop {
-            let Some(c) = json_scan::next_object_after(b, at) else {
-                break None;
-            };
-            let end = json_scan::value_end(b, c).unwrap_or(b.len());
-            let mut scratch = Parsed::new();
-            let src = source(self.file, 0, 0, end - c, super::record::JsonEnvelope::Bare);
-            match normalize::from_json(&self.text[c..end], &mut scratch.pool, src) {
-                Err(Skip::NotARecord) => at = end,
-                Err(Skip::Json(e)) if opens_like_a_record(&b[c..end], like) => {
-                    *element += 1;
-                    out.skip_at(self.lines.at(c), Some(*element), Skip::Json(e));
-                    at = c + 1;
-                }
-                Err(Skip::Json(_)) => at = c + 1,
-                // A record, or one skipped for its content: an element.
-                _ => break Some(c),
-            }
-        };
+        let lines = &mut self.lines;
+        let found = next_record(self.text, from, until, like, &mut |at, why| {
+            let number = element.as_deref_mut().map(|n| {
+                *n += 1;
+                *n
+            });
+            out.skip_at(lines.at(at), number, why);
+        });
         self.emit(out);
         found
+    }
+}
+
+/// From inside a broken element: the start of the next element of the
+/// array worth loading, before `until`. Objects found on the way that
+/// parse but are no record (the broken element's own members) are passed
+/// over in silence; one that does not parse but opens like a record is
+/// the next element, broken too: `broken` gets its place and reason, and
+/// the search goes on after it.
+fn next_record(
+    text: &str,
+    from: usize,
+    until: usize,
+    like: Option<&[u8]>,
+    broken: &mut dyn FnMut(usize, Skip),
+) -> Option<usize> {
+    let b = &text.as_bytes()[..until];
+    let mut at = from;
+    loop {
+        let c = json_scan::next_object_after(b, at)?;
+        let end = json_scan::value_end(b, c).unwrap_or(b.len());
+        let mut scratch = Parsed::new();
+        let src = source(0, 0, 0, end - c, super::record::JsonEnvelope::Bare);
+        match normalize::from_json(&text[c..end], &mut scratch.pool, src) {
+            Err(Skip::NotARecord) => at = end,
+            Err(Skip::Json(e)) if opens_like_a_record(&b[c..end], like) => {
+                broken(c, Skip::Json(e));
+                at = c + 1;
+            }
+            Err(Skip::Json(_)) => at = c + 1,
+            // A record, or one skipped for its content: an element.
+            _ => return Some(c),
+        }
     }
 }
 
