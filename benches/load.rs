@@ -6,7 +6,9 @@
 //!
 //! `csv_floor` is the budget's reference: the `csv` crate merely reading
 //! every record of the same file, no JSON. `chatevict_load` is the whole
-//! load (sniff, split, parse AuditData, intern, deduplicate).
+//! load (sniff, split, parse AuditData, intern, deduplicate). `shape/*`
+//! loads the same records as Purview CSV, NDJSON, a one-line array and
+//! PowerShell's UTF-16 `ConvertTo-Json`.
 
 mod common;
 
@@ -47,5 +49,32 @@ fn load(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, load);
+/// The same records in each shape: the time per shape (and per byte, as
+/// criterion's throughput) shows that no shape is slow.
+fn shapes(c: &mut Criterion) {
+    let Some(shapes) = common::shapes() else {
+        return;
+    };
+    let mut g = c.benchmark_group("shape");
+    g.sample_size(10);
+    for (name, path) in shapes {
+        let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        g.throughput(Throughput::Bytes(bytes));
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                let ds = ual::load(
+                    std::slice::from_ref(&path),
+                    &LoadOptions::default(),
+                    &Progress::default(),
+                )
+                .unwrap();
+                assert!(ds.problems.is_empty(), "{name}: {:?}", ds.problems.first());
+                ds.records.len()
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, load, shapes);
 criterion_main!(benches);

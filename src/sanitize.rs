@@ -157,6 +157,64 @@ pub fn json_pretty<T: serde::Serialize + ?Sized>(v: &T) -> String {
     String::from_utf8(out).expect("JSON is UTF-8")
 }
 
+/// `s` with every unsafe character but the line feed as a visible
+/// escape: for text read line by line (stderr, the log). A message of ours
+/// may span lines; what an outsider wrote cannot steer the terminal.
+pub fn for_text(s: &str) -> Cow<'_, str> {
+    if !s.chars().any(|c| c != '\n' && is_unsafe(c)) {
+        return Cow::Borrowed(s);
+    }
+    let lines: Vec<Cow<'_, str>> = s.split('\n').map(for_terminal).collect();
+    Cow::Owned(lines.join("\n"))
+}
+
+/// Writes a line made safe with [`for_text`]. A closed stream is no
+/// failure (`| head`): the line is dropped, the process goes on.
+pub fn write_line(mut w: impl std::io::Write, args: std::fmt::Arguments<'_>) {
+    let text = match args.as_str() {
+        Some(s) => Cow::Borrowed(s),
+        None => Cow::Owned(args.to_string()),
+    };
+    let mut line = for_text(&text).into_owned();
+    line.push('\n');
+    let _ = w.write_all(line.as_bytes());
+}
+
+/// Like `eprintln!`, with the text made safe for the terminal
+/// ([`for_text`]), and no panic when stderr is closed.
+#[macro_export]
+macro_rules! safe_eprintln {
+    ($($arg:tt)*) => {
+        $crate::sanitize::write_line(std::io::stderr().lock(), format_args!($($arg)*))
+    };
+}
+
+/// Like `println!`, with the text made safe for the terminal
+/// ([`for_text`]), and no panic when stdout is closed.
+#[macro_export]
+macro_rules! safe_println {
+    ($($arg:tt)*) => {
+        $crate::sanitize::write_line(std::io::stdout().lock(), format_args!($($arg)*))
+    };
+}
+
+/// A writer that passes text on made safe with [`for_text`]: the log
+/// file's, whose lines quote file names, server errors and chat names.
+pub struct SafeWriter<W>(pub W);
+
+impl<W: std::io::Write> std::io::Write for SafeWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        // A log event arrives whole; should a character be split between
+        // two writes, each half is shown as U+FFFD rather than raw.
+        let text = String::from_utf8_lossy(buf);
+        self.0.write_all(for_text(&text).as_bytes())?;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -97,14 +97,14 @@ pub fn run(args: &ApplyArgs) -> u8 {
         ) {
             Ok(p) => p,
             Err(PrepareError::Refused(refusals)) => {
-                eprintln!(
+                crate::safe_eprintln!(
                     "chatevict: the plan cannot be run; nothing was sent. {} of its {} target(s) refused:",
                     refusals.len(),
                     plan.targets.len()
                 );
                 for r in &refusals {
                     let t = &plan.targets[r.index];
-                    eprintln!(
+                    crate::safe_eprintln!(
                         "  target {}: {} {}: {}",
                         r.index + 1,
                         for_terminal(&t.chat_id),
@@ -115,13 +115,13 @@ pub fn run(args: &ApplyArgs) -> u8 {
                 return exit::USAGE;
             }
             Err(PrepareError::Empty) => {
-                eprintln!("chatevict: the plan has no target; nothing to send.");
+                crate::safe_eprintln!("chatevict: the plan has no target; nothing to send.");
                 return exit::OK;
             }
             Err(e) => return fail(&e),
         };
         if !prepared.prior.bad_lines.is_empty() {
-            eprintln!(
+            crate::safe_eprintln!(
                 "chatevict: the journal has {} unreadable line(s) (cut off by a crash?); they are ignored",
                 prepared.prior.bad_lines.len()
             );
@@ -129,7 +129,7 @@ pub fn run(args: &ApplyArgs) -> u8 {
         show(&prepared, account.as_ref());
         let to_send = prepared.to_send_count();
         if to_send == 0 {
-            eprintln!(
+            crate::safe_eprintln!(
                 "Nothing to send: every target was removed by an earlier run (see the journal)."
             );
             return exit::OK;
@@ -138,7 +138,7 @@ pub fn run(args: &ApplyArgs) -> u8 {
             match confirm(to_send) {
                 Ok(true) => {}
                 Ok(false) => {
-                    eprintln!("Nothing was sent.");
+                    crate::safe_eprintln!("Nothing was sent.");
                     return exit::CANCELLED;
                 }
                 Err(code) => return code,
@@ -162,7 +162,7 @@ pub fn run(args: &ApplyArgs) -> u8 {
 /// The confirmation: exactly what will be sent, on stderr.
 fn show(p: &Prepared, account: Option<&crate::graph::cache::Account>) {
     for f in p.checked.folded() {
-        eprintln!(
+        crate::safe_eprintln!(
             "The plan lists {} in {} {} times: it is sent once.",
             for_terminal(&f.user_upn),
             for_terminal(&f.chat_id),
@@ -179,7 +179,7 @@ fn show(p: &Prepared, account: Option<&crate::graph::cache::Account>) {
     let to_send: Vec<(usize, &crate::triage::plan::Target)> = p.to_send().collect();
     let chats: std::collections::BTreeSet<&str> =
         to_send.iter().map(|(_, t)| t.chat_id.as_str()).collect();
-    eprintln!(
+    crate::safe_eprintln!(
         "{} {} target(s) in {} chat(s) of tenant {}{} as {}:",
         if p.dry_run {
             "Dry run: would remove"
@@ -198,7 +198,7 @@ fn show(p: &Prepared, account: Option<&crate::graph::cache::Account>) {
             Initiated::Internal => "  [started in your tenant]",
             Initiated::Unknown => "  [start unknown]",
         };
-        eprintln!(
+        crate::safe_eprintln!(
             "  {}  {}user {}  chat {}{}{}",
             for_terminal(&t.user_upn),
             t.user_display_name
@@ -216,11 +216,13 @@ fn show(p: &Prepared, account: Option<&crate::graph::cache::Account>) {
     }
     let already = p.already_removed();
     if already > 0 {
-        eprintln!("{already} more target(s) were removed by an earlier run: not sent again.");
+        crate::safe_eprintln!(
+            "{already} more target(s) were removed by an earlier run: not sent again."
+        );
     }
     let (internal, unknown) = p.internal_and_unknown();
     if internal + unknown > 0 {
-        eprintln!(
+        crate::safe_eprintln!(
             "Warning: {internal} of these target(s) are in chats started in your own tenant and \
              {unknown} in chats of unknown start; Microsoft's procedure is written for chats \
              started externally (filter with initiated:external)."
@@ -228,10 +230,10 @@ fn show(p: &Prepared, account: Option<&crate::graph::cache::Account>) {
     }
     let lookups = p.lookups();
     if lookups > 0 {
-        eprintln!("{lookups} user id(s) will be looked up first (GET /users/{{upn}}).");
+        crate::safe_eprintln!("{lookups} user id(s) will be looked up first (GET /users/{{upn}}).");
     }
-    eprintln!("{}", crate::graph::prepare::WHAT_IT_DOES);
-    eprintln!(
+    crate::safe_eprintln!("{}", crate::graph::prepare::WHAT_IT_DOES);
+    crate::safe_eprintln!(
         "Journal: {}",
         for_terminal(&p.journal_path.display().to_string())
     );
@@ -240,7 +242,7 @@ fn show(p: &Prepared, account: Option<&crate::graph::cache::Account>) {
 /// Asks for the number of targets to be typed back.
 fn confirm(n: usize) -> Result<bool, u8> {
     if !std::io::stdin().is_terminal() {
-        eprintln!(
+        crate::safe_eprintln!(
             "chatevict: not asking for confirmation without a terminal; add --yes to run the plan"
         );
         return Err(exit::USAGE);
@@ -272,8 +274,8 @@ async fn watch(mut handle: runner::RunHandle, targets: &[Target]) -> Summary {
         None
     };
     let say = |line: String| match &bar {
-        Some(b) => b.println(line),
-        None => eprintln!("{line}"),
+        Some(b) => b.println(crate::sanitize::for_text(&line)),
+        None => crate::safe_eprintln!("{line}"),
     };
     let mut ctrl_c = 0;
     let mut removed = 0usize;
@@ -380,7 +382,7 @@ async fn watch(mut handle: runner::RunHandle, targets: &[Target]) -> Summary {
     match handle.task.await {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("chatevict: the run stopped unexpectedly: {e}");
+            crate::safe_eprintln!("chatevict: the run stopped unexpectedly: {e}");
             std::process::exit(exit::FAILED.into());
         }
     }
@@ -402,19 +404,19 @@ fn report_end(s: &Summary, journal: &std::path::Path) -> u8 {
     if let Some(r) = s.achieved_rate {
         line.push_str(&format!(" ({r:.2} requests/s)"));
     }
-    eprintln!("{line}.");
-    eprintln!(
+    crate::safe_eprintln!("{line}.");
+    crate::safe_eprintln!(
         "Journal: {} (`chatevict report {}` summarises it)",
         journal.display(),
         journal.display()
     );
     match &s.reason {
         EndReason::Cancelled => {
-            eprintln!("Cancelled. Run the same command again to finish the rest.");
+            crate::safe_eprintln!("Cancelled. Run the same command again to finish the rest.");
             exit::CANCELLED
         }
         EndReason::Stopped(why) => {
-            eprintln!("chatevict: the run stopped: {}", for_terminal(why));
+            crate::safe_eprintln!("chatevict: the run stopped: {why}");
             exit::FAILED
         }
         EndReason::Finished if c.failed > 0 => exit::SOME_FAILED,

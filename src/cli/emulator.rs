@@ -48,12 +48,14 @@ pub fn run(args: &EmulatorArgs) -> u8 {
     let faults: Profile = match args.faults.parse() {
         Ok(p) => p,
         Err(e) => {
-            eprintln!("chatevict: {e}");
+            crate::safe_eprintln!("chatevict: {e}");
             return exit::USAGE;
         }
     };
     if !(args.rate_limit.is_finite() && args.rate_limit > 0.0) {
-        eprintln!("chatevict: --rate-limit must be a positive number of requests per second");
+        crate::safe_eprintln!(
+            "chatevict: --rate-limit must be a positive number of requests per second"
+        );
         return exit::USAGE;
     }
     let seed = if args.seed_export.is_empty() {
@@ -85,19 +87,20 @@ pub fn run(args: &EmulatorArgs) -> u8 {
             Err(e) => return fail(&format!("cannot listen on {}: {e}", args.listen)),
         };
         for t in &tenants {
-            eprintln!(
+            crate::safe_eprintln!(
                 "tenant {} ({}), sign in as admin@{}",
                 t.id,
                 t.domains.join(", "),
                 t.domains[0]
             );
         }
-        eprintln!(
+        crate::safe_eprintln!(
             "{users} users, {chats} chats; faults: {}; rate limit {} requests/s per user",
-            args.faults, args.rate_limit
+            args.faults,
+            args.rate_limit
         );
-        eprintln!("use: --login-url {url} --graph-url {url}", url = emu.url());
-        println!("listening on http://{}", emu.addr);
+        crate::safe_eprintln!("use: --login-url {url} --graph-url {url}", url = emu.url());
+        crate::safe_println!("listening on http://{}", emu.addr);
         use std::io::Write;
         let _ = std::io::stdout().flush();
         let _ = tokio::signal::ctrl_c().await;

@@ -47,7 +47,7 @@ struct Stats<'a> {
 
 pub fn run(args: &EventsArgs) -> u8 {
     if args.stats && matches!(args.format, Some(Format::Table | Format::Csv)) {
-        eprintln!(
+        crate::safe_eprintln!(
             "chatevict: --stats prints one JSON object; it cannot be a {} (leave out --format)",
             if args.format == Some(Format::Csv) {
                 "CSV"

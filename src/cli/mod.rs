@@ -223,14 +223,14 @@ pub fn main() -> ExitCode {
         // A word that is neither a command nor a file is most likely a
         // mistyped command.
         if cli.app.files.iter().any(|f| f.as_os_str() == "-") {
-            eprintln!(
+            crate::safe_eprintln!(
                 "chatevict: the application reads its keys from the terminal, not an export from \
                  standard input: save the export to a file (`chatevict events -` reads one from a pipe)"
             );
             return ExitCode::from(exit::USAGE);
         }
         if let Some(missing) = cli.app.files.iter().find(|f| !f.exists()) {
-            eprintln!(
+            crate::safe_eprintln!(
                 "chatevict: {}: no such file, and not a command (chatevict --help lists them)",
                 crate::sanitize::for_terminal(&missing.display().to_string())
             );
@@ -259,12 +259,14 @@ pub fn main() -> ExitCode {
             let faults = match a.faults.parse() {
                 Ok(f) => f,
                 Err(e) => {
-                    eprintln!("chatevict: {e}");
+                    crate::safe_eprintln!("chatevict: {e}");
                     return ExitCode::from(exit::USAGE);
                 }
             };
             if !(a.rate.is_finite() && a.rate > 0.0 && a.rate <= 100.0) {
-                eprintln!("chatevict: --rate must be between 0 and 100 requests per second");
+                crate::safe_eprintln!(
+                    "chatevict: --rate must be between 0 and 100 requests per second"
+                );
                 return ExitCode::from(exit::USAGE);
             }
             crate::tui::run(crate::tui::Options {

@@ -12,13 +12,13 @@ use crate::triage::plan::{self, Plan};
 pub fn run(args: &PlanArgs) -> u8 {
     triage::with(&args.load, args.filter.as_deref(), |t| {
         if t.ds.records.is_empty() {
-            eprintln!("chatevict: no record loaded; no plan written");
+            crate::safe_eprintln!("chatevict: no record loaded; no plan written");
             return exit::FAILED;
         }
         let sources = match plan::source_files(&t.ds) {
             Ok(s) => s,
             Err((path, e)) => {
-                eprintln!(
+                crate::safe_eprintln!(
                     "chatevict: cannot read {} again: {e}",
                     for_terminal(&path.display().to_string())
                 );
@@ -34,7 +34,7 @@ pub fn run(args: &PlanArgs) -> u8 {
         );
         for tg in &plan.targets {
             if !is_guid(&tg.tenant_id) {
-                eprintln!(
+                crate::safe_eprintln!(
                     "chatevict: warning: {} in {}: tenant id `{}` is no GUID (an anonymised export?); a run will refuse this target",
                     for_terminal(&tg.user_upn),
                     for_terminal(&tg.chat_id),
@@ -47,13 +47,13 @@ pub fn run(args: &PlanArgs) -> u8 {
             _ => write_plan(&mut io::stdout().lock(), &plan),
         };
         if let Err(e) = result {
-            eprintln!("chatevict: cannot write the plan: {e}");
+            crate::safe_eprintln!("chatevict: cannot write the plan: {e}");
             return exit::FAILED;
         }
         if !args.load.quiet {
             let chats: std::collections::BTreeSet<&str> =
                 plan.targets.iter().map(|t| t.chat_id.as_str()).collect();
-            eprintln!(
+            crate::safe_eprintln!(
                 "chatevict: plan: {} target(s) in {} external chat(s); {} user id(s) to look up before a run{}",
                 plan.targets.len(),
                 chats.len(),

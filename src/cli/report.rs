@@ -55,7 +55,7 @@ pub fn run(args: &ReportArgs) -> u8 {
             Err(e) => return fail(&e),
         },
         ReportFormat::Json => {
-            let mut t = serde_json::to_string_pretty(&r).expect("report serialises");
+            let mut t = crate::sanitize::json_pretty(&r);
             t.push('\n');
             t
         }

@@ -26,7 +26,7 @@ impl Context {
     pub fn new(args: &GraphArgs, max_rate: Option<f64>) -> Result<Context, u8> {
         let dirs = Dirs::from_env().map_err(|e| fail(&e))?;
         let settings = Settings::resolve(args, max_rate, &dirs).map_err(|e| {
-            eprintln!("chatevict: {e}");
+            crate::safe_eprintln!("chatevict: {e}");
             exit::USAGE
         })?;
         let http = Http::new(settings.timeout).map_err(|e| fail(&e))?;
@@ -49,7 +49,7 @@ impl Context {
 
 /// Prints an error; returns the generic failure code.
 pub fn fail(e: &dyn std::fmt::Display) -> u8 {
-    eprintln!("chatevict: {}", for_terminal(&e.to_string()));
+    crate::safe_eprintln!("chatevict: {e}");
     exit::FAILED
 }
 
@@ -87,14 +87,14 @@ pub fn login(args: &LoginArgs) -> u8 {
         let signed_in = tokio::select! {
             r = sign_in(&ctx, args) => r,
             _ = tokio::signal::ctrl_c() => {
-                eprintln!("\nchatevict: sign-in cancelled");
+                crate::safe_eprintln!("\nchatevict: sign-in cancelled");
                 return exit::CANCELLED;
             }
         };
         match signed_in {
             Ok(session) => {
                 let a = session.account().await;
-                eprintln!(
+                crate::safe_eprintln!(
                     "Signed in as {} (tenant {}). The session is kept in {}.",
                     for_terminal(&a.username),
                     for_terminal(&a.tenant_id),
@@ -112,8 +112,8 @@ async fn sign_in(ctx: &Context, args: &LoginArgs) -> Result<Session, AuthError> 
         return browser(ctx, args.port).await;
     }
     let dc = ctx.auth.start_device_code().await?;
-    eprintln!("{}", for_terminal(&dc.message));
-    eprintln!(
+    crate::safe_eprintln!("{}", for_terminal(&dc.message));
+    crate::safe_eprintln!(
         "(The code expires in {} minutes; Ctrl-C cancels.)",
         dc.expires_in.as_secs().div_ceil(60)
     );
@@ -126,8 +126,8 @@ async fn browser(ctx: &Context, port: u16) -> Result<Session, AuthError> {
         .map_err(|e| AuthError::Browser(format!("cannot listen on 127.0.0.1:{port}: {e}")))?;
     let flow = ctx.auth.browser_start(&lb.redirect_uri())?;
     let p = lb.port;
-    eprintln!("Open this address in a browser:\n\n  {}\n", flow.url);
-    eprintln!(
+    crate::safe_eprintln!("Open this address in a browser:\n\n  {}\n", flow.url);
+    crate::safe_eprintln!(
         "The browser comes back to http://localhost:{p}/. If it runs on another machine, \
          forward the port first:\n\n  ssh -L {p}:localhost:{p} <this host>\n\n\
          or paste here the address the browser ends on (even if it shows an error page):"
@@ -160,11 +160,11 @@ pub fn logout(args: &GraphArgs) -> u8 {
     };
     match ctx.auth.cache().delete() {
         Ok(true) => {
-            eprintln!("Signed out: deleted {}.", ctx.auth.cache().path().display());
+            crate::safe_eprintln!("Signed out: deleted {}.", ctx.auth.cache().path().display());
             exit::OK
         }
         Ok(false) => {
-            eprintln!("Not signed in (no saved session).");
+            crate::safe_eprintln!("Not signed in (no saved session).");
             exit::OK
         }
         Err(e) => fail(&e),
@@ -196,18 +196,18 @@ pub fn whoami(args: &GraphArgs) -> u8 {
             },
             Err(e) => format!("Graph could not be reached: {e}"),
         };
-        println!("account:   {}", for_terminal(&a.username));
+        crate::safe_println!("account:   {}", for_terminal(&a.username));
         if let Some(n) = &a.name {
-            println!("name:      {}", for_terminal(n));
+            crate::safe_println!("name:      {}", for_terminal(n));
         }
-        println!("tenant:    {}", for_terminal(&a.tenant_id));
+        crate::safe_println!("tenant:    {}", for_terminal(&a.tenant_id));
         if let Some(o) = &a.object_id {
-            println!("object id: {}", for_terminal(o));
+            crate::safe_println!("object id: {}", for_terminal(o));
         }
-        println!("cloud:     {}", ctx.settings.cloud);
-        println!("graph:     {}", ctx.settings.graph_url);
-        println!("session:   {}", ctx.auth.cache().path().display());
-        println!("check:     {}", for_terminal(&checked));
+        crate::safe_println!("cloud:     {}", ctx.settings.cloud);
+        crate::safe_println!("graph:     {}", ctx.settings.graph_url);
+        crate::safe_println!("session:   {}", ctx.auth.cache().path().display());
+        crate::safe_println!("check:     {}", for_terminal(&checked));
         match me {
             Ok(r) if r.is_success() => exit::OK,
             _ => exit::FAILED,

@@ -23,10 +23,10 @@ pub fn parse_filter(text: Option<&str>) -> Result<Option<Query>, u8> {
     let Some(text) = text else { return Ok(None) };
     query::parse(text).map(Some).map_err(|e| {
         let shown = for_terminal(text);
-        eprintln!("chatevict: bad --filter: {}", e.reason);
-        eprintln!("  {shown}");
-        eprintln!("  {}^", " ".repeat(e.at));
-        eprintln!("(`chatevict query` explains the query language)");
+        crate::safe_eprintln!("chatevict: bad --filter: {}", e.reason);
+        crate::safe_eprintln!("  {shown}");
+        crate::safe_eprintln!("  {}^", " ".repeat(e.at));
+        crate::safe_eprintln!("(`chatevict query` explains the query language)");
         exit::USAGE
     })
 }
@@ -70,7 +70,7 @@ impl Triaged {
         if let Err(e) = result
             && e.kind() != std::io::ErrorKind::BrokenPipe
         {
-            eprintln!("chatevict: cannot write the output: {e}");
+            crate::safe_eprintln!("chatevict: cannot write the output: {e}");
             return exit::FAILED;
         }
         if self.ds.records.is_empty() {

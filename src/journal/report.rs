@@ -11,7 +11,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::{Counts, EndReason, Entry, JournalError, Key, Outcome};
-use crate::sanitize::{for_terminal, spreadsheet_cell as sc};
+use crate::sanitize::{csv_cell as sc, for_terminal};
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct RunInfo {
@@ -422,15 +422,15 @@ impl Report {
                 &*sc(&t.user_upn),
                 &*sc(t.user_id.as_deref().unwrap_or("")),
                 &*sc(&t.tenant_id),
-                &t.result,
-                &t.at,
+                &*sc(&t.result),
+                &*sc(&t.at),
                 &t.status.map(|s| s.to_string()).unwrap_or_default(),
                 &*sc(t.code.as_deref().unwrap_or("")),
                 &*sc(t.message.as_deref().unwrap_or("")),
                 &*sc(t.request_id.as_deref().unwrap_or("")),
                 &*sc(t.client_request_id.as_deref().unwrap_or("")),
                 &t.attempts.to_string(),
-                &t.run,
+                &*sc(&t.run),
             ])?;
         }
         let bytes = w.into_inner().map_err(|e| e.into_error())?;

@@ -92,7 +92,7 @@ pub fn run(mut opts: Options) -> u8 {
         Some(_) => match tempfile::Builder::new().prefix("chatevict-demo").tempdir() {
             Ok(d) => Some(d),
             Err(e) => {
-                eprintln!("chatevict: cannot make the demo's directory: {e}");
+                crate::safe_eprintln!("chatevict: cannot make the demo's directory: {e}");
                 return 1;
             }
         },
@@ -101,7 +101,7 @@ pub fn run(mut opts: Options) -> u8 {
     if let Some(d) = &demo_dir {
         let export = d.path().join("demo-export.csv");
         if let Err(e) = std::fs::write(&export, DEMO_EXPORT) {
-            eprintln!("chatevict: cannot write the demo export: {e}");
+            crate::safe_eprintln!("chatevict: cannot write the demo export: {e}");
             return 1;
         }
         opts.files = vec![export];
@@ -114,7 +114,7 @@ pub fn run(mut opts: Options) -> u8 {
     let file = match file {
         Ok(f) => f,
         Err(e) => {
-            eprintln!("chatevict: {e}");
+            crate::safe_eprintln!("chatevict: {e}");
             return 2;
         }
     };
@@ -130,7 +130,7 @@ pub fn run(mut opts: Options) -> u8 {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("chatevict: cannot start the runtime: {e}");
+            crate::safe_eprintln!("chatevict: cannot start the runtime: {e}");
             return 1;
         }
     };
@@ -145,14 +145,14 @@ pub fn run(mut opts: Options) -> u8 {
     ) {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("chatevict: {e}");
+            crate::safe_eprintln!("chatevict: {e}");
             return 2;
         }
     };
     let mut terminal = match ratatui::try_init() {
         Ok(t) => t,
         Err(e) => {
-            eprintln!("chatevict: cannot use the terminal: {e}");
+            crate::safe_eprintln!("chatevict: cannot use the terminal: {e}");
             return 1;
         }
     };
@@ -255,7 +255,7 @@ fn start_log(dir: &std::path::Path) -> Option<()> {
     crate::files::create_private_dir(dir).ok()?;
     let file = crate::files::open_private_append(&dir.join("chatevict.log")).ok()?;
     tracing_subscriber::fmt()
-        .with_writer(std::sync::Mutex::new(file))
+        .with_writer(std::sync::Mutex::new(crate::sanitize::SafeWriter(file)))
         .with_ansi(false)
         .try_init()
         .ok()
