@@ -7,7 +7,7 @@ mod common;
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
-use chatevict::emulator::{Emulator, Profile};
+use chatevict::emulator::{Config, Emulator, Profile};
 use chatevict::graph::auth::Session;
 use chatevict::graph::check;
 use chatevict::graph::prepare::{self, PlanSource, PrepareError};
@@ -27,11 +27,15 @@ struct Setup {
 }
 
 async fn setup(chats: usize, profile: Profile, rate: f64) -> Setup {
+    setup_with(chats, emu::config(profile, rate)).await
+}
+
+async fn setup_with(chats: usize, cfg: Config) -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let export = emu::write_export(dir.path(), chats);
     let targets = emu::targets(std::slice::from_ref(&export));
     assert_eq!(targets.len(), 2 * chats);
-    let emu = emu::start(&[export], emu::config(profile, rate)).await;
+    let emu = emu::start(&[export], cfg).await;
     let settings = emu::settings(&emu, "organizations");
     let auth = emu::auth(&settings, &dir.path().join("cache.json"));
     let session = emu::sign_in(&auth).await;
@@ -135,8 +139,40 @@ impl Setup {
             self.targets.len(),
             "every target removed on the server"
         );
+        // Whatever the server refused was the plan's (an undocumented
+        // answer assumed), never anything else.
+        for r in self.emu.refused() {
+            let k = (r.chat_id.clone(), r.user_id.clone(), r.tenant_id.clone());
+            assert!(
+                self.expected().contains(&k),
+                "refused outside the plan: {r:?}"
+            );
+        }
         let read = journal::read(&self.journal).unwrap();
         assert!(read.bad_lines.is_empty());
+        // One client-request-id per logical request, kept across its
+        // retries until it ends (a retry the admin asks for is a new one).
+        let mut open: HashMap<Key, String> = HashMap::new();
+        for e in &read.entries {
+            match e {
+                Entry::Attempt {
+                    key,
+                    client_request_id,
+                    ..
+                } => {
+                    let c = open.entry(key.clone()).or_insert(client_request_id.clone());
+                    assert_eq!(c, client_request_id, "{key:?}: a new id for a retry");
+                }
+                Entry::Outcome {
+                    key,
+                    result: Outcome::Removed | Outcome::Failed,
+                    ..
+                } => {
+                    open.remove(key);
+                }
+                _ => {}
+            }
+        }
         let done = read.removed();
         for t in &self.targets {
             assert!(
@@ -146,18 +182,18 @@ impl Setup {
                 t.user_upn
             );
         }
-        // The successful request is the last one the server saw for it.
-        let mut success: HashMap<String, (String, String)> = HashMap::new();
+        // The successful request is the last one the server saw for it
+        // (told apart by the server's request-id: the client's is kept
+        // across retries).
+        let mut success: HashSet<String> = HashSet::new();
         for e in &read.entries {
             if let Entry::Outcome {
-                key,
-                user_id: Some(u),
                 result: Outcome::Removed,
-                client_request_id: Some(c),
+                request_id: Some(r),
                 ..
             } = e
             {
-                success.insert(c.clone(), (key.chat_id.clone(), u.clone()));
+                success.insert(r.clone());
             }
         }
         let mut seen_success: HashSet<(String, String)> = HashSet::new();
@@ -167,10 +203,7 @@ impl Setup {
                 !seen_success.contains(&k),
                 "{k:?} was sent again after the client saw it removed"
             );
-            if r.client_request_id
-                .as_ref()
-                .is_some_and(|c| success.contains_key(c))
-            {
+            if success.contains(&r.request_id) {
                 seen_success.insert(k);
             }
         }
@@ -192,6 +225,11 @@ async fn profile_run(profile: Profile) {
     assert_eq!(sum.counts.removed, 200, "{profile:?}: {sum:?}");
     assert_eq!(sum.counts.failed, 0);
     s.check_complete();
+    assert!(
+        s.emu.refused().is_empty(),
+        "{profile:?}: {:?}",
+        s.emu.refused()
+    );
     let retries = events
         .iter()
         .filter(|e| {
@@ -623,4 +661,177 @@ async fn a_403_on_a_lookup_names_the_lookup_permission() {
         panic!("not stopped: {sum:?}")
     };
     assert!(why.contains("User.ReadBasic.All"), "{why}");
+}
+
+/// Microsoft does not document what a repeated removal answers. Under
+/// either assumption, a removal whose reply was lost, sent again, ends
+/// removed, never failed: a 404 in doubt is checked against the chat's
+/// members.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_reply_then_a_repeat_ends_removed_under_either_assumption() {
+    for repeat in [204, 404] {
+        let mut cfg = emu::config(Profile::None, 50.0);
+        cfg.assume.repeat = repeat;
+        let s = setup_with(2, cfg).await;
+        emu::control(&s.emu, "graph/fail-next", json!({"action": "drop_after"})).await;
+        let (sum, _) = s.run(opts(50.0), |_, _| {}).await;
+        assert_eq!(
+            (sum.counts.removed, sum.counts.failed),
+            (4, 0),
+            "repeat={repeat}: {sum:?}"
+        );
+        s.check_complete();
+        let removals = s.emu.removals();
+        let lost = removals
+            .iter()
+            .find(|r| r.reply_lost)
+            .expect("a reply was lost");
+        let refused = s.emu.refused();
+        let journal = journal::read(&s.journal).unwrap();
+        let note = journal.entries.iter().find_map(|e| match e {
+            Entry::Outcome {
+                result: Outcome::Removed,
+                message: Some(m),
+                ..
+            } => Some(m.clone()),
+            _ => None,
+        });
+        if repeat == 404 {
+            assert_eq!(refused.len(), 1, "{refused:?}");
+            assert_eq!(
+                (&refused[0].chat_id, &refused[0].user_id, refused[0].status),
+                (&lost.chat_id, &lost.user_id, 404)
+            );
+            assert!(
+                note.is_some_and(|m| m.contains("reply was lost")),
+                "the journal says why a 404 counts as removed"
+            );
+        } else {
+            assert!(refused.is_empty(), "{refused:?}");
+            assert_eq!(removals.len(), 5, "the repeat reached the server");
+            assert!(note.is_none());
+        }
+    }
+}
+
+/// What the plan check cannot see (a well-formed id of someone who is no
+/// member of the chat; an outsider's id sent with the home tenant) the
+/// emulator refuses as Graph would, under each assumption; the run
+/// records the server's answer, and the emulator keeps the refusal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_graph_refuses_is_failed_with_the_servers_words_under_each_assumption() {
+    for (what, status) in [
+        ("non-member", 404),
+        ("non-member", 204),
+        ("outsider", 404),
+        ("outsider", 400),
+    ] {
+        let mut cfg = emu::config(Profile::None, 50.0);
+        cfg.assume.set(&format!("{what}={status}")).unwrap();
+        let s = setup_with(2, cfg).await;
+        let mut plan = vec![s.targets[0].clone()];
+        let t = &mut plan[0];
+        match what {
+            "non-member" => {
+                // user5 is a home user, in no chat of this export.
+                t.user_upn = "user5@contoso.com".into();
+                t.user_id = Some(emu::user_key(5));
+            }
+            _ => {
+                let st = s.emu.shared.state.lock().unwrap();
+                let rob = st.chats[&t.chat_id]
+                    .chat
+                    .members
+                    .iter()
+                    .find(|m| m.upn == "rob.young@fabrikam.com")
+                    .unwrap()
+                    .user_id
+                    .clone();
+                t.user_upn = "user7@contoso.com".into();
+                t.user_id = Some(rob);
+            }
+        }
+        let sent = (t.chat_id.clone(), t.user_id.clone().unwrap());
+        let sum = prepared_run(&s, &plan).await.unwrap();
+        let refused = s.emu.refused();
+        if status == 204 {
+            assert_eq!(sum.counts.removed, 1, "{what}={status}: {sum:?}");
+            assert!(refused.is_empty());
+            continue;
+        }
+        assert_eq!(sum.counts.failed, 1, "{what}={status}: {sum:?}");
+        assert_eq!(refused.len(), 1, "{what}={status}: {refused:?}");
+        assert_eq!(
+            (&refused[0].chat_id, &refused[0].user_id, refused[0].status),
+            (&sent.0, &sent.1, status)
+        );
+        // The journal holds the server's own status, code and words.
+        let read = journal::read(&s.journal).unwrap();
+        let failed = read
+            .entries
+            .iter()
+            .find_map(|e| match e {
+                Entry::Outcome {
+                    result: Outcome::Failed,
+                    status,
+                    code,
+                    message,
+                    request_id,
+                    ..
+                } => Some((*status, code.clone(), message.clone(), request_id.clone())),
+                _ => None,
+            })
+            .expect("a failed outcome");
+        assert_eq!(failed.0, Some(status), "{what}");
+        assert_eq!(failed.1.as_deref(), Some(refused[0].code.as_str()));
+        assert_eq!(failed.2.as_deref(), Some(refused[0].message.as_str()));
+        assert_eq!(failed.3.as_deref(), Some(refused[0].request_id.as_str()));
+        assert!(s.emu.removals().is_empty(), "{what}: nothing removed");
+    }
+}
+
+/// Microsoft's Teams admin article sends `{"user": {"id", "tenantId"}}`
+/// without `@odata.type`, and gets 204; Graph's challenge comes with a
+/// 401; `/users/$…` must be written `/users('$…')`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graph_answers_microsofts_own_requests_as_documented() {
+    let s = setup(1, Profile::None, 50.0).await;
+    let t = &s.targets[0];
+    let bearer = s.session.bearer().await.unwrap();
+    let c = reqwest::Client::new();
+    let url = format!(
+        "{}v1.0/chats/{}/removeAllAccessForUser",
+        s.emu.url(),
+        t.chat_id
+    );
+    let r = c
+        .post(&url)
+        .bearer_auth(bearer.token.secret())
+        .json(&json!({"user": {"id": t.user_id, "tenantId": t.tenant_id}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    let r = c
+        .post(&url)
+        .json(&json!({"user": {"id": t.user_id, "tenantId": t.tenant_id}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let challenge = r.headers()["www-authenticate"].to_str().unwrap().to_owned();
+    assert!(
+        challenge.starts_with("Bearer ") && challenge.contains("authorization_uri="),
+        "{challenge}"
+    );
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(v["error"]["code"], "InvalidAuthenticationToken");
+    assert!(v["error"]["innerError"]["request-id"].is_string());
+    let r = c
+        .get(format!("{}v1.0/users/$admin@contoso.com", s.emu.url()))
+        .bearer_auth(bearer.token.secret())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
 }

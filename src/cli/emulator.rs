@@ -42,6 +42,17 @@ pub struct EmulatorArgs {
     /// Access token lifetime, seconds.
     #[arg(long, default_value_t = 3600, hide_short_help = true)]
     pub token_lifetime: u64,
+    /// An answer Microsoft does not document, NAME=STATUS (repeatable):
+    /// repeat=204|404 (removing a user who already lost access),
+    /// non-member=404|204 (a user who is not a member of the chat),
+    /// outsider=404|400 (a user id of another tenant than the tenantId
+    /// sent), meeting=204|400 (a meeting chat). The first is the default.
+    #[arg(long = "assume", value_name = "NAME=STATUS")]
+    pub assume: Vec<String>,
+    /// Seed of the emulator's random choices (faults, codes), to replay a
+    /// run.
+    #[arg(long, hide_short_help = true)]
+    pub seed: Option<u64>,
 }
 
 pub fn run(args: &EmulatorArgs) -> u8 {
@@ -66,7 +77,16 @@ pub fn run(args: &EmulatorArgs) -> u8 {
             Err(e) => return fail(&e),
         }
     };
+    let mut assume = crate::emulator::Assumptions::default();
+    for a in &args.assume {
+        if let Err(e) = assume.set(a) {
+            crate::safe_eprintln!("chatevict: --assume {e}");
+            return exit::USAGE;
+        }
+    }
     let mut cfg = Config {
+        assume,
+        seed: args.seed,
         faults,
         rate_limit: args.rate_limit,
         auto_approve: args
@@ -99,6 +119,11 @@ pub fn run(args: &EmulatorArgs) -> u8 {
             args.faults,
             args.rate_limit
         );
+        let a = assume;
+        crate::safe_eprintln!(
+            "assumed where Microsoft documents nothing: repeat={} non-member={} outsider={} meeting={}",
+            a.repeat, a.non_member, a.outsider, a.meeting
+        );
         crate::safe_eprintln!("use: --login-url {url} --graph-url {url}", url = emu.url());
         crate::safe_println!("listening on http://{}", emu.addr);
         use std::io::Write;
@@ -107,4 +132,33 @@ pub fn run(args: &EmulatorArgs) -> u8 {
         emu.stop();
         exit::OK
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_help_names_every_assumption_and_its_choices() {
+        let mut cmd = crate::cli::Cli::command();
+        let help = cmd
+            .find_subcommand_mut("emulator")
+            .expect("the emulator command")
+            .render_long_help()
+            .to_string();
+        for (name, [a, b], _) in crate::emulator::Assumptions::ALL {
+            assert!(help.contains(&format!("{name}={a}|{b}")), "{name}: {help}");
+        }
+    }
+
+    #[test]
+    fn assumptions_take_only_their_choices() {
+        let mut a = crate::emulator::Assumptions::default();
+        a.set("repeat=404").unwrap();
+        a.set("non_member=204").unwrap();
+        assert_eq!((a.repeat, a.non_member), (404, 204));
+        assert!(a.set("repeat=500").is_err());
+        assert!(a.set("nonsense=1").is_err());
+        assert!(a.set("repeat").is_err());
+    }
 }

@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 use super::App;
 use super::faults::{self, Action, Profile};
 use super::server::DropConnection;
-use super::state::{Grant, Removal, State, scope_name};
+use super::state::{Grant, Refusal, Removal, State, scope_name};
 
 /// The requests of one Graph call, as the handler sees them.
 struct Call {
@@ -70,6 +70,24 @@ impl Call {
         )
     }
 
+    /// 401, with the `WWW-Authenticate` challenge Graph sends: where to
+    /// get a token, and for which resource.
+    fn unauthorized(&self, base: &str, message: &str) -> Response {
+        let mut r = self.error(
+            StatusCode::UNAUTHORIZED,
+            "InvalidAuthenticationToken",
+            message,
+        );
+        let challenge = format!(
+            "Bearer realm=\"\", authorization_uri=\"{base}/common/oauth2/authorize\", \
+             client_id=\"00000003-0000-0000-c000-000000000000\""
+        );
+        if let Ok(v) = HeaderValue::from_str(&challenge) {
+            r.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+        }
+        r
+    }
+
     fn context(&self, base: &str, what: &str) -> String {
         format!("{base}/{}/$metadata#{what}", self.version)
     }
@@ -108,7 +126,12 @@ pub async fn dispatch(
         let mut st = app.state.lock().expect("state");
         st.requests += 1;
         let profile = st.cfg.faults;
-        let (d, a) = faults::decide(profile, &mut st.rng);
+        let removal =
+            method == Method::POST && segs.last().is_some_and(|s| s == "removeAllAccessForUser");
+        let (d, a) = match st.next_removal_fault.take_if(|_| removal) {
+            Some(a) => (Duration::ZERO, a),
+            None => faults::decide(profile, &mut st.rng),
+        };
         if a != Action::Proceed {
             st.faults_injected += 1;
         }
@@ -227,25 +250,13 @@ fn handle(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
     let Some(token) = token else {
-        return call.error(
-            StatusCode::UNAUTHORIZED,
-            "InvalidAuthenticationToken",
-            "Access token is empty.",
-        );
+        return call.unauthorized(base, "Access token is empty.");
     };
     let Some(grant) = st.access_tokens.get(token).cloned() else {
-        return call.error(
-            StatusCode::UNAUTHORIZED,
-            "InvalidAuthenticationToken",
-            "Access token validation failure. Invalid audience.",
-        );
+        return call.unauthorized(base, "Access token validation failure. Invalid audience.");
     };
     if grant.expires <= Instant::now() {
-        return call.error(
-            StatusCode::UNAUTHORIZED,
-            "InvalidAuthenticationToken",
-            "Lifetime validation failed, the token is expired.",
-        );
+        return call.unauthorized(base, "Lifetime validation failed, the token is expired.");
     }
     let _ = query;
     let seg = |i: usize| segs.get(i).map(String::as_str);
@@ -269,6 +280,15 @@ fn handle(
                 })),
             )
         }
+        // Graph: a UPN that starts with `$` goes in the `users('…')` form.
+        ("GET", Some("users"), Some(key), None, 2) if key.starts_with('$') => call.error(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            &format!(
+                "Resource not found for the segment '{key}'. A userPrincipalName that begins \
+                 with '$' must be written /users('{key}')."
+            ),
+        ),
         ("GET", Some("users"), Some(key), None, 2) => get_user(st, base, call, &grant, key),
         ("GET", Some(s), None, None, 1) if s.starts_with("users('") && s.ends_with("')") => {
             let key = s["users('".len()..s.len() - 2].replace("''", "'");
@@ -432,7 +452,8 @@ fn limit(
         wait = wait.max(w);
     }
     if let Some(c) = chat
-        && let Err(w) = st.take(format!("chat/{c}"), r.max(1.0), r.max(2.0), now)
+        // One request per second per chat, without a burst.
+        && let Err(w) = st.take(format!("chat/{c}"), r.max(1.0), 1.0, now)
     {
         wait = wait.max(w);
     }
@@ -495,7 +516,6 @@ fn remove(
         }
     };
     let user = &v["user"];
-    let odata = user["@odata.type"].as_str().unwrap_or("");
     let (Some(user_id), Some(tenant_id)) = (user["id"].as_str(), user["tenantId"].as_str()) else {
         return call.error(
             StatusCode::BAD_REQUEST,
@@ -503,16 +523,38 @@ fn remove(
             "The request body must have user.id and user.tenantId.",
         );
     };
-    if odata.trim_start_matches('#') != "microsoft.graph.teamworkUserIdentity" {
-        return call.error(
-            StatusCode::BAD_REQUEST,
+    let refuse = |st: &mut State, status: u16, code: &str, message: &str| {
+        st.refused.push(Refusal {
+            chat_id: chat_id.to_owned(),
+            user_id: user_id.to_owned(),
+            tenant_id: tenant_id.to_owned(),
+            status,
+            code: code.to_owned(),
+            message: message.to_owned(),
+            client_request_id: call.client_request_id.clone(),
+            request_id: call.request_id.clone(),
+        });
+        call.error(
+            StatusCode::from_u16(status).expect("a status of ours"),
+            code,
+            message,
+        )
+    };
+    // Microsoft's Teams admin article sends the identity without an
+    // `@odata.type`; one that is there must be this one.
+    let odata = user["@odata.type"].as_str();
+    if odata.is_some_and(|t| t.trim_start_matches('#') != "microsoft.graph.teamworkUserIdentity") {
+        return refuse(
+            st,
+            400,
             "BadRequest",
             "user must be a microsoft.graph.teamworkUserIdentity.",
         );
     }
     if uuid::Uuid::try_parse(user_id).is_err() || uuid::Uuid::try_parse(tenant_id).is_err() {
-        return call.error(
-            StatusCode::BAD_REQUEST,
+        return refuse(
+            st,
+            400,
             "BadRequest",
             "user.id and user.tenantId must be GUIDs.",
         );
@@ -520,8 +562,9 @@ fn remove(
     let user_id = user_id.to_ascii_lowercase();
     let tenant_id = tenant_id.to_ascii_lowercase();
     if tenant_id != grant.tenant_id {
-        return call.error(
-            StatusCode::FORBIDDEN,
+        return refuse(
+            st,
+            403,
             "Forbidden",
             "The user's tenant is not the tenant of the signed-in user.",
         );
@@ -529,26 +572,63 @@ fn remove(
     if let Some(r) = limit(st, call, grant, Some(chat_id), 1.0) {
         return r;
     }
+    let assume = st.cfg.assume;
     let Some(c) = st
         .chats
-        .get_mut(chat_id)
+        .get(chat_id)
         .filter(|c| c.chat.tenant_id == grant.tenant_id)
     else {
-        return call.error(
-            StatusCode::NOT_FOUND,
+        return refuse(
+            st,
+            404,
             "NotFound",
             "Chat not found or the signed-in user has no access to it.",
         );
     };
-    if !c.chat.members.iter().any(|m| m.user_id == user_id) {
-        return call.error(
-            StatusCode::NOT_FOUND,
-            "NotFound",
-            "The user is not a member of the chat.",
+    // Someone of another tenant named with this tenant's id.
+    let member = c.chat.members.iter().find(|m| m.user_id == user_id);
+    let outsider = member.is_some_and(|m| m.tenant_id != tenant_id)
+        || st
+            .user_by_id(&user_id)
+            .is_some_and(|u| u.tenant_id != tenant_id);
+    if outsider {
+        let status = assume.outsider;
+        return refuse(
+            st,
+            status,
+            if status == 404 {
+                "NotFound"
+            } else {
+                "BadRequest"
+            },
+            &format!("The user {user_id} is not a user of the tenant {tenant_id}."),
         );
     }
-    let changed = !c.removed.contains(&user_id);
+    let meeting = c.chat.chat_type == "meeting";
+    if meeting && assume.meeting == 400 {
+        return refuse(
+            st,
+            400,
+            "BadRequest",
+            "removeAllAccessForUser is not supported for meeting chats (assumed: --assume meeting=400).",
+        );
+    }
+    let was_member = member.is_some();
+    let already = c.removed.contains(&user_id);
+    if !was_member && assume.non_member == 404 {
+        return refuse(st, 404, "NotFound", "The user is not a member of the chat.");
+    }
+    if already && assume.repeat == 404 {
+        return refuse(
+            st,
+            404,
+            "NotFound",
+            "The user is not a member of the chat (assumed for a repeated removal: --assume repeat=404).",
+        );
+    }
+    let changed = was_member && !already;
     if changed {
+        let c = st.chats.get_mut(chat_id).expect("found above");
         c.removed.push(user_id.clone());
     }
     st.removals.push(Removal {

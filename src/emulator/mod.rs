@@ -10,7 +10,9 @@
 //! Control endpoints for tests and training, under `/_emulator/`:
 //! `state` (GET), `entra/fail-next` (POST `{"error", "code"}`: answer the
 //! next token request with that Entra error), `revoke-scope` (POST
-//! `{"scope"}`: as if an admin withdrew consent), `expire-tokens` (POST:
+//! `{"scope"}`: as if an admin withdrew consent), `graph/fail-next` (POST
+//! `{"action": "drop_after" | "drop_before" | "503"}`: the next removal
+//! request meets that fault), `expire-tokens` (POST:
 //! every access token expires now), `device/approve` and
 //! `device/decline` (POST `{"user_code"}`).
 
@@ -36,7 +38,7 @@ use serde_json::json;
 
 pub use faults::Profile;
 pub use seed::Seed;
-pub use state::{Config, Removal};
+pub use state::{Assumptions, Config, Refusal, Removal};
 
 use state::{InjectedEntraError, State};
 
@@ -85,6 +87,11 @@ impl Emulator {
         self.shared.state.lock().expect("state").removals.clone()
     }
 
+    /// Every removal refused so far.
+    pub fn refused(&self) -> Vec<Refusal> {
+        self.shared.state.lock().expect("state").refused.clone()
+    }
+
     /// Stops accepting connections.
     pub fn stop(&self) {
         let _ = self.shutdown.send(true);
@@ -114,6 +121,7 @@ fn router(app: App) -> Router {
         .route("/beta/{*rest}", any(graph::dispatch))
         .route("/_emulator/state", get(state_json))
         .route("/_emulator/entra/fail-next", post(fail_next))
+        .route("/_emulator/graph/fail-next", post(graph_fail_next))
         .route("/_emulator/revoke-scope", post(revoke_scope))
         .route("/_emulator/expire-tokens", post(expire_tokens))
         .route("/_emulator/device/approve", post(device_approve))
@@ -126,6 +134,8 @@ async fn state_json(St(app): St<App>) -> Response {
     let members: usize = st.chats.values().map(|c| c.chat.members.len()).sum();
     Json(json!({
         "removals": st.removals,
+        "refused": st.refused,
+        "assume": st.cfg.assume,
         "requests": st.requests,
         "throttled": st.throttled,
         "faults_injected": st.faults_injected,
@@ -143,6 +153,35 @@ async fn state_json(St(app): St<App>) -> Response {
 async fn fail_next(St(app): St<App>, Json(e): Json<InjectedEntraError>) -> StatusCode {
     app.state.lock().expect("state").next_entra_error = Some(e);
     StatusCode::NO_CONTENT
+}
+
+#[derive(Deserialize)]
+struct GraphFault {
+    /// `drop_after` (act, then drop the connection: the reply is lost),
+    /// `drop_before`, or an HTTP status to answer with (`503`).
+    action: String,
+}
+
+async fn graph_fail_next(St(app): St<App>, Json(f): Json<GraphFault>) -> Response {
+    let action = match f.action.as_str() {
+        "drop_after" => faults::Action::DropAfter,
+        "drop_before" => faults::Action::DropBefore,
+        other => match other.parse::<u16>() {
+            Ok(status @ 500..=599) => faults::Action::Unavailable {
+                status,
+                retry_after: None,
+            },
+            _ => {
+                return (
+                    StatusCode::BAD_REQUEST,
+                    format!("unknown action {other:?}: drop_after, drop_before or a 5xx status"),
+                )
+                    .into_response();
+            }
+        },
+    };
+    app.state.lock().expect("state").next_removal_fault = Some(action);
+    StatusCode::NO_CONTENT.into_response()
 }
 
 #[derive(Deserialize)]

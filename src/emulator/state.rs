@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use super::faults::Profile;
+use super::faults::{Action, Profile};
 use super::seed::{Chat, Seed, Tenant, User};
 
 /// How the emulator behaves.
@@ -31,6 +31,105 @@ pub struct Config {
     /// Seed of the random choices (faults, codes, tokens), for a run that
     /// can be replayed; `None` seeds from the system.
     pub seed: Option<u64>,
+    /// The answers Microsoft does not document.
+    pub assume: Assumptions,
+}
+
+/// Answers to `removeAllAccessForUser` that Microsoft does not document,
+/// each a named assumption (`--assume NAME=STATUS`). The client is tested
+/// against every choice, so that the day a tenant answers otherwise,
+/// nothing that worked turns into a failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Assumptions {
+    /// A user who has already lost access (a repeated removal): 204
+    /// (nothing to do) or 404.
+    pub repeat: u16,
+    /// A user who is not a member of the chat: 404 or 204.
+    pub non_member: u16,
+    /// A user of another tenant than the `tenantId` sent with it (an
+    /// outsider's id with your tenant id): 404 or 400.
+    pub outsider: u16,
+    /// A meeting chat (`chatType` `meeting`): 204 or 400.
+    pub meeting: u16,
+}
+
+impl Default for Assumptions {
+    fn default() -> Self {
+        Assumptions {
+            repeat: 204,
+            non_member: 404,
+            outsider: 404,
+            meeting: 204,
+        }
+    }
+}
+
+impl Assumptions {
+    /// Every assumption: its name, its choices (the default first), what
+    /// it is about.
+    pub const ALL: [(&'static str, [u16; 2], &'static str); 4] = [
+        (
+            "repeat",
+            [204, 404],
+            "removing a user who already lost access",
+        ),
+        (
+            "non-member",
+            [404, 204],
+            "removing a user who is not a member of the chat",
+        ),
+        (
+            "outsider",
+            [404, 400],
+            "a user id of another tenant than the tenantId sent",
+        ),
+        ("meeting", [204, 400], "removing a user from a meeting chat"),
+    ];
+
+    fn slot(&mut self, name: &str) -> Option<&mut u16> {
+        Some(match name {
+            "repeat" => &mut self.repeat,
+            "non-member" | "non_member" => &mut self.non_member,
+            "outsider" => &mut self.outsider,
+            "meeting" => &mut self.meeting,
+            _ => return None,
+        })
+    }
+
+    /// Applies `NAME=STATUS`.
+    pub fn set(&mut self, spec: &str) -> Result<(), String> {
+        let (name, value) = spec
+            .split_once('=')
+            .ok_or_else(|| format!("{spec:?}: expected NAME=STATUS, e.g. repeat=404"))?;
+        let (_, choices, _) = Self::ALL
+            .iter()
+            .find(|(n, _, _)| n.replace('-', "_") == name.replace('-', "_"))
+            .ok_or_else(|| {
+                let names: Vec<&str> = Self::ALL.iter().map(|a| a.0).collect();
+                format!("unknown assumption {name:?}; known: {}", names.join(", "))
+            })?;
+        let status: u16 = value
+            .parse()
+            .ok()
+            .filter(|v| choices.contains(v))
+            .ok_or_else(|| format!("{name} can be {} or {}", choices[0], choices[1]))?;
+        *self.slot(name).expect("a known name") = status;
+        Ok(())
+    }
+}
+
+/// A removal the emulator refused: a test can show that the client never
+/// sends what Microsoft would refuse.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Refusal {
+    pub chat_id: String,
+    pub user_id: String,
+    pub tenant_id: String,
+    pub status: u16,
+    pub code: String,
+    pub message: String,
+    pub client_request_id: Option<String>,
+    pub request_id: String,
 }
 
 impl Default for Config {
@@ -44,6 +143,7 @@ impl Default for Config {
             device_code_lifetime: Duration::from_secs(900),
             device_interval: 5,
             seed: None,
+            assume: Assumptions::default(),
         }
     }
 }
@@ -148,8 +248,11 @@ pub struct State {
     pub refresh_tokens: HashMap<String, Grant>,
     pub access_tokens: HashMap<String, Grant>,
     pub removals: Vec<Removal>,
+    pub refused: Vec<Refusal>,
     pub buckets: HashMap<String, Bucket>,
     pub next_entra_error: Option<InjectedEntraError>,
+    /// A fault for the next removal request (`/_emulator/graph/fail-next`).
+    pub next_removal_fault: Option<Action>,
     /// Scopes no longer granted (an admin revoked consent).
     pub revoked: Vec<String>,
     pub rng: fastrand::Rng,
@@ -194,8 +297,10 @@ impl State {
             refresh_tokens: HashMap::new(),
             access_tokens: HashMap::new(),
             removals: Vec::new(),
+            refused: Vec::new(),
             buckets: HashMap::new(),
             next_entra_error: None,
+            next_removal_fault: None,
             revoked: Vec::new(),
             rng,
             requests: 0,

@@ -72,6 +72,44 @@ impl Graph {
         self.send(rb, bearer, crid).await
     }
 
+    /// Is the user still a member of the chat? `GET /chats/{id}/members`;
+    /// `None` when Graph does not say (an error, a reply not understood).
+    pub async fn still_member(
+        &self,
+        bearer: &Bearer,
+        chat_id: &str,
+        user_id: &str,
+        crid: &str,
+    ) -> Option<bool> {
+        // It follows a request to the same chat at once: a throttling or a
+        // passing failure is waited out, a few times.
+        let mut tries = 0;
+        let reply = loop {
+            tries += 1;
+            let rb = self.http.client.get(self.urls.chat_members(chat_id));
+            let reply = self.send(rb, bearer, crid).await.ok()?;
+            if reply.is_success() {
+                break reply;
+            }
+            if tries >= 4 || !matches!(reply.status, 429 | 502..=504) {
+                return None;
+            }
+            let wait = reply
+                .retry_after
+                .unwrap_or(std::time::Duration::from_secs(1))
+                .min(std::time::Duration::from_secs(10));
+            tokio::time::sleep(wait).await;
+        };
+        let v: serde_json::Value = serde_json::from_slice(&reply.body).ok()?;
+        // One page is the whole list: a chat holds at most 250 members.
+        let members = v.get("value")?.as_array()?;
+        Some(members.iter().any(|m| {
+            m.get("userId")
+                .and_then(|u| u.as_str())
+                .is_some_and(|u| u.eq_ignore_ascii_case(user_id))
+        }))
+    }
+
     /// `GET /me`.
     pub async fn me(&self, bearer: &Bearer, crid: &str) -> Result<Reply, SendError> {
         let rb = self.http.client.get(self.urls.me());

@@ -133,6 +133,11 @@ impl GraphUrls {
         self.with(&["chats", chat_id])
     }
 
+    /// `GET /chats/{chatId}/members`
+    pub fn chat_members(&self, chat_id: &str) -> Url {
+        self.with(&["chats", chat_id, "members"])
+    }
+
     /// `GET /me`
     pub fn me(&self) -> Url {
         self.with(&["me"])

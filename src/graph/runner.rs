@@ -248,11 +248,17 @@ enum Work {
 
 struct Item {
     work: Work,
+    /// One `client-request-id` for the logical request, kept across its
+    /// retries: it is how Microsoft support correlates them.
+    crid: String,
     attempts: u32,
     throttled: u32,
     not_before: Instant,
     /// Set after a 401: refresh from this token before the next attempt.
     stale: Option<Bearer>,
+    /// An earlier attempt may have acted (its reply was lost): a 404 now
+    /// may mean that it did, which the chat's members tell.
+    in_doubt: bool,
     refreshed: bool,
 }
 
@@ -275,6 +281,9 @@ struct Done {
     crid: String,
     result: Result<Reply, TaskError>,
     bearer: Option<Bearer>,
+    /// A 404 to a removal in doubt, and the chat's members no longer hold
+    /// the user: the earlier attempt removed them.
+    gone: bool,
 }
 
 /// One HTTP request of the run.
@@ -283,6 +292,7 @@ enum Request {
         chat_id: String,
         user_id: String,
         tenant_id: String,
+        in_doubt: bool,
     },
     Lookup {
         upn: String,
@@ -558,10 +568,12 @@ impl Run {
     fn push(&mut self, work: Work) {
         self.items.push(Item {
             work,
+            crid: new_request_id(),
             attempts: 0,
             throttled: 0,
             not_before: Instant::now(),
             stale: None,
+            in_doubt: false,
             refreshed: false,
         });
         self.queue.push_back(self.items.len() - 1);
@@ -770,7 +782,7 @@ impl Run {
     }
 
     async fn launch(&mut self, item: usize, now: Instant) {
-        let crid = new_request_id();
+        let crid = self.items[item].crid.clone();
         let Some(graph) = self.graph.clone() else {
             self.stop = Some("no Graph client for a real run".into());
             return;
@@ -808,6 +820,7 @@ impl Run {
                     chat_id: self.targets[i].chat_id.clone(),
                     user_id,
                     tenant_id: self.slots[i].tenant_id.clone(),
+                    in_doubt: self.items[item].in_doubt,
                 };
                 self.spawn(item, crid, stale, graph, session, request);
             }
@@ -836,6 +849,7 @@ impl Run {
         let tx = self.done_tx.clone();
         self.in_flight += 1;
         tokio::spawn(async move {
+            let mut gone = false;
             let (result, bearer) = match bearer_for(&session, stale).await {
                 Ok(b) => {
                     let sent = match &request {
@@ -843,10 +857,19 @@ impl Run {
                             chat_id,
                             user_id,
                             tenant_id,
+                            in_doubt,
                         } => {
-                            graph
+                            let sent = graph
                                 .remove_all_access(&b, chat_id, user_id, tenant_id, &crid)
-                                .await
+                                .await;
+                            // Microsoft does not document what a repeated
+                            // removal answers: after a lost reply, a 404 is
+                            // checked against the chat's members.
+                            if *in_doubt && sent.as_ref().is_ok_and(|r| r.status == 404) {
+                                gone = graph.still_member(&b, chat_id, user_id, &crid).await
+                                    == Some(false);
+                            }
+                            sent
                         }
                         Request::Lookup { upn } => graph.user_id(&b, upn, &crid).await,
                     };
@@ -859,11 +882,12 @@ impl Run {
                 crid,
                 result,
                 bearer,
+                gone,
             });
         });
     }
 
-    fn verdict(&mut self, item: usize, result: Result<Reply, TaskError>) -> Verdict {
+    fn verdict(&mut self, item: usize, result: Result<Reply, TaskError>, gone: bool) -> Verdict {
         let it = &self.items[item];
         let reply = match result {
             Ok(r) => r,
@@ -898,7 +922,7 @@ impl Run {
                 };
             }
         };
-        if reply.is_success() {
+        if reply.is_success() || gone {
             return Verdict::Success(reply);
         }
         let ge = reply.error();
@@ -984,19 +1008,28 @@ impl Run {
     }
 
     fn on_done(&mut self, d: Done) {
-        let verdict = self.verdict(d.item, d.result);
+        let verdict = self.verdict(d.item, d.result, d.gone);
         let work = self.items[d.item].work;
         let attempt = self.items[d.item].attempts;
         match verdict {
             Verdict::Success(reply) => match work {
                 Work::Remove(i) => {
-                    let e = self.outcome_entry(
+                    let mut e = self.outcome_entry(
                         i,
                         attempt,
                         Some(&d.crid),
                         Outcome::Removed,
                         Said::Reply(&reply),
                     );
+                    if let Entry::Outcome { message, .. } = &mut e
+                        && d.gone
+                    {
+                        *message = Some(format!(
+                            "removed by an earlier attempt whose reply was lost: Graph answered \
+                             {} to this one, and the chat's members no longer include the user",
+                            reply.status
+                        ));
+                    }
                     self.write(e);
                     self.set(
                         i,
@@ -1026,6 +1059,7 @@ impl Run {
                 }
                 let it = &mut self.items[d.item];
                 it.not_before = Instant::now() + wait;
+                it.in_doubt |= unknown;
                 self.queue.push_back(d.item);
                 if let Work::Remove(i) = work {
                     let result = if unknown {
