@@ -6,7 +6,6 @@
 
 mod common;
 
-use std::time::Duration;
 
 use common::pty::Pty;
 
@@ -174,7 +173,7 @@ fn demo_browser_sign_in_comes_back_to_the_loopback_port() {
         assert!(page.contains("close this tab"));
     });
     t.wait_for("│ admin@contoso.com", 20);
-    std::thread::sleep(Duration::from_millis(100));
     t.send("q");
-    t.wait_exit(20);
+    let status = t.wait_exit(20);
+    assert_eq!(status.exit_code(), 0, "{status:?}");
 }

@@ -194,6 +194,8 @@ fn start_emulator(env: &Env) -> (Child, String, Vec<u8>) {
             // Server errors whose texts carry escapes too.
             "--faults",
             "hostile",
+            "--seed",
+            &common::emu::seed().to_string(),
         ])
         .spawn()
         .unwrap();

@@ -31,10 +31,20 @@ pub mod exit {
     pub const CANCELLED: u8 = 4;
 }
 
+/// `chatevict --version`: the version, the commit and the build profile.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("CHATEVICT_COMMIT"),
+    ", profile ",
+    env!("CHATEVICT_PROFILE"),
+    ")"
+);
+
 #[derive(Debug, Parser)]
 #[command(
     name = "chatevict",
-    version,
+    version = VERSION,
     about = "Find externally started Microsoft Teams chats in Unified Audit Log exports \
              and remove them from your users' view.",
     after_help = "Reads Purview and classic audit CSV exports, Search-UnifiedAuditLog output \

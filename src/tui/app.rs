@@ -464,7 +464,7 @@ impl App {
 
     fn handle(&mut self, msg: Msg) -> Vec<Effect> {
         match msg {
-            Msg::Key(k) => self.key(k),
+            Msg::Key(k) => self.key_or_esc_then_key(k),
             Msg::Resize(w, h) => {
                 self.size = (w, h);
                 let p = self.page();
@@ -560,6 +560,27 @@ impl App {
         } else {
             vec![]
         }
+    }
+
+    /// Esc followed at once by a key arrives as Alt+key (an SSH link
+    /// sends both in one packet): unless Alt+key means something of its
+    /// own, it is taken as the two keys a person typed.
+    fn key_or_esc_then_key(&mut self, k: KeyEvent) -> Vec<Effect> {
+        let alt_only = k.modifiers == KeyModifiers::ALT;
+        // The filter's line editor has Alt bindings of its own (words).
+        if !alt_only
+            || !matches!(k.code, KeyCode::Char(_))
+            || self.filter.editing
+            || self.keymap.action(&k).is_some()
+        {
+            return self.key(k);
+        }
+        let mut effects = self.key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE));
+        if effects.iter().any(|e| matches!(e, Effect::Quit)) {
+            return effects;
+        }
+        effects.extend(self.key(KeyEvent::new(k.code, KeyModifiers::NONE)));
+        effects
     }
 
     fn key(&mut self, k: KeyEvent) -> Vec<Effect> {

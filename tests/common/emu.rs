@@ -82,8 +82,21 @@ pub async fn start(files: &[PathBuf], cfg: Config) -> Emulator {
         .unwrap()
 }
 
+/// The seed of the emulator's random choices: `CHATEVICT_TEST_SEED`, or a
+/// fixed one. It is printed, so a failing test shows how to replay its
+/// fault sequence (cargo shows a test's output when it fails).
+pub fn seed() -> u64 {
+    let seed = std::env::var("CHATEVICT_TEST_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0x00c4_a7e7);
+    eprintln!("emulator seed {seed} (CHATEVICT_TEST_SEED={seed} replays its faults)");
+    seed
+}
+
 pub fn config(faults: Profile, rate: f64) -> Config {
     Config {
+        seed: Some(seed()),
         faults,
         rate_limit: rate,
         auto_approve: Some(Duration::ZERO),

@@ -105,11 +105,43 @@ impl Pty {
         }
     }
 
-    /// Types `s`, then gives the program a moment.
+    /// Types `s`. Nothing is waited for: a test waits for what it expects
+    /// to see ([`Pty::wait_for`], [`Pty::wait_quiet`]).
     pub fn send(&mut self, s: &str) {
         self.keys.write_all(s.as_bytes()).unwrap();
         self.keys.flush().unwrap();
-        std::thread::sleep(Duration::from_millis(150));
+    }
+
+    /// Waits until the program has written nothing for `quiet_ms` (the
+    /// screen has settled); gives up after `secs`.
+    pub fn wait_quiet(&self, quiet_ms: u64, secs: u64) {
+        let until = Instant::now() + Duration::from_secs(secs);
+        let mut last = self.written.load(Ordering::SeqCst);
+        let mut since = Instant::now();
+        loop {
+            std::thread::sleep(Duration::from_millis(20));
+            let now = self.written.load(Ordering::SeqCst);
+            if now != last {
+                (last, since) = (now, Instant::now());
+            } else if since.elapsed() >= Duration::from_millis(quiet_ms) {
+                return;
+            }
+            assert!(Instant::now() < until, "the program never went quiet");
+        }
+    }
+
+    /// Waits until the terminal's modes are `want` (after an exit, the
+    /// reader may still be taking in the last bytes).
+    pub fn wait_modes(&self, want: (bool, bool), secs: u64) {
+        let until = Instant::now() + Duration::from_secs(secs);
+        while self.modes() != want {
+            assert!(
+                Instant::now() < until,
+                "modes {:?}, not {want:?}",
+                self.modes()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// Waits for the program to exit; its status.
