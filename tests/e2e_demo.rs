@@ -6,7 +6,6 @@
 
 mod common;
 
-
 use common::pty::Pty;
 
 /// The (chat, user, tenant) triples of the demo export's plan for `filter`,

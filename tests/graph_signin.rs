@@ -265,3 +265,148 @@ async fn a_saved_session_for_other_settings_is_not_used() {
     assert!(matches!(e, AuthError::NotSignedIn(_)), "{e}");
     assert!(e.to_string().contains("chatevict login"));
 }
+
+/// Entra says no where Entra would, with its own codes, and the client
+/// explains each: an application the tenant does not know (700016),
+/// permissions nobody consented to (65001), a scope that does not exist
+/// or scopes of two resources (70011). Device codes carry the documented
+/// codes (70016 pending, 70018 bad code, 70019 expired).
+#[tokio::test]
+async fn entra_refuses_with_its_documented_codes_and_each_is_explained() {
+    let emu = emu::start(&[], emu::config(Profile::None, 1.0)).await;
+    let d = tempfile::tempdir().unwrap();
+    let s = emu::settings(&emu, "organizations");
+
+    // An unknown client id.
+    let mut other = s.clone();
+    other.client_id = "3f0c8a52-7d1e-4b6a-9c2f-5e8d7a6b4c3d".into();
+    let e = entra(
+        emu::auth(&other, &d.path().join("a.json"))
+            .start_device_code()
+            .await
+            .err()
+            .unwrap(),
+    );
+    assert_eq!(
+        (e.error.as_str(), e.code),
+        ("unauthorized_client", Some(700016))
+    );
+    assert!(
+        e.to_string()
+            .contains("What it means: The application (client id) was not found"),
+        "{e}"
+    );
+
+    // Consent withdrawn for the default client: the sign-in ends in 65001.
+    emu::control(
+        &emu,
+        "consent",
+        json!({"client_id": chatevict::config::DEFAULT_CLIENT_ID, "scopes": ["User.ReadBasic.All"]}),
+    )
+    .await;
+    let auth = emu::auth(&s, &d.path().join("b.json"));
+    let dc = auth.start_device_code().await.unwrap();
+    let e = entra(auth.finish_device_code(&dc).await.err().unwrap());
+    assert_eq!(e.code, Some(65001), "{e}");
+    assert!(e.to_string().contains("admin consent"), "{e}");
+    assert!(
+        !d.path().join("b.json").exists(),
+        "nothing cached on failure"
+    );
+
+    // Scopes Entra does not accept.
+    let c = reqwest::Client::new();
+    let url = format!("{}organizations/oauth2/v2.0/devicecode", emu.url());
+    for scope in [
+        "openid https://graph.microsoft.com/Chat.DoEverything.All",
+        "https://graph.microsoft.com/User.Read https://management.azure.com/user_impersonation",
+    ] {
+        let r = c
+            .post(&url)
+            .form(&[
+                ("client_id", chatevict::config::DEFAULT_CLIENT_ID),
+                ("scope", scope),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400, "{scope}");
+        let v: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(v["error"], "invalid_scope", "{scope}");
+        assert_eq!(v["error_codes"][0], 70011, "{scope}");
+    }
+
+    // Device codes: pending (70016), a bad one (70018), an expired one (70019).
+    let token = format!("{}organizations/oauth2/v2.0/token", emu.url());
+    let poll = |code: String| {
+        let c = c.clone();
+        let token = token.clone();
+        async move {
+            let r = c
+                .post(&token)
+                .form(&[
+                    ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+                    ("client_id", chatevict::config::DEFAULT_CLIENT_ID),
+                    ("device_code", &code),
+                ])
+                .send()
+                .await
+                .unwrap();
+            let v: serde_json::Value = r.json().await.unwrap();
+            (
+                v["error"].as_str().unwrap_or("").to_owned(),
+                v["error_codes"][0].as_u64(),
+            )
+        }
+    };
+    emu::control(
+        &emu,
+        "consent",
+        json!({"client_id": chatevict::config::DEFAULT_CLIENT_ID, "scopes": ["Chat.ReadWrite.All", "User.ReadBasic.All"]}),
+    )
+    .await;
+    {
+        let mut st = emu.shared.state.lock().unwrap();
+        st.cfg.auto_approve = None;
+        st.cfg.device_code_lifetime = Duration::from_secs(2);
+    }
+    let r = c
+        .post(&url)
+        .form(&[
+            ("client_id", chatevict::config::DEFAULT_CLIENT_ID),
+            (
+                "scope",
+                "openid https://graph.microsoft.com/Chat.ReadWrite.All",
+            ),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let v: serde_json::Value = r.json().await.unwrap();
+    let code = v["device_code"].as_str().unwrap().to_owned();
+    assert_eq!(
+        poll(code.clone()).await,
+        ("authorization_pending".into(), Some(70016))
+    );
+    // Polling faster than the interval is not refused outside the hostile
+    // profile: Entra does not document slow_down.
+    assert_eq!(
+        poll(code.clone()).await,
+        ("authorization_pending".into(), Some(70016))
+    );
+    assert_eq!(emu.shared.state.lock().unwrap().slow_downs, 0);
+    assert_eq!(
+        poll("nonsense".into()).await,
+        ("bad_verification_code".into(), Some(70018))
+    );
+    // Pending until the code's two seconds are up, then expired.
+    let until = std::time::Instant::now() + Duration::from_secs(20);
+    let last = loop {
+        let got = poll(code.clone()).await;
+        if got.0 != "authorization_pending" || std::time::Instant::now() > until {
+            break got;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(last, ("expired_token".into(), Some(70019)));
+}

@@ -110,6 +110,67 @@ pub async fn discovery(St(app): St<App>, Path(tenant): Path<String>) -> Response
     .into_response()
 }
 
+/// Entra's answer to a client id the tenant does not know.
+fn unknown_client(st: &State, client_id: &str, tenant: &str) -> Option<Response> {
+    (!st.apps.contains_key(client_id)).then(|| {
+        error(
+            StatusCode::BAD_REQUEST,
+            "unauthorized_client",
+            700016,
+            &format!(
+                "Application with identifier '{client_id}' was not found in the directory \
+                 '{tenant}'. This can happen if the application has not been installed by the \
+                 administrator of the tenant or consented to by any user in the tenant. You \
+                 may have sent your authentication request to the wrong tenant."
+            ),
+        )
+    })
+}
+
+/// Entra's answer to scopes it does not accept: a permission it does not
+/// know, or permissions for more than one resource in one request.
+fn bad_scopes(scopes: &[String]) -> Option<Response> {
+    const OIDC: [&str; 4] = ["openid", "profile", "offline_access", "email"];
+    const GRAPH: &str = "https://graph.microsoft.com";
+    let mut resources: Vec<&str> = Vec::new();
+    for s in scopes {
+        if OIDC.contains(&s.as_str()) {
+            continue;
+        }
+        let resource = s.rsplit_once('/').map_or(GRAPH, |(r, _)| r);
+        if !resources.contains(&resource) {
+            resources.push(resource);
+        }
+        let known = resource.trim_end_matches('/').eq_ignore_ascii_case(GRAPH)
+            && super::state::GRAPH_PERMISSIONS
+                .iter()
+                .any(|p| p.eq_ignore_ascii_case(scope_name(s)));
+        if !known {
+            return Some(error(
+                StatusCode::BAD_REQUEST,
+                "invalid_scope",
+                70011,
+                &format!(
+                    "The provided value for the input parameter 'scope' is not valid. The scope \
+                     '{s}' does not exist."
+                ),
+            ));
+        }
+    }
+    (resources.len() > 1).then(|| {
+        error(
+            StatusCode::BAD_REQUEST,
+            "invalid_scope",
+            70011,
+            &format!(
+                "The provided value for the input parameter 'scope' is not valid. The scope \
+                 '{}' is for more than one resource.",
+                scopes.join(" ")
+            ),
+        )
+    })
+}
+
 fn scopes_of(s: Option<&String>) -> Vec<String> {
     s.map(|s| s.split_whitespace().map(str::to_owned).collect())
         .unwrap_or_default()
@@ -128,9 +189,15 @@ pub async fn devicecode(
     let Some(client_id) = f.get("client_id").cloned() else {
         return missing("client_id");
     };
+    if let Some(r) = unknown_client(&st, &client_id, &tenant) {
+        return r;
+    }
     let scopes = scopes_of(f.get("scope"));
     if scopes.is_empty() {
         return missing("scope");
+    }
+    if let Some(r) = bad_scopes(&scopes) {
+        return r;
     }
     let device_code = random_token(&mut st.rng, 96);
     let user_code: String = (0..9)
@@ -190,6 +257,27 @@ fn issue(
             "The user account does not exist in the directory.",
         );
     };
+    // Graph permissions nobody consented to for this client.
+    let consented = st.apps.get(client_id).cloned().unwrap_or_default();
+    let missing_consent = asked.iter().any(|s| {
+        let name = scope_name(s);
+        !matches!(
+            name,
+            "openid" | "profile" | "offline_access" | "email" | ".default"
+        ) && !consented.iter().any(|c| c.eq_ignore_ascii_case(name))
+    });
+    if missing_consent {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+            65001,
+            &format!(
+                "The user or administrator has not consented to use the application with ID \
+                 '{client_id}'. Send an interactive authorization request for this user and \
+                 resource."
+            ),
+        );
+    }
     let scopes = st.granted(asked);
     let now = chrono::Utc::now().timestamp();
     let life = st.cfg.access_token_lifetime;
@@ -270,6 +358,9 @@ pub async fn token(
     let Some(client_id) = f.get("client_id").cloned() else {
         return missing("client_id");
     };
+    if let Some(r) = unknown_client(&st, &client_id, &tenant) {
+        return r;
+    }
     let grant_type = f.get("grant_type").map(String::as_str).unwrap_or("");
     // A device code still pending is answered as such before any injected
     // error: Entra decides the outcome once the user has acted.
@@ -422,7 +513,7 @@ fn device_token(st: &mut State, base: &str, client_id: &str, code: Option<&Strin
         return error(
             StatusCode::BAD_REQUEST,
             "bad_verification_code",
-            70000,
+            70018,
             "The provided value for the input parameter 'device_code' is not valid.",
         );
     };
@@ -430,7 +521,7 @@ fn device_token(st: &mut State, base: &str, client_id: &str, code: Option<&Strin
         return error(
             StatusCode::BAD_REQUEST,
             "bad_verification_code",
-            70000,
+            70018,
             "The device code was issued to another client.",
         );
     }
@@ -440,7 +531,7 @@ fn device_token(st: &mut State, base: &str, client_id: &str, code: Option<&Strin
         return error(
             StatusCode::BAD_REQUEST,
             "expired_token",
-            70020,
+            70019,
             "The provided value for the input parameter 'device_code' is not valid. This device code has expired.",
         );
     }
@@ -449,9 +540,12 @@ fn device_token(st: &mut State, base: &str, client_id: &str, code: Option<&Strin
     let too_fast = d
         .last_poll
         .is_some_and(|p| now.saturating_duration_since(p) + Duration::from_millis(250) < interval);
-    let hostile_first = st.cfg.faults == super::faults::Profile::Hostile && d.slow_downs == 0;
+    // Entra does not document slow_down: it is a fault of the hostile
+    // profile only (RFC 8628 allows it, so the client must handle it).
+    let hostile = st.cfg.faults == super::faults::Profile::Hostile;
+    let hostile_first = hostile && d.slow_downs == 0;
     d.last_poll = Some(now);
-    if too_fast || hostile_first {
+    if hostile && (too_fast || hostile_first) {
         d.slow_downs += 1;
         st.slow_downs += 1;
         return error(
@@ -529,6 +623,12 @@ pub async fn authorize(
     if !loopback {
         return (StatusCode::BAD_REQUEST, Html("AADSTS50011: The redirect URI specified in the request does not match the redirect URIs configured for the application.")).into_response();
     }
+    // An unknown application cannot be sent back anywhere: Entra shows
+    // the error on its own page.
+    let client_id = q.get("client_id").cloned().unwrap_or_default();
+    if let Some(r) = unknown_client(&st, &client_id, &tenant) {
+        return r;
+    }
     let state_param = q.get("state").cloned().unwrap_or_default();
     let back = |params: &[(&str, &str)]| -> Response {
         let mut u = url::Url::parse(&redirect).expect("checked");
@@ -567,6 +667,15 @@ pub async fn authorize(
             ),
         ]);
     };
+    if bad_scopes(&scopes_of(q.get("scope"))).is_some() {
+        return back(&[
+            ("error", "invalid_scope"),
+            (
+                "error_description",
+                "AADSTS70011: The provided value for the input parameter 'scope' is not valid.",
+            ),
+        ]);
+    }
     let code = random_token(&mut st.rng, 120);
     st.auth_codes.insert(
         code.clone(),

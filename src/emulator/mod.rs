@@ -10,7 +10,9 @@
 //! Control endpoints for tests and training, under `/_emulator/`:
 //! `state` (GET), `entra/fail-next` (POST `{"error", "code"}`: answer the
 //! next token request with that Entra error), `revoke-scope` (POST
-//! `{"scope"}`: as if an admin withdrew consent), `graph/fail-next` (POST
+//! `{"scope"}`: as if an admin withdrew consent), `consent` (POST
+//! `{"client_id", "scopes": [...] | null}`: the application and what is
+//! consented for it), `graph/fail-next` (POST
 //! `{"action": "drop_after" | "drop_before" | "503"}`: the next removal
 //! request meets that fault), `expire-tokens` (POST:
 //! every access token expires now), `device/approve` and
@@ -123,6 +125,7 @@ fn router(app: App) -> Router {
         .route("/_emulator/entra/fail-next", post(fail_next))
         .route("/_emulator/graph/fail-next", post(graph_fail_next))
         .route("/_emulator/revoke-scope", post(revoke_scope))
+        .route("/_emulator/consent", post(consent))
         .route("/_emulator/expire-tokens", post(expire_tokens))
         .route("/_emulator/device/approve", post(device_approve))
         .route("/_emulator/device/decline", post(device_decline))
@@ -152,6 +155,27 @@ async fn state_json(St(app): St<App>) -> Response {
 
 async fn fail_next(St(app): St<App>, Json(e): Json<InjectedEntraError>) -> StatusCode {
     app.state.lock().expect("state").next_entra_error = Some(e);
+    StatusCode::NO_CONTENT
+}
+
+#[derive(Deserialize)]
+struct Consent {
+    client_id: String,
+    /// The Graph permissions consented for the client; `null` removes
+    /// the application from the tenant.
+    scopes: Option<Vec<String>>,
+}
+
+async fn consent(St(app): St<App>, Json(c): Json<Consent>) -> StatusCode {
+    let mut st = app.state.lock().expect("state");
+    match c.scopes {
+        Some(s) => {
+            st.apps.insert(c.client_id, s);
+        }
+        None => {
+            st.apps.remove(&c.client_id);
+        }
+    }
     StatusCode::NO_CONTENT
 }
 

@@ -245,6 +245,9 @@ pub struct State {
     pub chats: HashMap<String, ChatState>,
     pub devices: HashMap<String, DeviceCode>,
     pub auth_codes: HashMap<String, AuthCode>,
+    /// The applications the tenant knows, by client id, with the Graph
+    /// permissions consented for them (`/_emulator/consent` changes it).
+    pub apps: HashMap<String, Vec<String>>,
     pub refresh_tokens: HashMap<String, Grant>,
     pub access_tokens: HashMap<String, Grant>,
     pub removals: Vec<Removal>,
@@ -294,6 +297,7 @@ impl State {
                 .collect(),
             devices: HashMap::new(),
             auth_codes: HashMap::new(),
+            apps: default_apps(),
             refresh_tokens: HashMap::new(),
             access_tokens: HashMap::new(),
             removals: Vec::new(),
@@ -365,6 +369,43 @@ impl State {
             .collect()
     }
 }
+
+/// The Microsoft Graph Command Line Tools client, admin-consented for what
+/// chatevict asks (and what fetching the audit log needs).
+fn default_apps() -> HashMap<String, Vec<String>> {
+    let scopes = [
+        "Chat.ReadWrite.All",
+        "User.ReadBasic.All",
+        "AuditLogsQuery.Read.All",
+        "User.Read",
+    ];
+    HashMap::from([(
+        crate::config::DEFAULT_CLIENT_ID.to_owned(),
+        scopes.iter().map(|s| (*s).to_owned()).collect(),
+    )])
+}
+
+/// The delegated Graph permissions the emulator knows; any other name is
+/// a scope Entra would not recognise.
+pub const GRAPH_PERMISSIONS: [&str; 17] = [
+    "Chat.ReadWrite.All",
+    "Chat.Read.All",
+    "Chat.ReadBasic.All",
+    "Chat.ReadWrite",
+    "Chat.Read",
+    "Chat.ReadBasic",
+    "ChatMember.Read.All",
+    "ChatMember.Read",
+    "User.Read",
+    "User.ReadBasic.All",
+    "User.Read.All",
+    "User.ReadWrite.All",
+    "Directory.Read.All",
+    "AuditLogsQuery.Read.All",
+    "AuditLog.Read.All",
+    "email",
+    ".default",
+];
 
 /// `https://graph.microsoft.com/Chat.ReadWrite.All` → `Chat.ReadWrite.All`.
 pub fn scope_name(s: &str) -> &str {
