@@ -410,3 +410,60 @@ async fn entra_refuses_with_its_documented_codes_and_each_is_explained() {
     };
     assert_eq!(last, ("expired_token".into(), Some(70019)));
 }
+
+/// What OpenID Connect clients such as MSAL need: the id token echoes the
+/// authorize request's `nonce`, and `client_info=1` gets `client_info`
+/// (base64url `{"uid", "utid"}`), as Entra does.
+#[tokio::test]
+async fn the_id_token_echoes_the_nonce_and_client_info_is_returned() {
+    use base64::Engine;
+    use sha2::Digest;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let emu = emu::start(&[], emu::config(Profile::None, 1.0)).await;
+    let verifier = "a".repeat(50);
+    let challenge = b64.encode(sha2::Sha256::digest(verifier.as_bytes()));
+    let redirect = "http://localhost:1/";
+    let mut url =
+        url::Url::parse(&format!("{}organizations/oauth2/v2.0/authorize", emu.url())).unwrap();
+    url.query_pairs_mut()
+        .append_pair("client_id", chatevict::config::DEFAULT_CLIENT_ID)
+        .append_pair("response_type", "code")
+        .append_pair("redirect_uri", redirect)
+        .append_pair(
+            "scope",
+            "openid profile offline_access https://graph.microsoft.com/User.Read",
+        )
+        .append_pair("code_challenge", &challenge)
+        .append_pair("code_challenge_method", "S256")
+        .append_pair("nonce", "n-0S6_WzA2Mj")
+        .append_pair("state", "s1");
+    let back = url::Url::parse(&emu::browser(url.as_str()).await).unwrap();
+    let code = back
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .map(|(_, v)| v.into_owned())
+        .expect("a code");
+    let r = reqwest::Client::new()
+        .post(format!("{}organizations/oauth2/v2.0/token", emu.url()))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("client_id", chatevict::config::DEFAULT_CLIENT_ID),
+            ("code", &code),
+            ("redirect_uri", redirect),
+            ("code_verifier", &verifier),
+            ("client_info", "1"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let v: serde_json::Value = r.json().await.unwrap();
+    let id = v["id_token"].as_str().unwrap();
+    let claims: serde_json::Value =
+        serde_json::from_slice(&b64.decode(id.split('.').nth(1).unwrap()).unwrap()).unwrap();
+    assert_eq!(claims["nonce"], "n-0S6_WzA2Mj");
+    let info: serde_json::Value =
+        serde_json::from_slice(&b64.decode(v["client_info"].as_str().unwrap()).unwrap()).unwrap();
+    assert_eq!(info["uid"], claims["oid"]);
+    assert_eq!(info["utid"], claims["tid"]);
+}

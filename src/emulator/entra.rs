@@ -241,6 +241,15 @@ fn b64(v: &serde_json::Value) -> String {
 }
 
 /// Issues an access token, a refresh token and an id token.
+/// What the id token and the reply carry besides the tokens: the `nonce`
+/// the authorize request sent, and `client_info` when asked for
+/// (`client_info=1`, as MSAL does).
+#[derive(Default, Clone, Copy)]
+struct Extras<'a> {
+    nonce: Option<&'a str>,
+    client_info: bool,
+}
+
 fn issue(
     st: &mut State,
     base: &str,
@@ -248,6 +257,7 @@ fn issue(
     user_id: &str,
     client_id: &str,
     asked: &[String],
+    extras: Extras<'_>,
 ) -> Response {
     let Some(user) = st.user_by_id(user_id).cloned() else {
         return error(
@@ -312,6 +322,10 @@ fn issue(
         "tid": tenant_id,
         "ver": "2.0",
     });
+    let mut id_claims = id_claims;
+    if let Some(n) = extras.nonce {
+        id_claims["nonce"] = json!(n);
+    }
     let sig = random_token(&mut st.rng, 86);
     let id_token = format!("{}.{}.{}", b64(&header), b64(&id_claims), sig);
     let refresh = format!("1.A{}", random_token(&mut st.rng, 180));
@@ -331,7 +345,7 @@ fn issue(
             ..grant
         },
     );
-    let mut r = Json(json!({
+    let mut body = json!({
         "token_type": "Bearer",
         "scope": scopes.join(" "),
         "expires_in": life.as_secs(),
@@ -339,8 +353,11 @@ fn issue(
         "access_token": access,
         "refresh_token": refresh,
         "id_token": id_token,
-    }))
-    .into_response();
+    });
+    if extras.client_info {
+        body["client_info"] = json!(b64(&json!({"uid": user.id, "utid": tenant_id})));
+    }
+    let mut r = Json(body).into_response();
     no_store(&mut r);
     r
 }
@@ -375,8 +392,13 @@ pub async fn token(
         return error(StatusCode::BAD_REQUEST, &e, code, &text);
     }
     let base = app.base.clone();
+    let client_info = f.get("client_info").is_some_and(|v| v == "1");
+    let extras = Extras {
+        nonce: None,
+        client_info,
+    };
     match grant_type {
-        DEVICE_GRANT => device_token(&mut st, &base, &client_id, f.get("device_code")),
+        DEVICE_GRANT => device_token(&mut st, &base, &client_id, f.get("device_code"), extras),
         "authorization_code" => {
             let Some(code) = f.get("code").and_then(|c| st.auth_codes.remove(c)) else {
                 return error(
@@ -436,6 +458,10 @@ pub async fn token(
                 &admin,
                 &client_id,
                 &code.scopes,
+                Extras {
+                    nonce: code.nonce.as_deref(),
+                    client_info,
+                },
             )
         }
         "refresh_token" => {
@@ -473,7 +499,18 @@ pub async fn token(
             };
             // Rotation: a new refresh token comes with every answer; the
             // old one stays valid until it expires, as Entra's do.
-            issue(&mut st, &base, &g.tenant_id, &g.user_id, &client_id, &asked)
+            issue(
+                &mut st,
+                &base,
+                &g.tenant_id,
+                &g.user_id,
+                &client_id,
+                &asked,
+                Extras {
+                    nonce: None,
+                    client_info,
+                },
+            )
         }
         "" => missing("grant_type"),
         other => error(
@@ -507,7 +544,13 @@ fn injected_text(code: u32) -> &'static str {
     }
 }
 
-fn device_token(st: &mut State, base: &str, client_id: &str, code: Option<&String>) -> Response {
+fn device_token(
+    st: &mut State,
+    base: &str,
+    client_id: &str,
+    code: Option<&String>,
+    extras: Extras<'_>,
+) -> Response {
     let now = Instant::now();
     let Some(d) = code.and_then(|c| st.devices.get_mut(c)) else {
         return error(
@@ -592,7 +635,7 @@ fn device_token(st: &mut State, base: &str, client_id: &str, code: Option<&Strin
                     "The user account does not exist in the directory.",
                 );
             };
-            issue(st, base, &d.tenant_id, &admin, client_id, &d.scopes)
+            issue(st, base, &d.tenant_id, &admin, client_id, &d.scopes, extras)
         }
     }
 }
@@ -685,6 +728,7 @@ pub async fn authorize(
             redirect_uri: redirect.clone(),
             challenge: challenge.clone(),
             scopes: scopes_of(q.get("scope")),
+            nonce: q.get("nonce").cloned(),
             expires: Instant::now() + Duration::from_secs(600),
         },
     );

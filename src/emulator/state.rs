@@ -188,6 +188,8 @@ pub struct AuthCode {
     pub redirect_uri: String,
     pub challenge: String,
     pub scopes: Vec<String>,
+    /// Echoed in the id token, as OpenID Connect requires.
+    pub nonce: Option<String>,
     pub expires: Instant,
 }
 
