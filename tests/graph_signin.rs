@@ -467,3 +467,70 @@ async fn the_id_token_echoes_the_nonce_and_client_info_is_returned() {
     assert_eq!(info["uid"], claims["oid"]);
     assert_eq!(info["utid"], claims["tid"]);
 }
+
+/// Every URL the emulator hands out uses the scheme, host and port the
+/// client used (its Host header), not the listen address.
+#[tokio::test]
+async fn urls_follow_the_host_the_client_used() {
+    let emu = emu::start(&[], emu::config(Profile::None, 1.0)).await;
+    let port = emu.addr.port();
+    let c = reqwest::Client::new();
+    let via = format!("http://localhost:{port}");
+    let d: serde_json::Value = c
+        .get(format!(
+            "{via}/organizations/v2.0/.well-known/openid-configuration"
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for k in [
+        "token_endpoint",
+        "authorization_endpoint",
+        "device_authorization_endpoint",
+        "jwks_uri",
+        "issuer",
+    ] {
+        assert!(
+            d[k].as_str().unwrap().starts_with(&format!("{via}/")),
+            "{k}: {}",
+            d[k]
+        );
+    }
+    let dc: serde_json::Value = c
+        .post(format!("{via}/organizations/oauth2/v2.0/devicecode"))
+        .form(&[
+            ("client_id", chatevict::config::DEFAULT_CLIENT_ID),
+            ("scope", "openid User.Read"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(dc["verification_uri"], format!("{via}/devicelogin"));
+    // A Host header that is no plain host and port is not echoed.
+    let d: serde_json::Value = c
+        .get(format!(
+            "{}organizations/v2.0/.well-known/openid-configuration",
+            emu.url()
+        ))
+        .header("host", "evil.example/<x>")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        d["issuer"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("http://127.0.0.1:{port}/")),
+        "{}",
+        d["issuer"]
+    );
+}

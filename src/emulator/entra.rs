@@ -79,12 +79,16 @@ fn tenant_not_found(name: &str) -> Response {
 }
 
 /// `GET /{tenant}/v2.0/.well-known/openid-configuration`
-pub async fn discovery(St(app): St<App>, Path(tenant): Path<String>) -> Response {
+pub async fn discovery(
+    St(app): St<App>,
+    Path(tenant): Path<String>,
+    headers: axum::http::HeaderMap,
+) -> Response {
     let st = app.state.lock().expect("state");
     let Some(t) = st.tenant_for(&tenant) else {
         return tenant_not_found(&tenant);
     };
-    let base = &app.base;
+    let base = &app.base_for(&headers);
     let tid = &t.id;
     Json(json!({
         "token_endpoint": format!("{base}/{tid}/oauth2/v2.0/token"),
@@ -180,6 +184,7 @@ fn scopes_of(s: Option<&String>) -> Vec<String> {
 pub async fn devicecode(
     St(app): St<App>,
     Path(tenant): Path<String>,
+    headers: axum::http::HeaderMap,
     Form(f): Form<HashMap<String, String>>,
 ) -> Response {
     let mut st = app.state.lock().expect("state");
@@ -222,7 +227,7 @@ pub async fn devicecode(
             slow_downs: 0,
         },
     );
-    let uri = format!("{}/devicelogin", app.base);
+    let uri = format!("{}/devicelogin", app.base_for(&headers));
     Json(json!({
         "user_code": user_code,
         "device_code": device_code,
@@ -366,6 +371,7 @@ fn issue(
 pub async fn token(
     St(app): St<App>,
     Path(tenant): Path<String>,
+    headers: axum::http::HeaderMap,
     Form(f): Form<HashMap<String, String>>,
 ) -> Response {
     let mut st = app.state.lock().expect("state");
@@ -391,7 +397,7 @@ pub async fn token(
         let text = description.unwrap_or_else(|| injected_text(code).to_owned());
         return error(StatusCode::BAD_REQUEST, &e, code, &text);
     }
-    let base = app.base.clone();
+    let base = app.base_for(&headers);
     let client_info = f.get("client_info").is_some_and(|v| v == "1");
     let extras = Extras {
         nonce: None,

@@ -193,7 +193,7 @@ pub async fn dispatch(
         let mut st = app.state.lock().expect("state");
         handle(
             &mut st,
-            &app.base,
+            &app.base_for(&headers),
             &call,
             &method,
             &segs[1..],

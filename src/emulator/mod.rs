@@ -51,6 +51,27 @@ pub struct Shared {
     pub base: String,
 }
 
+impl Shared {
+    /// The root of every URL the emulator hands out: the scheme, host and
+    /// port the client used (its `Host` header), as Entra and Graph do,
+    /// so that a client that reached it as `localhost`, through a tunnel
+    /// or a forwarded port is sent back the same way; the listen address
+    /// when the header is absent or not a plain host and port.
+    pub fn base_for(&self, headers: &axum::http::HeaderMap) -> String {
+        let scheme = self.base.split("://").next().unwrap_or("http");
+        headers
+            .get(axum::http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .filter(|h| {
+                !h.is_empty()
+                    && h.len() <= 255
+                    && h.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
+            })
+            .map_or_else(|| self.base.clone(), |h| format!("{scheme}://{h}"))
+    }
+}
+
 pub type App = Arc<Shared>;
 
 /// A running emulator.
