@@ -446,13 +446,41 @@ async fn pause_holds_requests_and_retry_failed_requeues_the_failures() {
     };
     let emu_state = s.emu.shared.clone();
     let mut retried = false;
-    let mut paused_at = None;
+    // Requests the server saw when the pause took effect, and after a
+    // while paused: the same, or the pause let requests through.
+    let held = std::sync::Arc::new(std::sync::Mutex::new(None));
+    // Requests sent and answered before the pause took effect: the
+    // difference was in flight, and may still reach the server.
+    let (mut sent_before, mut answered_before, mut paused, mut sent_while_paused) =
+        (0usize, 0usize, false, 0usize);
     let (sum, events) = s
         .run(opts(20.0), |e, c| match e {
             Event::Started { .. } => c.pause(),
+            Event::Target {
+                state: TargetState::Sending { .. },
+                ..
+            } => {
+                if paused {
+                    sent_while_paused += 1;
+                } else {
+                    sent_before += 1;
+                }
+            }
+            Event::Target {
+                state: TargetState::Removed { .. } | TargetState::Failed(_) | TargetState::Retrying { .. },
+                ..
+            } if !paused => answered_before += 1,
+            Event::Resumed => paused = false,
             Event::Paused => {
-                paused_at = Some(emu_state.state.lock().unwrap().requests);
-                c.resume();
+                paused = true;
+                let (c, st, held) = (c.clone(), emu_state.clone(), held.clone());
+                tokio::spawn(async move {
+                    let at = st.state.lock().unwrap().requests;
+                    tokio::time::sleep(Duration::from_millis(800)).await;
+                    let after = st.state.lock().unwrap().requests;
+                    *held.lock().unwrap() = Some((at, after));
+                    c.resume();
+                });
             }
             Event::Idle(idle) if !retried => {
                 assert_eq!(idle.counts.failed, 1);
@@ -473,7 +501,14 @@ async fn pause_holds_requests_and_retry_failed_requeues_the_failures() {
         })
         .await;
     assert!(retried);
-    assert!(paused_at.is_some());
+    let (at, after) = held.lock().unwrap().expect("the run paused");
+    assert_eq!(sent_while_paused, 0, "nothing is sent while paused");
+    let in_flight = sent_before.saturating_sub(answered_before);
+    assert!(
+        after - at <= in_flight as u64,
+        "while paused the server saw {} request(s); {in_flight} were in flight",
+        after - at
+    );
     assert!(events.contains(&Event::Resumed));
     assert_eq!(sum.counts.removed, 8, "{sum:?}");
     assert_eq!(sum.counts.failed, 0);
