@@ -235,13 +235,49 @@ mod tests {
         assert_eq!(for_terminal("\u{2066}iso\u{2069}"), "\\u{2066}iso\\u{2069}");
     }
 
+    /// The characters that must never reach a terminal raw, listed here
+    /// from the standards rather than taken from `is_unsafe`: C0 controls,
+    /// DEL, C1 controls, bidi controls and invisible characters.
+    fn must_not_pass(c: char) -> bool {
+        let n = c as u32;
+        n < 0x20
+            || (0x7f..=0x9f).contains(&n)
+            || matches!(
+                n,
+                0x200b..=0x200f | 0x202a..=0x202e | 0x2060..=0x2064 | 0x2066..=0x2069 | 0xfeff
+            )
+    }
+
     #[test]
-    fn nothing_unsafe_survives() {
+    fn nothing_that_must_not_pass_survives_any_path() {
         for c in (0u32..0x110000).filter_map(char::from_u32) {
-            let s = c.to_string();
-            let out = for_terminal(&s);
-            assert!(!out.chars().any(is_unsafe), "{c:?}");
+            let s = format!("a{c}b");
+            let shown = for_terminal(&s);
+            assert!(!shown.chars().any(must_not_pass), "{c:?} on screen");
+            let csv = csv_cell(&s);
+            assert!(!csv.chars().any(must_not_pass), "{c:?} in CSV");
+            let text = for_text(&s);
+            assert!(
+                !text.chars().any(|x| x != '\n' && must_not_pass(x)),
+                "{c:?} in text"
+            );
+            let json = json_line(&s);
+            assert!(!json.chars().any(must_not_pass), "{c:?} in JSON");
+            // JSON loses nothing.
+            assert_eq!(serde_json::from_str::<String>(&json).unwrap(), s, "{c:?}");
+            // What is plainly printable is shown as itself.
+            if c.is_ascii_graphic() || c == ' ' || "éüßØΩжд李田太郎🚀×".contains(c) {
+                assert_eq!(shown, s, "{c:?} is shown as itself");
+            }
         }
+    }
+
+    #[test]
+    fn text_keeps_its_line_breaks_only() {
+        assert_eq!(
+            for_text("line one\n  What it means: \u{1b}]0;x\u{7}\r"),
+            "line one\n  What it means: \\u{1b}]0;x\\u{7}\\r"
+        );
     }
 
     #[test]

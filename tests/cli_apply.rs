@@ -44,6 +44,40 @@ async fn env(chats: usize, profile: Profile, rate: f64) -> Env {
 }
 
 impl Env {
+    /// The plan's (chat, user id, tenant) triples, as written by the
+    /// binary; users named only by UPN as the emulator knows them.
+    fn plan_triples(&self) -> HashSet<(String, String, String)> {
+        let plan: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&self.plan).unwrap()).unwrap();
+        let st = self.emu.shared.state.lock().unwrap();
+        plan["targets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| {
+                let upn = t["user_upn"].as_str().unwrap();
+                let id = t["user_id"]
+                    .as_str()
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| st.user_by_upn(upn).unwrap().id.clone());
+                (
+                    t["chat_id"].as_str().unwrap().to_owned(),
+                    id,
+                    t["tenant_id"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    }
+
+    /// What reached the server: (chat, user id, tenant) of every removal.
+    fn sent_triples(&self) -> HashSet<(String, String, String)> {
+        self.emu
+            .removals()
+            .iter()
+            .map(|r| (r.chat_id.clone(), r.user_id.clone(), r.tenant_id.clone()))
+            .collect()
+    }
+
     fn state(&self) -> PathBuf {
         self.dir.path().join("state")
     }
@@ -111,6 +145,9 @@ async fn killed_midway_then_run_again_finishes_without_resending() {
         "{err}"
     );
 
+    // Exactly the plan's triples reached the server, nothing else.
+    assert_eq!(e.sent_triples(), e.plan_triples());
+    assert!(e.emu.refused().is_empty(), "{:?}", e.emu.refused());
     // Every target is removed on the server, once in effect.
     let removals = e.emu.removals();
     let changed: HashSet<_> = removals
@@ -201,6 +238,7 @@ async fn confirmation_is_needed_and_a_dry_run_sends_nothing() {
     let (code, err) = finish(&mut e.apply(&["--yes"])).await;
     assert_eq!(code, 0, "{err}");
     assert_eq!(e.emu.removals().len(), 6);
+    assert_eq!(e.sent_triples(), e.plan_triples());
     let r = journal::read(&e.journal()).unwrap();
     assert_eq!(
         r.entries

@@ -182,3 +182,25 @@ fn demo_export_has_what_the_demo_needs() {
         assert!(rows.iter().any(|r| r["workload"] == w), "{w}");
     }
 }
+
+/// The whole output, not only its keys: every record of a Purview export
+/// as JSON Lines and as CSV, compared with reviewed snapshots.
+#[test]
+fn jsonl_and_csv_hold_exactly_the_normalised_records() {
+    let file = path("purview-8col.csv");
+    let (code, out, _) = run(&["events", "--format", "jsonl", &file]);
+    assert_eq!(code, 0);
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    insta::assert_json_snapshot!("events_jsonl_purview_8col", lines, {
+        "[].source.file" => "[fixtures]/purview-8col.csv"
+    });
+    let (code, out, _) = run(&["events", "--format", "csv", &file]);
+    assert_eq!(code, 0);
+    insta::assert_snapshot!(
+        "events_csv_purview_8col",
+        out.replace(&file, "[fixtures]/purview-8col.csv")
+    );
+}

@@ -191,3 +191,19 @@ fn filters_use_the_query_language() {
         assert_eq!(v["external"], true);
     }
 }
+
+/// The chats of the triage fixture as JSON Lines and CSV, whole,
+/// compared with reviewed snapshots.
+#[test]
+fn chats_jsonl_and_csv_hold_exactly_the_chats() {
+    let (code, out, _) = run(&["chats", "-q", "--format", "jsonl", &triage_fixture()]);
+    assert_eq!(code, 0);
+    let chats: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    insta::assert_json_snapshot!("chats_jsonl_triage", chats);
+    let (code, out, _) = run(&["chats", "-q", "--format", "csv", &triage_fixture()]);
+    assert_eq!(code, 0);
+    insta::assert_snapshot!("chats_csv_triage", out);
+}

@@ -870,3 +870,64 @@ async fn graph_answers_microsofts_own_requests_as_documented() {
         .unwrap();
     assert_eq!(r.status(), 400);
 }
+
+/// Consent withdrawn in the middle of a run: the run stops at the first
+/// 403, and nothing is removed after the stop (the server's removals all
+/// come before the refusal that stopped it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_midway_removes_nothing_after_it() {
+    let s = setup(20, Profile::None, 10.0).await;
+    let st = s.emu.shared.clone();
+    let mut removed = 0;
+    let (sum, _) = s
+        .run(opts(10.0), |e, _| {
+            if let Event::Target {
+                state: TargetState::Removed { .. },
+                ..
+            } = e
+            {
+                removed += 1;
+                if removed == 5 {
+                    // As /_emulator/revoke-scope does.
+                    let mut st = st.state.lock().unwrap();
+                    let st = &mut *st;
+                    for g in st
+                        .access_tokens
+                        .values_mut()
+                        .chain(st.refresh_tokens.values_mut())
+                    {
+                        g.scopes.retain(|x| !x.ends_with("Chat.ReadWrite.All"));
+                    }
+                    st.revoked.push("Chat.ReadWrite.All".into());
+                }
+            }
+        })
+        .await;
+    assert!(matches!(sum.reason, EndReason::Stopped(_)), "{sum:?}");
+    let removals = s.emu.removals();
+    let refused_at = st.state.lock().unwrap().requests;
+    assert!(
+        removals.len() >= 5 && removals.len() < 40,
+        "{}",
+        removals.len()
+    );
+    assert_eq!(sum.counts.removed, removals.len(), "{sum:?}");
+    // The server saw no removal after the run stopped: the journal's
+    // removed targets are exactly the server's, and the rest were never
+    // tried.
+    let read = journal::read(&s.journal).unwrap();
+    assert_eq!(read.removed().len(), removals.len());
+    assert_eq!(
+        sum.counts.left + sum.counts.failed + sum.counts.removed,
+        40,
+        "{sum:?}"
+    );
+    let later = s.emu.removals().len();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        s.emu.removals().len(),
+        later,
+        "nothing arrives after the end"
+    );
+    assert_eq!(st.state.lock().unwrap().requests, refused_at);
+}
