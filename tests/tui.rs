@@ -179,10 +179,10 @@ fn loading_screen() {
     }
 }
 
-#[test]
-fn hostile_names_are_shown_as_visible_escapes() {
-    let d = tempfile::tempdir().unwrap();
-    let path = d.path().join("hostile.ndjson");
+/// An export whose names carry escape sequences, bidi overrides and
+/// invisible characters, in a chat with a home user to remove.
+fn hostile_export(dir: &std::path::Path) -> PathBuf {
+    let path = dir.join("hostile.ndjson");
     let line = serde_json::json!({
         "CreationTime": "2026-11-02T09:00:00", "Id": "00000001-0000-4000-8000-000000000001",
         "Operation": "MemberAdded\u{1b}[2J", "OrganizationId": common::emu::HOME, "RecordType": 25,
@@ -196,6 +196,22 @@ fn hostile_names_are_shown_as_visible_escapes() {
         ],
     });
     std::fs::write(&path, format!("{line}\n")).unwrap();
+    path
+}
+
+/// Nothing raw that a terminal would obey or that reorders text.
+fn assert_no_raw(s: &str) {
+    for c in [
+        '\u{1b}', '\u{7}', '\u{9b}', '\u{9d}', '\u{202e}', '\u{200b}', '\u{a0}',
+    ] {
+        assert!(!s.contains(c), "raw {c:?} on screen:\n{s}");
+    }
+}
+
+#[test]
+fn hostile_names_are_shown_as_visible_escapes() {
+    let d = tempfile::tempdir().unwrap();
+    let path = hostile_export(d.path());
     for size in [(80, 24), (120, 40)] {
         let app = app_with(vec![path.clone()], size);
         let s = screen(&app);
@@ -466,6 +482,51 @@ mod run_screens {
         match &app.dialog {
             Some(Dialog::Review(r)) => r.to_send().expect("prepared"),
             other => panic!("{other:?}"),
+        }
+    }
+
+    /// The hostile export's names in the chats view, the review and the
+    /// run view, with a server error text that carries escapes too (as
+    /// the emulator's hostile profile sends).
+    #[test]
+    fn hostile_names_in_chats_review_and_run() {
+        let d = tempfile::tempdir().unwrap();
+        let path = hostile_export(d.path());
+        for size in [(80, 24), (120, 40)] {
+            let mut app = app_with(vec![path.clone()], size);
+            pump(&mut app, key(KeyCode::Tab));
+            let s = screen(&app);
+            assert_no_raw(&s);
+            assert!(s.contains("\\u{1b}]52"), "{s}");
+            insta::assert_snapshot!(format!("hostile_chats_{}x{}", size.0, size.1), s);
+            pump(&mut app, key(KeyCode::Tab));
+            let n = review(&mut app);
+            assert_eq!(n, 1, "megan is the one home user");
+            let s = screen(&app);
+            assert_no_raw(&s);
+            insta::assert_snapshot!(format!("hostile_review_{}x{}", size.0, size.1), s);
+            typed(&mut app, "1");
+            pump(&mut app, key(KeyCode::Enter));
+            remote(
+                &mut app,
+                RemoteMsg::RunStarted(PathBuf::from("/state/chatevict/journals/tenant-x.jsonl")),
+            );
+            ev(
+                &mut app,
+                Event::Target {
+                    index: 0,
+                    state: TargetState::Failed(Failure {
+                        status: Some(503),
+                        code: Some("serviceNotAvailable\u{1b}]0;OWNED\u{7}".into()),
+                        message: "\u{1b}[2J\u{9b}31mupstream \u{202e}error\u{200b}".into(),
+                        request_id: Some("\u{1b}]52;c;eA==\u{7}".into()),
+                        date: None,
+                    }),
+                },
+            );
+            let s = screen(&app);
+            assert_no_raw(&s);
+            insta::assert_snapshot!(format!("hostile_run_{}x{}", size.0, size.1), s);
         }
     }
 
