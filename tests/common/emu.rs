@@ -122,10 +122,13 @@ pub fn settings(emu: &Emulator, tenant: &str) -> Settings {
     Settings::merge(&args, None, &FileSettings::default()).unwrap()
 }
 
+/// Sign-in and refresh with a generous timeout: a loaded 2-core machine
+/// must not fail a sign-in (Graph requests keep the settings' short one,
+/// which the stall faults need).
 pub fn auth(s: &Settings, cache: &Path) -> Auth {
     Auth::new(
         s,
-        Http::new(s.timeout).unwrap(),
+        Http::new(s.timeout.max(Duration::from_secs(30))).unwrap(),
         TokenCache::new(cache.to_path_buf()),
     )
 }
