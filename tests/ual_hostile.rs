@@ -646,3 +646,45 @@ mod property {
         }
     }
 }
+
+/// A one-line array of many batches (the next batch is scanned while one
+/// is parsed), broken in several batches: every other element loads, in
+/// order, and each broken one is named with its number.
+#[test]
+fn a_long_one_line_array_broken_in_several_batches() {
+    let n = 30_000;
+    let broken = [4_999usize, 20_000, 29_998];
+    let items: Vec<String> = (0..n)
+        .map(|i| {
+            let r = record(i).to_string();
+            if broken.contains(&i) {
+                // Cut inside a string: the scan is out of step after it.
+                r[..40].to_owned()
+            } else {
+                r
+            }
+        })
+        .collect();
+    let d = tempfile::tempdir().unwrap();
+    let p = write(
+        d.path(),
+        "long.json",
+        format!("[{}]", items.join(",")).as_bytes(),
+    );
+    let ds = load(&[p]);
+    let got: Vec<usize> = ids(&ds);
+    let want: Vec<usize> = (0..n).filter(|i| !broken.contains(i)).collect();
+    let mut sorted = got.clone();
+    sorted.sort_unstable();
+    assert_eq!(sorted, want);
+    let numbers: Vec<Option<u64>> = ds.problems.iter().map(|p| p.element).collect();
+    assert_eq!(
+        numbers,
+        broken
+            .iter()
+            .map(|i| Some(*i as u64 + 1))
+            .collect::<Vec<_>>(),
+        "{:?}",
+        skipped(&ds)
+    );
+}
