@@ -69,6 +69,33 @@ impl Env {
             .collect()
     }
 
+    /// (chat id, lowercase UPN) → (user id, tenant id) of every target of
+    /// the plan the binary wrote.
+    fn plan_by_key(&self) -> HashMap<(String, String), (String, String)> {
+        let plan: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&self.plan).unwrap()).unwrap();
+        let st = self.emu.shared.state.lock().unwrap();
+        plan["targets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| {
+                let upn = t["user_upn"].as_str().unwrap();
+                let id = t["user_id"]
+                    .as_str()
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| st.user_by_upn(upn).unwrap().id.clone());
+                (
+                    (
+                        t["chat_id"].as_str().unwrap().to_owned(),
+                        upn.to_lowercase(),
+                    ),
+                    (id, t["tenant_id"].as_str().unwrap().to_owned()),
+                )
+            })
+            .collect()
+    }
+
     /// What reached the server: (chat, user id, tenant) of every removal.
     fn sent_triples(&self) -> HashSet<(String, String, String)> {
         self.emu
@@ -145,8 +172,14 @@ async fn killed_midway_then_run_again_finishes_without_resending() {
         "{err}"
     );
 
-    // Exactly the plan's triples reached the server, nothing else.
+    // Exactly the plan's triples reached the server, nothing else, each
+    // request as its journaled attempt says.
     assert_eq!(e.sent_triples(), e.plan_triples());
+    emu::assert_requests_match_plan(
+        &e.emu.removals(),
+        &journal::read(&e.journal()).unwrap(),
+        &e.plan_by_key(),
+    );
     assert!(e.emu.refused().is_empty(), "{:?}", e.emu.refused());
     // Every target is removed on the server, once in effect.
     let removals = e.emu.removals();
@@ -239,6 +272,11 @@ async fn confirmation_is_needed_and_a_dry_run_sends_nothing() {
     assert_eq!(code, 0, "{err}");
     assert_eq!(e.emu.removals().len(), 6);
     assert_eq!(e.sent_triples(), e.plan_triples());
+    emu::assert_requests_match_plan(
+        &e.emu.removals(),
+        &journal::read(&e.journal()).unwrap(),
+        &e.plan_by_key(),
+    );
     let r = journal::read(&e.journal()).unwrap();
     assert_eq!(
         r.entries

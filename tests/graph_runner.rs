@@ -68,6 +68,24 @@ impl Setup {
             .collect()
     }
 
+    /// (chat id, lowercase UPN) → (user id, tenant id) of every target.
+    fn by_key(&self) -> HashMap<(String, String), (String, String)> {
+        let st = self.emu.shared.state.lock().unwrap();
+        self.targets
+            .iter()
+            .map(|t| {
+                let id = t
+                    .user_id
+                    .clone()
+                    .unwrap_or_else(|| st.user_by_upn(&t.user_upn).map(|u| u.id.clone()).unwrap());
+                (
+                    (t.chat_id.clone(), t.user_upn.to_lowercase()),
+                    (id, t.tenant_id.clone()),
+                )
+            })
+            .collect()
+    }
+
     /// Runs the plan to its end, calling `on` with every event (and the
     /// run's controls).
     async fn run(
@@ -150,6 +168,7 @@ impl Setup {
         }
         let read = journal::read(&self.journal).unwrap();
         assert!(read.bad_lines.is_empty());
+        emu::assert_requests_match_plan(&removals, &read, &self.by_key());
         // One client-request-id per logical request, kept across its
         // retries until it ends (a retry the admin asks for is a new one).
         let mut open: HashMap<Key, String> = HashMap::new();

@@ -184,3 +184,46 @@ pub fn state_of(base: &str) -> serde_json::Value {
                 .unwrap()
         })
 }
+
+/// Every removal the server carried out was asked for by a journaled
+/// attempt (same client-request-id) for a target of the plan, and carried
+/// that target's own chat, user id and tenant: request by request, not
+/// only as a set (a runner that swapped the user ids of two targets in one
+/// chat would leave the set unchanged). `plan` maps (chat id, lowercase
+/// UPN) to the user id the plan (or the lookup) gives.
+pub fn assert_requests_match_plan(
+    removals: &[chatevict::emulator::Removal],
+    journal: &chatevict::journal::Read,
+    plan: &std::collections::HashMap<(String, String), (String, String)>,
+) {
+    use chatevict::journal::Entry;
+    let attempts: std::collections::HashMap<&str, (&str, &str)> = journal
+        .entries
+        .iter()
+        .filter_map(|e| match e {
+            Entry::Attempt {
+                key,
+                client_request_id,
+                ..
+            } => Some((
+                client_request_id.as_str(),
+                (key.chat_id.as_str(), key.user_upn.as_str()),
+            )),
+            _ => None,
+        })
+        .collect();
+    for r in removals {
+        let crid = r.client_request_id.as_deref().expect("a client-request-id");
+        let (chat, upn) = attempts
+            .get(crid)
+            .unwrap_or_else(|| panic!("no journaled attempt for request {crid}: {r:?}"));
+        let (user_id, tenant_id) = plan
+            .get(&(chat.to_string(), upn.to_lowercase()))
+            .unwrap_or_else(|| panic!("{chat} {upn} is no target of the plan"));
+        assert_eq!(
+            (r.chat_id.as_str(), r.user_id.as_str(), r.tenant_id.as_str()),
+            (*chat, user_id.as_str(), tenant_id.as_str()),
+            "request {crid} for {upn} sent another target's ids"
+        );
+    }
+}
