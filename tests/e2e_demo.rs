@@ -66,13 +66,17 @@ fn demo_filter_mark_sign_in_confirm_and_run_on_a_flaky_server() {
     t.send("R");
     // The review appears at once and fills in when the plan is checked.
     t.wait_for("Review the run", 10);
-    let review = t.wait_for("12 removal(s) to send in 8 chat(s)", 10);
-    assert!(review.contains("Type 12 and press enter"), "{review}");
+    t.wait_for_all(
+        &[
+            "12 removal(s) to send in 8 chat(s)",
+            "Type 12 and press enter",
+        ],
+        10,
+    );
     t.send("12");
     t.send("\r");
     t.wait_for("Run (12 targets)", 10);
-    let done = t.wait_for("12 of 12 · finished", 180);
-    assert!(done.contains("removed 12 · failed 0"), "{done}");
+    t.wait_for_all(&["12 of 12 · finished", "removed 12 · failed 0"], 180);
 
     // The emulated tenant lost exactly the marked targets, once in effect.
     let state: serde_json::Value = common::emu::state_of(&url);
@@ -102,10 +106,13 @@ fn demo_filter_mark_sign_in_confirm_and_run_on_a_flaky_server() {
     // The same targets again: the journal knows they are removed, and
     // nothing is sent.
     t.send("R");
-    let again = t.wait_for("Nothing left to send", 10);
-    assert!(
-        again.contains("0 removal(s) to send") && again.contains("12 removed by an earlier run"),
-        "{again}"
+    t.wait_for_all(
+        &[
+            "Nothing left to send",
+            "0 removal(s) to send",
+            "12 removed by an earlier run",
+        ],
+        10,
     );
     t.send("\r");
     t.wait_for(
@@ -131,7 +138,7 @@ fn demo_browser_sign_in_comes_back_to_the_loopback_port() {
     t.send("s");
     t.wait_for("waiting for you to enter it", 20);
     t.send("b");
-    let shown = t.wait_for("Open this address in a browser", 20);
+    let shown = t.wait_for_all(&["Open this address in a browser", "It comes back to"], 20);
     // The address wraps inside the dialog: join its pieces.
     let mut url = String::new();
     let mut inside = false;

@@ -105,6 +105,23 @@ impl Pty {
         }
     }
 
+    /// Waits until the screen shows every one of `all` (a frame may arrive
+    /// in several reads: what a test reads must have arrived whole).
+    pub fn wait_for_all(&self, all: &[&str], secs: u64) -> String {
+        let until = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let t = self.text();
+            if all.iter().all(|w| t.contains(w)) {
+                return t;
+            }
+            assert!(
+                Instant::now() < until,
+                "waited {secs}s for {all:?}; the screen:\n{t}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// Types `s`. Nothing is waited for: a test waits for what it expects
     /// to see ([`Pty::wait_for`], [`Pty::wait_quiet`]).
     pub fn send(&mut self, s: &str) {
