@@ -47,25 +47,9 @@ impl Env {
     /// The plan's (chat, user id, tenant) triples, as written by the
     /// binary; users named only by UPN as the emulator knows them.
     fn plan_triples(&self) -> HashSet<(String, String, String)> {
-        let plan: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(&self.plan).unwrap()).unwrap();
-        let st = self.emu.shared.state.lock().unwrap();
-        plan["targets"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|t| {
-                let upn = t["user_upn"].as_str().unwrap();
-                let id = t["user_id"]
-                    .as_str()
-                    .map(str::to_owned)
-                    .unwrap_or_else(|| st.user_by_upn(upn).unwrap().id.clone());
-                (
-                    t["chat_id"].as_str().unwrap().to_owned(),
-                    id,
-                    t["tenant_id"].as_str().unwrap().to_owned(),
-                )
-            })
+        self.plan_by_key()
+            .into_iter()
+            .map(|((chat, _), (id, tenant))| (chat, id, tenant))
             .collect()
     }
 

@@ -54,17 +54,9 @@ impl Setup {
     /// The plan's (chat, user, tenant) triples, user ids as the emulator
     /// knows them (looked-up users included).
     fn expected(&self) -> HashSet<(String, String, String)> {
-        let st = self.emu.shared.state.lock().unwrap();
-        self.targets
-            .iter()
-            .map(|t| {
-                let id = t.user_id.clone().unwrap_or_else(|| {
-                    st.user_by_upn(&t.user_upn)
-                        .map(|u| u.id.clone())
-                        .unwrap_or_else(|| panic!("the emulator knows {}", t.user_upn))
-                });
-                (t.chat_id.clone(), id, t.tenant_id.clone())
-            })
+        self.by_key()
+            .into_iter()
+            .map(|((chat, _), (id, tenant))| (chat, id, tenant))
             .collect()
     }
 
@@ -74,10 +66,11 @@ impl Setup {
         self.targets
             .iter()
             .map(|t| {
-                let id = t
-                    .user_id
-                    .clone()
-                    .unwrap_or_else(|| st.user_by_upn(&t.user_upn).map(|u| u.id.clone()).unwrap());
+                let id = t.user_id.clone().unwrap_or_else(|| {
+                    st.user_by_upn(&t.user_upn)
+                        .map(|u| u.id.clone())
+                        .unwrap_or_else(|| panic!("the emulator knows {}", t.user_upn))
+                });
                 (
                     (t.chat_id.clone(), t.user_upn.to_lowercase()),
                     (id, t.tenant_id.clone()),
@@ -924,7 +917,7 @@ async fn a_stop_midway_removes_nothing_after_it() {
         .await;
     assert!(matches!(sum.reason, EndReason::Stopped(_)), "{sum:?}");
     let removals = s.emu.removals();
-    let refused_at = st.state.lock().unwrap().requests;
+    let requests_at_end = st.state.lock().unwrap().requests;
     assert!(
         removals.len() >= 5 && removals.len() < 40,
         "{}",
@@ -948,5 +941,5 @@ async fn a_stop_midway_removes_nothing_after_it() {
         later,
         "nothing arrives after the end"
     );
-    assert_eq!(st.state.lock().unwrap().requests, refused_at);
+    assert_eq!(st.state.lock().unwrap().requests, requests_at_end);
 }

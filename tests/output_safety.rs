@@ -14,7 +14,6 @@ use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
@@ -369,10 +368,8 @@ fn every_output_path_is_safe_and_loses_nothing() {
 
 fn walk(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
-    let t0 = Instant::now();
     let mut todo = vec![dir.to_path_buf()];
     while let Some(d) = todo.pop() {
-        assert!(t0.elapsed() < Duration::from_secs(10));
         for e in std::fs::read_dir(&d).unwrap() {
             let p = e.unwrap().path();
             if p.is_dir() {
