@@ -91,6 +91,8 @@ pub struct FileSettings {
     pub api_version: Option<String>,
     pub max_rate: Option<f64>,
     pub timeout: Option<f64>,
+    /// A PEM file of extra trusted root certificates.
+    pub ca_cert: Option<PathBuf>,
     /// The application: key bindings (`action = "key"` or a list).
     #[serde(default)]
     pub keys: std::collections::HashMap<String, OneOrMany>,
@@ -176,6 +178,35 @@ pub struct GraphArgs {
         hide_short_help = true
     )]
     pub timeout: Option<f64>,
+    /// PEM file of extra root certificates to trust, besides the system's
+    /// (a TLS-inspecting proxy's, or the emulator's `--tls` certificate).
+    #[arg(long, env = "CHATEVICT_CA_CERT", value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
+}
+
+/// Extra trusted roots: the file they came from and its PEM text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CaCert {
+    pub path: PathBuf,
+    pub pem: Vec<u8>,
+}
+
+impl CaCert {
+    /// Reads `path` and checks that it holds at least one certificate.
+    pub fn read(path: &Path) -> Result<CaCert, String> {
+        let pem =
+            std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        match reqwest::Certificate::from_pem_bundle(&pem) {
+            Ok(c) if !c.is_empty() => Ok(CaCert {
+                path: path.to_path_buf(),
+                pem,
+            }),
+            _ => Err(format!(
+                "{} holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
+                path.display()
+            )),
+        }
+    }
 }
 
 /// The resolved settings.
@@ -191,6 +222,8 @@ pub struct Settings {
     pub api_version: ApiVersion,
     pub max_rate: f64,
     pub timeout: std::time::Duration,
+    /// Extra trusted roots, besides the system's.
+    pub ca_cert: Option<CaCert>,
 }
 
 impl Settings {
@@ -282,6 +315,10 @@ impl Settings {
                 format!("{timeout} is not a number of seconds between 0 and 600"),
             ));
         }
+        let ca_cert = match args.ca_cert.as_ref().or(file.ca_cert.as_ref()) {
+            Some(p) => Some(CaCert::read(p).map_err(|m| value("CA certificate", m))?),
+            None => None,
+        };
         Ok(Settings {
             cloud,
             tenant,
@@ -291,6 +328,7 @@ impl Settings {
             api_version,
             max_rate,
             timeout: std::time::Duration::from_secs_f64(timeout),
+            ca_cert,
         })
     }
 }

@@ -53,6 +53,15 @@ pub struct EmulatorArgs {
     /// run.
     #[arg(long, hide_short_help = true)]
     pub seed: Option<u64>,
+    /// Serve HTTPS with a fresh self-signed certificate for localhost,
+    /// 127.0.0.1 and ::1 (clients such as MSAL refuse an http authority).
+    #[arg(long)]
+    pub tls: bool,
+    /// Where to write that certificate, PEM, for clients to trust
+    /// (chatevict: --ca-cert FILE) [default: emulator-cert.pem in the
+    /// state directory].
+    #[arg(long, value_name = "FILE", requires = "tls")]
+    pub tls_cert: Option<PathBuf>,
 }
 
 pub fn run(args: &EmulatorArgs) -> u8 {
@@ -100,9 +109,35 @@ pub fn run(args: &EmulatorArgs) -> u8 {
         // Tokens that expire within seconds: refreshes mid-run.
         cfg.access_token_lifetime = cfg.access_token_lifetime.min(Duration::from_secs(4));
     }
+    let tls = if args.tls {
+        let tls = match crate::emulator::tls::Tls::self_signed() {
+            Ok(t) => t,
+            Err(e) => return fail(&e),
+        };
+        let path = match &args.tls_cert {
+            Some(p) => p.clone(),
+            None => match crate::config::Dirs::from_env() {
+                Ok(d) => {
+                    if let Err(e) = crate::files::create_private_dir(&d.state) {
+                        return fail(&crate::files::named(&d.state, e));
+                    }
+                    d.state.join("emulator-cert.pem")
+                }
+                Err(e) => return fail(&e),
+            },
+        };
+        // A certificate is public: readable by the clients that trust it.
+        if let Err(e) = crate::files::write_atomic(&path, tls.cert_pem.as_bytes(), false) {
+            return fail(&crate::files::named(&path, e));
+        }
+        Some((tls, path))
+    } else {
+        None
+    };
     runtime().block_on(async {
         let (tenants, users, chats) = (seed.tenants.clone(), seed.users.len(), seed.chats.len());
-        let emu = match Emulator::start(args.listen, cfg, seed).await {
+        let (tls, cert_path) = tls.unzip();
+        let emu = match Emulator::start_with(args.listen, cfg, seed, tls).await {
             Ok(e) => e,
             Err(e) => return fail(&format!("cannot listen on {}: {e}", args.listen)),
         };
@@ -124,8 +159,20 @@ pub fn run(args: &EmulatorArgs) -> u8 {
             "assumed where Microsoft documents nothing: repeat={} non-member={} outsider={} meeting={}",
             a.repeat, a.non_member, a.outsider, a.meeting
         );
-        crate::safe_eprintln!("use: --login-url {url} --graph-url {url}", url = emu.url());
-        crate::safe_println!("listening on http://{}", emu.addr);
+        match &cert_path {
+            Some(p) => {
+                crate::safe_eprintln!("certificate: {}", p.display());
+                crate::safe_eprintln!(
+                    "use: --login-url {url} --graph-url {url} --ca-cert {}",
+                    p.display(),
+                    url = emu.url()
+                );
+            }
+            None => {
+                crate::safe_eprintln!("use: --login-url {url} --graph-url {url}", url = emu.url())
+            }
+        }
+        crate::safe_println!("listening on {}", emu.url().trim_end_matches('/'));
         use std::io::Write;
         let _ = std::io::stdout().flush();
         let _ = tokio::signal::ctrl_c().await;

@@ -29,7 +29,7 @@ impl Context {
             crate::safe_eprintln!("chatevict: {e}");
             exit::USAGE
         })?;
-        let http = Http::new(settings.timeout).map_err(|e| fail(&e))?;
+        let http = Http::for_settings(&settings).map_err(|e| fail(&e))?;
         let auth = Auth::new(&settings, http.clone(), TokenCache::new(dirs.token_cache()));
         Ok(Context {
             dirs,

@@ -114,6 +114,20 @@ pub async fn discovery(
     .into_response()
 }
 
+/// `GET /{tenant}/discovery/v2.0/keys`: the keys tokens are signed with.
+pub async fn keys(
+    St(app): St<App>,
+    Path(tenant): Path<String>,
+    headers: axum::http::HeaderMap,
+) -> Response {
+    let st = app.state.lock().expect("state");
+    let Some(t) = st.tenant_for(&tenant) else {
+        return tenant_not_found(&tenant);
+    };
+    let issuer = format!("{}/{}/v2.0", app.base_for(&headers), t.id);
+    Json(super::signing::jwks(&issuer)).into_response()
+}
+
 /// Entra's answer to a client id the tenant does not know.
 fn unknown_client(st: &State, client_id: &str, tenant: &str) -> Option<Response> {
     (!st.apps.contains_key(client_id)).then(|| {
@@ -301,7 +315,9 @@ fn issue(
         .filter(|s| s.contains('/'))
         .map(|s| scope_name(s))
         .collect();
-    let header = json!({"typ": "JWT", "alg": "RS256", "kid": "chatevict-emulator"});
+    // `uti`: Entra's unique token id, which also keeps two tokens issued
+    // in the same second apart.
+    let uti = random_token(&mut st.rng, 22);
     let access_claims = json!({
         "aud": "https://graph.microsoft.com",
         "iss": format!("https://sts.windows.net/{tenant_id}/"),
@@ -312,10 +328,10 @@ fn issue(
         "scp": graph_scopes.join(" "),
         "tid": tenant_id,
         "upn": user.upn,
+        "uti": uti,
         "ver": "1.0",
     });
-    let sig = random_token(&mut st.rng, 86);
-    let access = format!("{}.{}.{}", b64(&header), b64(&access_claims), sig);
+    let access = super::signing::sign(&access_claims);
     let id_claims = json!({
         "aud": client_id,
         "iss": format!("{base}/{tenant_id}/v2.0"),
@@ -331,8 +347,7 @@ fn issue(
     if let Some(n) = extras.nonce {
         id_claims["nonce"] = json!(n);
     }
-    let sig = random_token(&mut st.rng, 86);
-    let id_token = format!("{}.{}.{}", b64(&header), b64(&id_claims), sig);
+    let id_token = super::signing::sign(&id_claims);
     let refresh = format!("1.A{}", random_token(&mut st.rng, 180));
     let grant = Grant {
         tenant_id: tenant_id.to_owned(),

@@ -23,7 +23,9 @@ pub mod faults;
 pub mod graph;
 pub mod seed;
 pub mod server;
+pub mod signing;
 pub mod state;
+pub mod tls;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -47,7 +49,8 @@ use state::{InjectedEntraError, State};
 /// What the handlers share.
 pub struct Shared {
     pub state: Mutex<State>,
-    /// `http://127.0.0.1:PORT`, without a trailing slash.
+    /// `http://127.0.0.1:PORT` (`https://` with TLS), without a trailing
+    /// slash.
     pub base: String,
 }
 
@@ -78,6 +81,8 @@ pub type App = Arc<Shared>;
 pub struct Emulator {
     pub addr: SocketAddr,
     pub shared: App,
+    /// The certificate served, PEM, when serving HTTPS.
+    pub cert_pem: Option<String>,
     shutdown: tokio::sync::watch::Sender<bool>,
 }
 
@@ -85,22 +90,40 @@ impl Emulator {
     /// Binds `listen` (port 0 picks a free one) and serves on the current
     /// tokio runtime.
     pub async fn start(listen: SocketAddr, cfg: Config, seed: Seed) -> std::io::Result<Emulator> {
+        Emulator::start_with(listen, cfg, seed, None).await
+    }
+
+    /// As [`Emulator::start`], serving HTTPS with `tls` when given.
+    pub async fn start_with(
+        listen: SocketAddr,
+        cfg: Config,
+        seed: Seed,
+        tls: Option<tls::Tls>,
+    ) -> std::io::Result<Emulator> {
         let listener = tokio::net::TcpListener::bind(listen).await?;
         let addr = listener.local_addr()?;
+        let scheme = if tls.is_some() { "https" } else { "http" };
         let shared = Arc::new(Shared {
             state: Mutex::new(State::new(cfg, seed)),
-            base: format!("http://{addr}"),
+            base: format!("{scheme}://{addr}"),
         });
         let (tx, rx) = tokio::sync::watch::channel(false);
-        tokio::spawn(server::serve(listener, router(shared.clone()), rx));
+        let cert_pem = tls.as_ref().map(|t| t.cert_pem.clone());
+        tokio::spawn(server::serve(
+            listener,
+            router(shared.clone()),
+            tls.map(|t| t.acceptor),
+            rx,
+        ));
         Ok(Emulator {
             addr,
             shared,
+            cert_pem,
             shutdown: tx,
         })
     }
 
-    /// `http://ADDR/`
+    /// `http://ADDR/` (`https://` with TLS)
     pub fn url(&self) -> String {
         format!("{}/", self.shared.base)
     }
@@ -133,6 +156,7 @@ fn router(app: App) -> Router {
             "/{tenant}/v2.0/.well-known/openid-configuration",
             get(entra::discovery),
         )
+        .route("/{tenant}/discovery/v2.0/keys", get(entra::keys))
         .route("/{tenant}/oauth2/v2.0/devicecode", post(entra::devicecode))
         .route("/{tenant}/oauth2/v2.0/token", post(entra::token))
         .route("/{tenant}/oauth2/v2.0/authorize", get(entra::authorize))

@@ -35,10 +35,12 @@ impl std::fmt::Display for Dropped {
 
 impl std::error::Error for Dropped {}
 
-/// Accepts connections until `shutdown` fires.
+/// Accepts connections until `shutdown` fires; with `tls`, each is a TLS
+/// session first (a failed handshake closes that connection only).
 pub async fn serve(
     listener: TcpListener,
     router: Router,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
     loop {
@@ -50,26 +52,41 @@ pub async fn serve(
             continue;
         };
         let router = router.clone();
+        let tls = tls.clone();
         tokio::spawn(async move {
-            let svc =
-                hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-                    let router = router.clone();
-                    async move {
-                        let resp = router
-                            .oneshot(req.map(axum::body::Body::new))
-                            .await
-                            .unwrap_or_else(|e: Infallible| match e {});
-                        if resp.extensions().get::<DropConnection>().is_some() {
-                            // hyper closes the connection when the service fails.
-                            return Err(Dropped);
-                        }
-                        Ok(resp)
+            match tls {
+                None => serve_connection(stream, router).await,
+                Some(acceptor) => {
+                    if let Ok(s) = acceptor.accept(stream).await {
+                        serve_connection(s, router).await;
                     }
-                });
-            let _ = hyper::server::conn::http1::Builder::new()
-                .keep_alive(true)
-                .serve_connection(TokioIo::new(stream), svc)
-                .await;
+                }
+            }
         });
     }
+}
+
+/// Serves one connection's requests with the router, HTTP/1.1.
+async fn serve_connection<S>(stream: S, router: Router)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let svc = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+        let router = router.clone();
+        async move {
+            let resp = router
+                .oneshot(req.map(axum::body::Body::new))
+                .await
+                .unwrap_or_else(|e: Infallible| match e {});
+            if resp.extensions().get::<DropConnection>().is_some() {
+                // hyper closes the connection when the service fails.
+                return Err(Dropped);
+            }
+            Ok(resp)
+        }
+    });
+    let _ = hyper::server::conn::http1::Builder::new()
+        .keep_alive(true)
+        .serve_connection(TokioIo::new(stream), svc)
+        .await;
 }

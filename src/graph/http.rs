@@ -23,14 +23,29 @@ pub struct Http {
 }
 
 impl Http {
-    pub fn new(timeout: Duration) -> Result<Http, reqwest::Error> {
-        let client = reqwest::Client::builder()
+    /// A client that trusts the system's roots and the PEM certificates
+    /// in `ca`, if any. Proxies come from `HTTPS_PROXY`, `ALL_PROXY` and
+    /// `NO_PROXY`, as reqwest reads them.
+    pub fn new(
+        timeout: Duration,
+        ca: Option<&crate::config::CaCert>,
+    ) -> Result<Http, reqwest::Error> {
+        let mut builder = reqwest::Client::builder()
             .user_agent(concat!("chatevict/", env!("CARGO_PKG_VERSION")))
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(timeout.min(Duration::from_secs(10)))
-            .timeout(timeout)
-            .build()?;
-        Ok(Http { client })
+            .timeout(timeout);
+        if let Some(ca) = ca {
+            builder = builder.tls_certs_merge(reqwest::Certificate::from_pem_bundle(&ca.pem)?);
+        }
+        Ok(Http {
+            client: builder.build()?,
+        })
+    }
+
+    /// The client the settings describe.
+    pub fn for_settings(s: &crate::config::Settings) -> Result<Http, reqwest::Error> {
+        Http::new(s.timeout, s.ca_cert.as_ref())
     }
 
     /// Adapts the client to the `oauth2` crate's request type.
@@ -185,6 +200,13 @@ impl SendError {
             msg.push_str(": ");
             msg.push_str(&s.to_string());
             src = s.source();
+        }
+        if msg.contains("invalid peer certificate") {
+            msg.push_str(
+                "\nThe server's certificate is not trusted here. Behind a TLS-inspecting \
+                 proxy, or against `chatevict emulator --tls`, give its root certificate \
+                 with --ca-cert FILE (or CHATEVICT_CA_CERT, or ca_cert in the config file).",
+            );
         }
         if e.is_connect() && !e.is_timeout() {
             SendError::NotSent(msg)

@@ -55,7 +55,7 @@ impl Remote {
         journals: PathBuf,
         tx: Sender<Msg>,
     ) -> Result<Remote, String> {
-        let http = Http::new(settings.timeout).map_err(|e| e.to_string())?;
+        let http = Http::for_settings(&settings).map_err(|e| e.to_string())?;
         let auth = Auth::new(&settings, http.clone(), TokenCache::new(token_cache));
         let graph = Graph::new(
             http,

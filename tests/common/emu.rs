@@ -128,14 +128,14 @@ pub fn settings(emu: &Emulator, tenant: &str) -> Settings {
 pub fn auth(s: &Settings, cache: &Path) -> Auth {
     Auth::new(
         s,
-        Http::new(s.timeout.max(Duration::from_secs(30))).unwrap(),
+        Http::new(s.timeout.max(Duration::from_secs(30)), s.ca_cert.as_ref()).unwrap(),
         TokenCache::new(cache.to_path_buf()),
     )
 }
 
 pub fn graph(s: &Settings) -> Graph {
     Graph::new(
-        Http::new(s.timeout).unwrap(),
+        Http::new(s.timeout, s.ca_cert.as_ref()).unwrap(),
         GraphUrls::new(&s.graph_url, s.api_version),
     )
 }
