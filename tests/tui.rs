@@ -87,8 +87,141 @@ fn app_with(files: Vec<PathBuf>, size: (u16, u16)) -> App {
         Theme::new(false, false),
         size,
     );
+    let sources = chatevict::triage::plan::sources_of(&ds);
     pump(&mut app, Msg::Loaded(Box::new(Data { ds, ix, files })));
+    // As the load thread does after loading.
+    let hashed = chatevict::triage::plan::hash_sources(&sources).map_err(|(_, e)| e.to_string());
+    pump(&mut app, Msg::Hashed(hashed));
     app
+}
+
+/// A plan file's bytes with its `created` blanked: what must be the same
+/// from every face.
+fn plan_bytes_but_created(bytes: &[u8]) -> String {
+    let text = String::from_utf8(bytes.to_vec()).unwrap();
+    text.lines()
+        .map(|l| {
+            if l.trim_start().starts_with("\"created\":") {
+                "  \"created\": \"…\",".to_owned()
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn the_same_marks_give_the_same_plan_from_every_face() {
+    let file = common::fixture("triage-chats.ndjson");
+    let dir = tempfile::tempdir().unwrap();
+    // `chatevict plan`, every external chat.
+    let out = dir.path().join("cli.json");
+    let (code, _, err) = common::run(&[
+        "plan",
+        "-q",
+        file.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let cli = std::fs::read(&out).unwrap();
+    // The application: mark every chat, then `e` and enter.
+    let mut app = app_with(vec![file.clone()], (120, 40));
+    pump(&mut app, ch('a'));
+    pump(&mut app, ch('e'));
+    let fx = pump(&mut app, key(KeyCode::Enter));
+    let exported = fx
+        .into_iter()
+        .find_map(|e| match e {
+            Effect::WritePlan { plan, .. } => Some(plan),
+            _ => None,
+        })
+        .expect("e writes the plan");
+    // The run prepared from the review keeps the plan it checked.
+    let fx = app.update(ch('R'));
+    let prepared = fx
+        .into_iter()
+        .find_map(|e| match e {
+            Effect::Prepare { plan, .. } => Some(plan),
+            _ => None,
+        })
+        .expect("R prepares a run");
+    let (stored, _) = prepared.store_in(dir.path()).unwrap();
+    let stored = std::fs::read(stored).unwrap();
+
+    let want = plan_bytes_but_created(&cli);
+    assert!(want.contains("\"sha256\": \""), "{want}");
+    assert!(
+        !want.contains("\"sha256\": \"\""),
+        "every export is hashed: {want}"
+    );
+    assert_eq!(plan_bytes_but_created(&exported.to_bytes()), want);
+    assert_eq!(plan_bytes_but_created(&stored), want);
+}
+
+#[test]
+fn the_review_waits_for_the_hash_and_the_screen_answers_meanwhile() {
+    let file = common::fixture("triage-chats.ndjson");
+    let ds = common::load(std::slice::from_ref(&file));
+    let ix = chatevict::triage::index::Index::build(&ds);
+    let sources = chatevict::triage::plan::sources_of(&ds);
+    let mut app = App::new(
+        vec![file.clone()],
+        Keymap::default(),
+        Theme::new(false, false),
+        (120, 40),
+    );
+    pump(
+        &mut app,
+        Msg::Loaded(Box::new(Data {
+            ds,
+            ix,
+            files: vec![file],
+        })),
+    );
+    pump(&mut app, ch('a'));
+    // The exports are not hashed yet: `R` asks for nothing to be done on
+    // the loop, opens nothing, and says what it waits for.
+    let fx = pump(&mut app, ch('R'));
+    assert!(fx.is_empty(), "{fx:?}");
+    assert!(app.dialog.is_none());
+    assert!(
+        app.status
+            .as_deref()
+            .unwrap_or("")
+            .contains("fingerprinting"),
+        "{:?}",
+        app.status
+    );
+    // Keys are answered meanwhile: the selection moves, a frame is drawn.
+    let before = app.events.sel;
+    app.dirty = false;
+    pump(&mut app, ch('j'));
+    assert_eq!(app.events.sel, before + 1);
+    assert!(app.dirty, "a frame is due");
+    // The hash arrives: the review opens by itself, with real hashes.
+    let hashed = chatevict::triage::plan::hash_sources(&sources).map_err(|(_, e)| e.to_string());
+    let fx = app.update(Msg::Hashed(hashed));
+    let plan = fx
+        .into_iter()
+        .find_map(|e| match e {
+            Effect::Prepare { plan, .. } => Some(plan),
+            _ => None,
+        })
+        .expect("the review follows the hash");
+    assert_eq!(plan.source_files[0].sha256.len(), 64);
+    assert!(app.dialog.is_some());
+    // An export that cannot be read again is said, and no plan is made.
+    let mut app = fixture_app((120, 40));
+    app.update(Msg::Hashed(Err("cannot read x again: gone".into())));
+    pump(&mut app, ch('a'));
+    assert!(pump(&mut app, ch('R')).is_empty());
+    assert!(
+        app.status.as_deref().unwrap_or("").contains("gone"),
+        "{:?}",
+        app.status
+    );
 }
 
 fn fixture_app(size: (u16, u16)) -> App {

@@ -101,17 +101,35 @@ fn hex(bytes: &[u8]) -> String {
 /// The exports of a dataset with their SHA-256, for a plan's
 /// `source_files`; the error names the file that could not be read again.
 pub fn source_files(ds: &Dataset) -> Result<Vec<SourceFile>, (std::path::PathBuf, std::io::Error)> {
+    hash_sources(&sources_of(ds))
+}
+
+/// What [`hash_sources`] needs of a dataset: each export's path, and its
+/// SHA-256 when loading already knew it (an export read from a stream).
+pub fn sources_of(ds: &Dataset) -> Vec<(std::path::PathBuf, Option<String>)> {
     ds.sources
         .iter()
-        .map(|s| {
-            s.sha256
+        .map(|s| (s.path.clone(), s.sha256.clone()))
+        .collect()
+}
+
+/// Hashes the exports that are not hashed yet. Reading every byte of an
+/// 800 MB export again takes seconds: the application does it on its
+/// load thread, once, never on the screen's loop.
+pub fn hash_sources(
+    sources: &[(std::path::PathBuf, Option<String>)],
+) -> Result<Vec<SourceFile>, (std::path::PathBuf, std::io::Error)> {
+    sources
+        .iter()
+        .map(|(path, known)| {
+            known
                 .clone()
-                .map_or_else(|| sha256_file(&s.path), Ok)
+                .map_or_else(|| sha256_file(path), Ok)
                 .map(|sha256| SourceFile {
-                    path: s.path.display().to_string(),
+                    path: path.display().to_string(),
                     sha256,
                 })
-                .map_err(|e| (s.path.clone(), e))
+                .map_err(|e| (path.clone(), e))
         })
         .collect()
 }
@@ -159,11 +177,39 @@ pub fn reason_rows(ds: &Dataset, reasons: &[Reason]) -> Vec<ReasonRow> {
 /// The targets of the external chats among `chats` (indices into
 /// `ix.chats.list`), in plan order.
 pub fn targets(ds: &Dataset, ix: &Index, chats: impl IntoIterator<Item = usize>) -> Vec<Target> {
-    let mut out: Vec<Target> = chats
+    let keys: Vec<(usize, &str)> = chats
         .into_iter()
-        .map(|c| &ix.chats.list[c])
-        .filter(|c| c.external)
-        .flat_map(|c| c.targets().iter().map(move |u| target(ds, c, u)))
+        .filter(|&c| ix.chats.list[c].external)
+        .flat_map(|c| {
+            ix.chats.list[c]
+                .targets()
+                .iter()
+                .map(move |u| (c, ds.str(u.upn).trim()))
+        })
+        .collect();
+    targets_of_keys(ds, ix, keys)
+}
+
+/// The targets named by (chat index, UPN) pairs, in plan order: the one
+/// way every face turns a selection into targets. A pair that names no
+/// target of an external chat (an outsider, a chat that is not external,
+/// a user no longer in it) yields nothing: only the index decides who is
+/// a target.
+pub fn targets_of_keys<'k>(
+    ds: &Dataset,
+    ix: &Index,
+    keys: impl IntoIterator<Item = (usize, &'k str)>,
+) -> Vec<Target> {
+    let mut out: Vec<Target> = keys
+        .into_iter()
+        .filter_map(|(c, upn)| {
+            let chat = ix.chats.list.get(c).filter(|c| c.external)?;
+            let user = chat
+                .targets()
+                .iter()
+                .find(|u| ds.str(u.upn).trim().eq_ignore_ascii_case(upn.trim()))?;
+            Some(target(ds, chat, user))
+        })
         .collect();
     out.sort_by(|a, b| {
         a.chat_id

@@ -271,6 +271,10 @@ pub enum Msg {
     Resize(u16, u16),
     Loaded(Box<Data>),
     LoadFailed(String),
+    /// The exports' SHA-256, for a plan's `source_files`: computed on the
+    /// load thread after loading, since reading an 800 MB export again
+    /// takes seconds.
+    Hashed(Result<Vec<plan::SourceFile>, String>),
     /// A filter's result: matching records, and the chats they belong to
     /// in order of first appearance.
     Filtered {
@@ -334,6 +338,34 @@ pub struct App {
     pub now: Option<std::time::Instant>,
     /// The run's pace, requests/s.
     pub max_rate: f64,
+    /// The exports' fingerprints once hashed (`None`: still hashing).
+    pub sources: Option<Result<Vec<plan::SourceFile>, String>>,
+    /// What to do with the plan once the exports are hashed.
+    after_hash: Option<PlanUse>,
+}
+
+/// What the plan is asked for (see [`App::plan_or_wait`]).
+#[derive(Debug, Clone)]
+pub(super) enum PlanUseArg {
+    Review,
+    Export(PathBuf),
+}
+
+/// What a plan was asked for before the exports were hashed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum PlanUse {
+    Review,
+    Export(PathBuf),
+}
+
+/// Why the marks cannot be made a plan yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PlanNotReady {
+    NoData,
+    /// The exports are still being hashed.
+    Hashing,
+    /// An export could not be read again to hash it.
+    Unreadable(String),
 }
 
 impl App {
@@ -381,6 +413,8 @@ impl App {
             tick: 0,
             now: None,
             max_rate: crate::config::DEFAULT_MAX_RATE,
+            sources: None,
+            after_hash: None,
         }
     }
 
@@ -489,6 +523,25 @@ impl App {
                 self.marks.per_chat = vec![0; d.ix.chats.list.len()];
                 self.data = Some(Arc::from(d));
                 self.start_filter(Query::All)
+            }
+            Msg::Hashed(r) => {
+                self.sources = Some(r);
+                match self.after_hash.take() {
+                    // Only where nothing else was opened since.
+                    Some(PlanUse::Review) if self.dialog.is_none() => {
+                        self.status = None;
+                        self.run_action(Action::Review)
+                    }
+                    Some(PlanUse::Export(path)) if self.dialog.is_none() => {
+                        self.status = None;
+                        self.export_plan(path)
+                    }
+                    Some(_) => {
+                        self.status = Some("the exports are fingerprinted: ask again".into());
+                        vec![]
+                    }
+                    None => vec![],
+                }
             }
             Msg::Filtered { job, rows, chats } => {
                 if job != self.filter.job {
@@ -872,13 +925,7 @@ impl App {
                         self.dialog = Some(Dialog::Export { input });
                         return vec![];
                     }
-                    match self.plan_of_marks() {
-                        Some(plan) => vec![Effect::WritePlan {
-                            path,
-                            plan: Box::new(plan),
-                        }],
-                        None => vec![],
-                    }
+                    self.export_plan(path)
                 }
                 _ => {
                     input.handle_event(&crossterm::event::Event::Key(k));
@@ -1022,36 +1069,57 @@ impl App {
         out
     }
 
-    /// The marked targets as a plan.
-    pub fn plan_of_marks(&self) -> Option<Plan> {
-        let d = self.data.as_ref()?;
-        let mut targets = Vec::new();
-        for (key, &c) in self.marks.keys() {
-            let chat = &d.ix.chats.list[c];
-            if let Some(u) = chat
-                .targets()
-                .iter()
-                .find(|u| d.ds.str(u.upn).trim().eq_ignore_ascii_case(&key.user_upn))
-            {
-                targets.push(plan::target(&d.ds, chat, u));
-            }
-        }
-        targets.sort_by(|a, b| {
-            a.chat_id
-                .cmp(&b.chat_id)
-                .then_with(|| a.user_upn.to_lowercase().cmp(&b.user_upn.to_lowercase()))
-        });
-        let sources = plan::source_files(&d.ds).unwrap_or_else(|_| {
-            d.ds.sources
-                .iter()
-                .map(|s| plan::SourceFile {
-                    path: s.path.display().to_string(),
-                    sha256: String::new(),
-                })
-                .collect()
-        });
+    /// The marked targets as a plan: the library's one way from a
+    /// selection to a plan, the same as `chatevict plan` writes.
+    pub fn plan_of_marks(&self) -> Result<Plan, PlanNotReady> {
+        let d = self.data.as_ref().ok_or(PlanNotReady::NoData)?;
+        let sources = match &self.sources {
+            None => return Err(PlanNotReady::Hashing),
+            Some(Err(e)) => return Err(PlanNotReady::Unreadable(e.clone())),
+            Some(Ok(s)) => s.clone(),
+        };
+        let keys = self
+            .marks
+            .keys()
+            .map(|(key, &c)| (c, key.user_upn.as_str()));
+        let targets = plan::targets_of_keys(&d.ds, &d.ix, keys);
         let filter =
             (!self.filter.applied_text.is_empty()).then(|| self.filter.applied_text.clone());
-        Some(Plan::new(chrono::Utc::now(), sources, filter, targets))
+        Ok(Plan::new(chrono::Utc::now(), sources, filter, targets))
+    }
+
+    /// The plan of the marks, or why not now: while the exports are being
+    /// hashed, `then` is kept and done when they are.
+    pub(super) fn plan_or_wait(&mut self, then: PlanUseArg) -> Option<Plan> {
+        match self.plan_of_marks() {
+            Ok(p) => Some(p),
+            Err(PlanNotReady::NoData) => None,
+            Err(PlanNotReady::Hashing) => {
+                self.after_hash = Some(match then {
+                    PlanUseArg::Review => PlanUse::Review,
+                    PlanUseArg::Export(p) => PlanUse::Export(p),
+                });
+                self.status = Some(
+                    "fingerprinting the exports for the plan (SHA-256); it follows when done"
+                        .into(),
+                );
+                None
+            }
+            Err(PlanNotReady::Unreadable(e)) => {
+                self.status = Some(format!("no plan: {e}"));
+                None
+            }
+        }
+    }
+
+    /// Writes the plan of the marks to `path` (off the loop).
+    fn export_plan(&mut self, path: PathBuf) -> Vec<Effect> {
+        match self.plan_or_wait(PlanUseArg::Export(path.clone())) {
+            Some(plan) => vec![Effect::WritePlan {
+                path,
+                plan: Box::new(plan),
+            }],
+            None => vec![],
+        }
     }
 }

@@ -296,7 +296,13 @@ fn spawn_load(files: Vec<PathBuf>, progress: Arc<Progress>, tx: Sender<Msg>) {
                 }
                 tracing::info!(records = ds.records.len(), skipped = ds.skipped(), "loaded");
                 let ix = Index::build(&ds);
+                let sources = crate::triage::plan::sources_of(&ds);
                 let _ = tx.send(Msg::Loaded(Box::new(Data { ds, ix, files })));
+                // Once, here: a plan names its exports by SHA-256, and
+                // reading them again must not hold up the screen.
+                let hashed = crate::triage::plan::hash_sources(&sources)
+                    .map_err(|(p, e)| format!("cannot read {} again: {e}", p.display()));
+                let _ = tx.send(Msg::Hashed(hashed));
             }
             Err(e) => {
                 let _ = tx.send(Msg::LoadFailed(e.to_string()));
@@ -404,6 +410,13 @@ fn event_loop(
                         } else {
                             app::RunControl::Finish
                         });
+                        // Say what the wait is for: it can take seconds.
+                        app.status = Some(
+                            "quitting: waiting for the requests in flight to be answered and \
+                             journaled (at most 10 s)…"
+                                .into(),
+                        );
+                        let _ = draw(terminal, app);
                         let until = std::time::Instant::now() + Duration::from_secs(10);
                         while let Ok(m) = rx.recv_deadline(until) {
                             if let Msg::Remote(app::RemoteMsg::Run(_, e)) = &m
@@ -435,15 +448,19 @@ fn event_loop(
                 }
                 Effect::Control(c) => remote.control(c),
                 Effect::Report { journal, run } => {
-                    let which = match run {
-                        Some(id) => crate::journal::report::Which::Id(id),
-                        None => crate::journal::report::Which::Last,
-                    };
-                    let lines = match crate::journal::report::build(&journal, &which) {
-                        Ok(r) => r.markdown().lines().map(str::to_owned).collect(),
-                        Err(e) => vec![e.to_string()],
-                    };
-                    let _ = tx.send(Msg::Remote(app::RemoteMsg::Report(lines)));
+                    // A journal of many runs is read whole: off the loop.
+                    let tx = tx.clone();
+                    std::thread::spawn(move || {
+                        let which = match run {
+                            Some(id) => crate::journal::report::Which::Id(id),
+                            None => crate::journal::report::Which::Last,
+                        };
+                        let lines = match crate::journal::report::build(&journal, &which) {
+                            Ok(r) => r.markdown().lines().map(str::to_owned).collect(),
+                            Err(e) => vec![e.to_string()],
+                        };
+                        let _ = tx.send(Msg::Remote(app::RemoteMsg::Report(lines)));
+                    });
                 }
                 Effect::Filter { job, query, marked } => {
                     cancel.store(true, Ordering::Relaxed);
@@ -459,12 +476,17 @@ fn event_loop(
                     tracing::info!("copied {} bytes with OSC 52", text.len());
                 }
                 Effect::WritePlan { path, plan } => {
-                    let error = plan.write_atomic(&path).err().map(|e| e.to_string());
-                    tracing::info!(path = %path.display(), targets = plan.targets.len(), ?error, "plan written");
-                    let _ = tx.send(Msg::Wrote {
-                        path,
-                        targets: plan.targets.len(),
-                        error,
+                    // A slow disk or a network mount must not freeze the
+                    // screen: written off the loop, answered by a message.
+                    let tx = tx.clone();
+                    std::thread::spawn(move || {
+                        let error = plan.write_atomic(&path).err().map(|e| e.to_string());
+                        tracing::info!(path = %path.display(), targets = plan.targets.len(), ?error, "plan written");
+                        let _ = tx.send(Msg::Wrote {
+                            path,
+                            targets: plan.targets.len(),
+                            error,
+                        });
                     });
                 }
             }

@@ -191,7 +191,12 @@ impl App {
                 if self.run_open() {
                     fx.push(Effect::Control(RunControl::Finish));
                 }
-                let Some(plan) = self.plan_of_marks() else {
+                if self.marks.is_empty() {
+                    self.status =
+                        Some("no target is marked (space marks the selected chat)".into());
+                    return vec![];
+                }
+                let Some(plan) = self.plan_or_wait(super::app::PlanUseArg::Review) else {
                     return vec![];
                 };
                 if plan.targets.is_empty() {
