@@ -382,7 +382,7 @@ fn default_apps() -> HashMap<String, Vec<String>> {
         "User.Read",
     ];
     HashMap::from([(
-        crate::config::DEFAULT_CLIENT_ID.to_owned(),
+        crate::graph::settings::DEFAULT_CLIENT_ID.to_owned(),
         scopes.iter().map(|s| (*s).to_owned()).collect(),
     )])
 }

@@ -31,7 +31,7 @@ use url::Url;
 use super::cache::{Account, CacheError, Cached, TokenCache};
 use super::entra::EntraError;
 use super::http::{Http, SendError};
-use crate::config::Settings;
+use super::settings::Settings;
 
 /// Refresh this long before the access token expires.
 const REFRESH_MARGIN: Duration = Duration::from_secs(120);

@@ -28,7 +28,7 @@ impl Http {
     /// `NO_PROXY`, as reqwest reads them.
     pub fn new(
         timeout: Duration,
-        ca: Option<&crate::config::CaCert>,
+        ca: Option<&super::settings::CaCert>,
     ) -> Result<Http, reqwest::Error> {
         let mut builder = reqwest::Client::builder()
             .user_agent(concat!("chatevict/", env!("CARGO_PKG_VERSION")))
@@ -44,7 +44,7 @@ impl Http {
     }
 
     /// The client the settings describe.
-    pub fn for_settings(s: &crate::config::Settings) -> Result<Http, reqwest::Error> {
+    pub fn for_settings(s: &super::settings::Settings) -> Result<Http, reqwest::Error> {
         Http::new(s.timeout, s.ca_cert.as_ref())
     }
 

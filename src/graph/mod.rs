@@ -14,3 +14,4 @@ pub mod loopback;
 pub mod pace;
 pub mod prepare;
 pub mod runner;
+pub mod settings;

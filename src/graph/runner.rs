@@ -45,7 +45,7 @@ pub struct RunOptions {
 impl Default for RunOptions {
     fn default() -> Self {
         RunOptions {
-            max_rate: crate::config::DEFAULT_MAX_RATE,
+            max_rate: super::settings::DEFAULT_MAX_RATE,
             lookup_rate: 5.0,
             dry_run: false,
             max_in_flight: 4,

@@ -18,6 +18,8 @@ use super::theme::Theme;
 use crate::journal::Key;
 use crate::triage::index::Index;
 use crate::triage::plan::{self, Plan};
+
+mod run_update;
 use crate::triage::query::{self, Query, QueryError};
 use crate::ual::Dataset;
 

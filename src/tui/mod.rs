@@ -15,6 +15,7 @@ pub mod run;
 pub mod theme;
 pub mod view;
 pub mod view_run;
+pub mod widgets;
 
 use std::io::Write;
 use std::path::PathBuf;

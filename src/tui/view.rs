@@ -5,30 +5,14 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Cell, Clear, Gauge, Paragraph, Row, Table, Wrap};
+use ratatui::widgets::{Cell, Clear, Gauge, Paragraph, Row, Table, Wrap};
 
 use super::app::{App, Dialog, View};
 use super::layout::{self, Areas};
 use super::theme::Role;
-use crate::sanitize::for_terminal;
+use super::widgets::{block, centered, safe, thousands};
 use crate::triage::external::is_guest_upn;
 use crate::ual::Record;
-
-pub(super) fn safe(s: &str) -> String {
-    for_terminal(s).into_owned()
-}
-
-pub(super) fn thousands(n: usize) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
 
 pub fn draw(f: &mut Frame, app: &App) {
     let a = layout::areas(f.area());
@@ -52,15 +36,6 @@ pub fn draw(f: &mut Frame, app: &App) {
     if let Some(d) = &app.dialog {
         dialog(f, app, d, f.area());
     }
-}
-
-pub(super) fn block<'a>(app: &App, title: impl Into<Line<'a>>) -> Block<'a> {
-    Block::default()
-        .borders(Borders::ALL)
-        .border_set(app.theme.border())
-        .border_style(app.theme.style(Role::Dim))
-        .title(title)
-        .title_style(app.theme.style(Role::Title))
 }
 
 fn header(f: &mut Frame, app: &App, a: &Areas) {
@@ -851,17 +826,6 @@ fn hints(f: &mut Frame, app: &App, area: Rect) {
         }
     }
     f.render_widget(Paragraph::new(Line::from(spans)), area);
-}
-
-pub(super) fn centered(area: Rect, w: u16, h: u16) -> Rect {
-    let w = w.min(area.width);
-    let h = h.min(area.height);
-    Rect::new(
-        area.x + (area.width - w) / 2,
-        area.y + (area.height - h) / 2,
-        w,
-        h,
-    )
 }
 
 fn dialog(f: &mut Frame, app: &App, d: &Dialog, area: Rect) {

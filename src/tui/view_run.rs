@@ -11,7 +11,7 @@ use super::app::App;
 use super::layout;
 use super::run::{Review, ReviewState, SignIn};
 use super::theme::Role;
-use super::view::{block, centered, safe, thousands};
+use super::widgets::{block, centered, safe, thousands};
 use crate::graph::runner::TargetState;
 use crate::triage::query::Initiated;
 

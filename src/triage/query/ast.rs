@@ -213,9 +213,15 @@ fn plain_word(s: &str, bare: bool) -> bool {
     }
     if bare && let Some((prefix, _)) = s.split_once(':') {
         // `word:` would be read as a field (or an unknown one).
-        return !super::parse::looks_like_field(prefix);
+        return !looks_like_field(prefix);
     }
     true
+}
+
+/// Whether `prefix:` is meant as a field: letters only, like every field
+/// name. Chat ids (`19:…`) and other text with a colon stay words.
+pub(crate) fn looks_like_field(prefix: &str) -> bool {
+    !prefix.is_empty() && prefix.chars().all(|c| c.is_ascii_alphabetic())
 }
 
 fn write_pattern(f: &mut fmt::Formatter<'_>, p: &Pattern, bare: bool) -> fmt::Result {

@@ -4,7 +4,9 @@
 
 use chrono::{NaiveDate, NaiveDateTime};
 
-use super::ast::{Cmp, FIELDS, FlagField, Initiated, Instant, Pattern, Query, Term, TextField};
+use super::ast::{
+    Cmp, FIELDS, FlagField, Initiated, Instant, Pattern, Query, Term, TextField, looks_like_field,
+};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("at {at}: {reason}")]
@@ -35,12 +37,6 @@ struct Lexer<'a> {
 
 fn is_word_char(c: char) -> bool {
     !c.is_whitespace() && c != '(' && c != ')'
-}
-
-/// Whether `prefix:` is meant as a field: letters only, like every field
-/// name. Chat ids (`19:…`) and other text with a colon stay words.
-pub(crate) fn looks_like_field(prefix: &str) -> bool {
-    !prefix.is_empty() && prefix.chars().all(|c| c.is_ascii_alphabetic())
 }
 
 impl<'a> Lexer<'a> {

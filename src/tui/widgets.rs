@@ -1,0 +1,49 @@
+//! Small drawing helpers that every screen shares.
+
+use ratatui::layout::Rect;
+use ratatui::text::Line;
+use ratatui::widgets::{Block, Borders};
+
+use super::app::App;
+use super::theme::Role;
+use crate::sanitize::for_terminal;
+
+/// Text from a file or a server, made safe for the terminal.
+pub(super) fn safe(s: &str) -> String {
+    for_terminal(s).into_owned()
+}
+
+/// `1234567` as `1,234,567`.
+pub(super) fn thousands(n: usize) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A bordered block in the theme's colours.
+pub(super) fn block<'a>(app: &App, title: impl Into<Line<'a>>) -> Block<'a> {
+    Block::default()
+        .borders(Borders::ALL)
+        .border_set(app.theme.border())
+        .border_style(app.theme.style(Role::Dim))
+        .title(title)
+        .title_style(app.theme.style(Role::Title))
+}
+
+/// A `w`×`h` rectangle in the middle of `area` (clipped to it).
+pub(super) fn centered(area: Rect, w: u16, h: u16) -> Rect {
+    let w = w.min(area.width);
+    let h = h.min(area.height);
+    Rect::new(
+        area.x + (area.width - w) / 2,
+        area.y + (area.height - h) / 2,
+        w,
+        h,
+    )
+}
