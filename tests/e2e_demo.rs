@@ -136,7 +136,7 @@ fn demo_browser_sign_in_comes_back_to_the_loopback_port() {
     let mut t = Pty::spawn(&["demo", "--approve-after", "60"], 140, 40);
     t.wait_for("Events (1,130)", 30);
     t.send("s");
-    t.wait_for("waiting for you to enter it", 20);
+    t.wait_for("waiting for the code to be typed in a browser", 20);
     t.send("b");
     let shown = t.wait_for_all(&["Open this address in a browser", "It comes back to"], 20);
     // The address wraps inside the dialog: join its pieces.

@@ -663,6 +663,171 @@ mod run_screens {
         }
     }
 
+    /// Every hint, help line and status that names a key follows the
+    /// keymap: with every named action moved to another key, no default
+    /// key name is left on any screen, and the new ones are there.
+    #[test]
+    fn a_rebound_keymap_changes_every_hint_that_names_a_key() {
+        let bind: &[(&str, &str)] = &[
+            ("mark", "m"),
+            ("mark_all", "ctrl-a"),
+            ("review", "f6"),
+            ("sign_in", "ctrl-e"),
+            ("copy", "f4"),
+            ("next_view", "f5"),
+            ("retry_failed", "f2"),
+            ("report", "f3"),
+            ("pause", "f7"),
+            ("cancel_run", "f8"),
+            ("quit", "f9"),
+            ("open", "f10"),
+            ("up", "ctrl-p"),
+            ("down", "ctrl-n"),
+            ("confirm", "ctrl-o"),
+            ("cancel", "ctrl-g"),
+            ("back", "ctrl-z"),
+            ("yes", "f12"),
+            ("dry_run", "ctrl-t"),
+            ("browser", "ctrl-w"),
+            ("sign_out", "ctrl-x"),
+            ("copy_shown", "ctrl-k"),
+        ];
+        let overrides = bind
+            .iter()
+            .map(|(a, k)| (a.to_string(), vec![k.to_string()]))
+            .collect();
+        let (km, problems) = Keymap::with_overrides(&overrides);
+        assert!(problems.is_empty(), "{problems:?}");
+        let file = common::fixture("triage-chats.ndjson");
+        let ds = common::load(std::slice::from_ref(&file));
+        let ix = chatevict::triage::index::Index::build(&ds);
+        let sources = chatevict::triage::plan::sources_of(&ds);
+        let mut app = App::new(vec![file.clone()], km, Theme::new(false, false), (120, 40));
+        pump(
+            &mut app,
+            Msg::Loaded(Box::new(Data {
+                ds,
+                ix,
+                files: vec![file],
+            })),
+        );
+        let hashed =
+            chatevict::triage::plan::hash_sources(&sources).map_err(|(_, e)| e.to_string());
+        pump(&mut app, Msg::Hashed(hashed));
+        let k = |spec: &str| {
+            let key = chatevict::tui::keymap::Key::parse(spec).unwrap();
+            let mut m = KeyModifiers::NONE;
+            if key.ctrl {
+                m |= KeyModifiers::CONTROL;
+            }
+            Msg::Key(KeyEvent::new(key.code, m))
+        };
+        let mut screens = Vec::new();
+        // The list's hint line, nothing marked.
+        pump(&mut app, k("ctrl-o"));
+        screens.push(("list", screen(&app)));
+        pump(&mut app, k("f6"));
+        screens.push(("nothing marked", app.status.clone().unwrap_or_default()));
+        // The sign-in dialog, signed out, then with a device code.
+        pump(&mut app, k("ctrl-e"));
+        remote(&mut app, RemoteMsg::NoSession);
+        screens.push(("sign-in, out", screen(&app)));
+        remote(
+            &mut app,
+            RemoteMsg::DeviceCode {
+                message: "To sign in, open https://microsoft.com/devicelogin with the code ABC"
+                    .into(),
+                user_code: "ABC".into(),
+            },
+        );
+        screens.push(("sign-in, code", screen(&app)));
+        pump(&mut app, k("ctrl-g"));
+        assert!(app.dialog.is_none(), "cancel closes the sign-in");
+        sign_in(&mut app);
+        pump(&mut app, k("ctrl-e"));
+        screens.push(("sign-in, in", screen(&app)));
+        pump(&mut app, k("ctrl-g"));
+        // The review: mark every chat, open it, press confirm untyped.
+        pump(&mut app, k("ctrl-a"));
+        pump(&mut app, k("f6"));
+        let n = match &app.dialog {
+            Some(Dialog::Review(r)) => r.to_send().expect("prepared"),
+            other => panic!("{other:?}"),
+        };
+        pump(&mut app, k("ctrl-o"));
+        screens.push(("review", screen(&app)));
+        typed(&mut app, &n.to_string());
+        let fx = pump(&mut app, k("ctrl-o"));
+        assert!(matches!(&fx[..], [Effect::StartRun { .. }]), "{fx:?}");
+        remote(
+            &mut app,
+            RemoteMsg::RunStarted(PathBuf::from("/state/chatevict/journals/tenant-x.jsonl")),
+        );
+        screens.push(("run", screen(&app)));
+        pump(&mut app, k("f8"));
+        screens.push(("cancel?", screen(&app)));
+        pump(&mut app, k("ctrl-g"));
+        ev(
+            &mut app,
+            Event::Ended(Summary {
+                counts: Counts::default(),
+                total: 0,
+                reason: EndReason::Finished,
+                sent: 0,
+                achieved_rate: None,
+                elapsed: Duration::ZERO,
+            }),
+        );
+        screens.push(("run ended", screen(&app)));
+        pump(&mut app, key(KeyCode::F(1)));
+        screens.push(("help", screen(&app)));
+
+        let all: String = screens
+            .iter()
+            .map(|(name, s)| format!("--- {name}\n{s}\n"))
+            .collect();
+        // No default key is named on any screen…
+        for old in [
+            "esc ",
+            "enter ",
+            "y copies",
+            "t retr",
+            "o rep",
+            "x can",
+            "p pause",
+            "d dry",
+            "b uses",
+            "R reviews",
+            "tab back",
+            "space marks",
+            "y cancels",
+            "↑↓",
+        ] {
+            for (name, s) in &screens {
+                assert!(!s.contains(old), "{name} still names {old:?}:\n{s}");
+            }
+        }
+        // …and the new ones are.
+        for new in [
+            "f2 retries",
+            "f3 report",
+            "f4 copies",
+            "f5 back",
+            "f6 reviews",
+            "ctrl-o",
+            "ctrl-g",
+            "ctrl-t dry run",
+            "ctrl-w uses a browser",
+            "ctrl-x signs out",
+            "m marks",
+            "f12 cancels",
+            "ctrl-p/ctrl-n",
+        ] {
+            assert!(all.contains(new), "{new:?} is named nowhere:\n{all}");
+        }
+        insta::assert_snapshot!("rebound_keymap_screens", all);
+    }
+
     fn start(app: &mut App) -> usize {
         let n = review(app);
         typed(app, &n.to_string());

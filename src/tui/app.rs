@@ -627,6 +627,7 @@ impl App {
             || !matches!(k.code, KeyCode::Char(_))
             || self.filter.editing
             || self.keymap.action(&k).is_some()
+            || (self.dialog.is_some() && self.keymap.dialog_action(&k).is_some())
         {
             return self.key(k);
         }
@@ -743,8 +744,10 @@ impl App {
             }
             Action::Export => {
                 if self.marks.is_empty() {
-                    self.status =
-                        Some("no target is marked (space marks the selected chat)".into());
+                    self.status = Some(format!(
+                        "no target is marked ({} marks the selected chat)",
+                        self.keymap.key(Action::Mark)
+                    ));
                 } else {
                     self.dialog = Some(Dialog::Export {
                         input: Input::new("chatevict-plan.json".into()),
@@ -765,8 +768,11 @@ impl App {
     }
 
     fn filter_key(&mut self, k: KeyEvent) -> Vec<Effect> {
-        match k.code {
-            KeyCode::Enter => {
+        // A text field: printable keys type; the dialogs' confirm and
+        // cancel keys keep or undo it; the lists' up and down (arrow keys
+        // by default) walk the history.
+        let history = match self.keymap.input_action(&k) {
+            Some(Action::Confirm) => {
                 self.filter.editing = false;
                 let text = self.filter.input.value().trim().to_owned();
                 if !text.is_empty() && self.filter.error.is_none() {
@@ -775,29 +781,34 @@ impl App {
                 }
                 return vec![];
             }
-            KeyCode::Esc => {
+            Some(Action::Cancel) => {
                 self.filter.editing = false;
                 let before = std::mem::take(&mut self.filter.before);
                 self.filter.input = Input::new(before);
                 return self.filter_changed();
             }
-            KeyCode::Up | KeyCode::Down => {
-                let h = &self.filter.history;
-                if h.is_empty() {
-                    return vec![];
-                }
-                let next = match (k.code, self.filter.hist) {
-                    (KeyCode::Up, None) => Some(h.len() - 1),
-                    (KeyCode::Up, Some(i)) => Some(i.saturating_sub(1)),
-                    (KeyCode::Down, Some(i)) if i + 1 < h.len() => Some(i + 1),
-                    _ => None,
-                };
-                self.filter.hist = next;
-                let text = next.map(|i| h[i].clone()).unwrap_or_default();
-                self.filter.input = Input::new(text);
-                return self.filter_changed();
+            _ if matches!(k.code, KeyCode::Char(_)) => None,
+            _ => match self.keymap.action(&k) {
+                Some(Action::Up) => Some(true),
+                Some(Action::Down) => Some(false),
+                _ => None,
+            },
+        };
+        if let Some(up) = history {
+            let h = &self.filter.history;
+            if h.is_empty() {
+                return vec![];
             }
-            _ => {}
+            let next = match (up, self.filter.hist) {
+                (true, None) => Some(h.len() - 1),
+                (true, Some(i)) => Some(i.saturating_sub(1)),
+                (false, Some(i)) if i + 1 < h.len() => Some(i + 1),
+                _ => None,
+            };
+            self.filter.hist = next;
+            let text = next.map(|i| h[i].clone()).unwrap_or_default();
+            self.filter.input = Input::new(text);
+            return self.filter_changed();
         }
         if k.code == KeyCode::Char('c') && k.modifiers.contains(KeyModifiers::CONTROL) {
             return vec![Effect::Quit];
@@ -841,14 +852,12 @@ impl App {
         match d {
             Dialog::SignIn => self.sign_in_key(k),
             Dialog::Review(r) => self.review_key(r, k),
-            Dialog::QuitRun => match k.code {
-                KeyCode::Char('y') | KeyCode::Char('Y') => vec![Effect::Quit],
+            Dialog::QuitRun => match self.keymap.dialog_action(&k) {
+                Some(Action::Yes) => vec![Effect::Quit],
                 _ => vec![],
             },
-            Dialog::CancelRun => match k.code {
-                KeyCode::Char('y') | KeyCode::Char('Y') => {
-                    vec![Effect::Control(RunControl::Cancel)]
-                }
+            Dialog::CancelRun => match self.keymap.dialog_action(&k) {
+                Some(Action::Yes) => vec![Effect::Control(RunControl::Cancel)],
                 _ => {
                     self.status = Some("the run goes on".into());
                     vec![]
@@ -880,8 +889,8 @@ impl App {
                 self.dialog = Some(Dialog::Help { scroll });
                 vec![]
             }
-            Dialog::Copy { items, sel } => match (k.code, action) {
-                (KeyCode::Enter, _) | (_, Some(Action::Copy)) => {
+            Dialog::Copy { items, sel } => match (k.code, action, self.keymap.dialog_action(&k)) {
+                (_, _, Some(Action::Confirm)) | (_, Some(Action::Copy), _) => {
                     let (label, value) = items[sel].clone();
                     self.status = Some(format!(
                         "copied the {} to the clipboard",
@@ -889,7 +898,7 @@ impl App {
                     ));
                     vec![Effect::Copy(value)]
                 }
-                (KeyCode::Char(c), _) if c.is_ascii_digit() && c != '0' => {
+                (KeyCode::Char(c), _, _) if c.is_ascii_digit() && c != '0' => {
                     let i = (c as u8 - b'1') as usize;
                     if let Some((label, value)) = items.get(i).cloned() {
                         self.status = Some(format!(
@@ -901,27 +910,27 @@ impl App {
                     self.dialog = Some(Dialog::Copy { items, sel });
                     vec![]
                 }
-                (_, Some(Action::Down)) => {
+                (_, Some(Action::Down), _) => {
                     let sel = (sel + 1).min(items.len() - 1);
                     self.dialog = Some(Dialog::Copy { items, sel });
                     vec![]
                 }
-                (_, Some(Action::Up)) => {
+                (_, Some(Action::Up), _) => {
                     self.dialog = Some(Dialog::Copy {
                         items,
                         sel: sel.saturating_sub(1),
                     });
                     vec![]
                 }
-                (KeyCode::Esc, _) | (_, Some(Action::Quit)) => vec![],
+                (_, _, Some(Action::Cancel)) | (_, Some(Action::Quit), _) => vec![],
                 _ => {
                     self.dialog = Some(Dialog::Copy { items, sel });
                     vec![]
                 }
             },
-            Dialog::Export { mut input } => match k.code {
-                KeyCode::Esc => vec![],
-                KeyCode::Enter => {
+            Dialog::Export { mut input } => match self.keymap.input_action(&k) {
+                Some(Action::Cancel) => vec![],
+                Some(Action::Confirm) => {
                     let path = PathBuf::from(input.value().trim());
                     if path.as_os_str().is_empty() {
                         self.dialog = Some(Dialog::Export { input });

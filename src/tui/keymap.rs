@@ -8,154 +8,113 @@ use std::fmt;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
+/// Where a key is read: the lists (events, chats, the run), or a dialog
+/// (its own small set; navigation keys are the lists').
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Action {
-    Up,
-    Down,
-    PageUp,
-    PageDown,
-    Top,
-    Bottom,
-    NextView,
-    Filter,
-    Back,
-    Quit,
-    Mark,
-    MarkAll,
-    UnmarkAll,
-    Invert,
-    Open,
-    Raw,
-    DetailsUp,
-    DetailsDown,
-    Copy,
-    Export,
-    Help,
-    SignIn,
-    Review,
-    Pause,
-    CancelRun,
-    RetryFailed,
-    Report,
+pub enum Mode {
+    List,
+    Dialog,
+}
+
+/// The one description of every action: its variant, the mode it is read
+/// in, its name in the config file, what it does (the help screen), its
+/// word on the hint line (`""`: not shown there) and its default keys.
+/// Everything else about actions is derived from this list.
+macro_rules! actions {
+    ($($variant:ident $mode:ident $name:literal $what:literal $hint:literal [$($key:expr),*];)*) => {
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Action {
+            $($variant,)*
+        }
+
+        impl Action {
+            pub const ALL: &'static [Action] = &[$(Action::$variant,)*];
+
+            /// The name used in the config file.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(Action::$variant => $name,)*
+                }
+            }
+
+            /// What it does, for the help screen.
+            pub fn describe(self) -> &'static str {
+                match self {
+                    $(Action::$variant => $what,)*
+                }
+            }
+
+            /// Where its keys are read.
+            pub fn mode(self) -> Mode {
+                match self {
+                    $(Action::$variant => Mode::$mode,)*
+                }
+            }
+
+            /// The word on the hint line, for the actions shown there.
+            fn hint(self) -> Option<&'static str> {
+                match self {
+                    $(Action::$variant => Some($hint).filter(|h: &&str| !h.is_empty()),)*
+                }
+            }
+
+            fn defaults() -> Vec<(Action, Vec<Key>)> {
+                #[allow(unused_imports)]
+                use KeyCode::*;
+                vec![$((Action::$variant, vec![$($key),*]),)*]
+            }
+        }
+    };
+}
+
+const fn p(code: KeyCode) -> Key {
+    Key::plain(code)
+}
+
+const fn c(ch: char) -> Key {
+    Key::plain(KeyCode::Char(ch))
+}
+
+actions! {
+    Up List "up" "previous row" "" [p(Up), c('k')];
+    Down List "down" "next row" "" [p(Down), c('j')];
+    PageUp List "page_up" "previous page" "" [p(PageUp), Key::ctrl('b'), Key::ctrl('u')];
+    PageDown List "page_down" "next page" "" [p(PageDown), Key::ctrl('f'), Key::ctrl('d')];
+    Top List "top" "first row" "" [p(Home), c('g')];
+    Bottom List "bottom" "last row" "" [p(End), c('G')];
+    NextView List "next_view" "switch between events and chats" "chats/events" [p(Tab), p(BackTab)];
+    Filter List "filter" "edit the filter (live; confirm keeps it, cancel undoes it, up and down walk the history)" "filter" [c('/')];
+    Back List "back" "clear the filter" "" [p(Esc)];
+    Quit List "quit" "quit" "quit" [c('q'), Key::ctrl('c')];
+    Mark List "mark" "mark or unmark the targets of the selected row's chat" "mark" [c(' ')];
+    MarkAll List "mark_all" "mark every target of the matching external chats" "mark all" [c('a')];
+    UnmarkAll List "unmark_all" "unmark everything" "" [c('u')];
+    Invert List "invert" "invert the marks of the matching external chats" "" [c('i')];
+    Open List "open" "chats: show the chat's records in the events view" "" [p(Enter)];
+    Raw List "raw" "show or hide the raw AuditData" "raw" [c('r')];
+    DetailsUp List "details_up" "scroll the details up" "" [c('K'), c('[')];
+    DetailsDown List "details_down" "scroll the details down" "" [c('J'), c(']')];
+    Copy List "copy" "copy an id of the selected row (OSC 52, works over SSH); in a dialog, what it shows" "copy" [c('y')];
+    Export List "export" "write the marked targets as a plan file" "export" [c('e')];
+    Help List "help" "this help" "help" [c('?'), p(F(1))];
+    SignIn List "sign_in" "sign in to Entra ID (device code)" "sign in" [c('s')];
+    Review List "review" "review the marked targets, then run their removal" "run" [c('R')];
+    Pause List "pause" "run: pause or resume" "" [c('p')];
+    CancelRun List "cancel_run" "run: cancel (requests in flight finish); end a finished run" "" [c('x')];
+    RetryFailed List "retry_failed" "run: try the failed targets again" "" [c('t')];
+    Report List "report" "run: show the report of its journal" "" [c('o')];
+    Confirm Dialog "confirm" "dialogs: do it (send the typed count, write the file, sign in, copy the chosen id)" "" [p(Enter)];
+    Cancel Dialog "cancel" "dialogs: close without doing anything" "" [p(Esc)];
+    Yes Dialog "yes" "dialogs: answer yes (quit during a run, cancel a run)" "" [c('y'), c('Y')];
+    DryRun Dialog "dry_run" "review: switch between a dry run and a real one" "" [c('d')];
+    Browser Dialog "browser" "sign-in: use a browser instead of a device code" "" [c('b')];
+    SignOut Dialog "sign_out" "sign-in: sign out (deletes the saved session)" "" [c('o')];
+    CopyShown Dialog "copy_shown" "sign-in: copy the code, or the address while typing one" "" [Key::ctrl('y')];
 }
 
 impl Action {
-    pub const ALL: [Action; 27] = [
-        Action::Up,
-        Action::Down,
-        Action::PageUp,
-        Action::PageDown,
-        Action::Top,
-        Action::Bottom,
-        Action::NextView,
-        Action::Filter,
-        Action::Back,
-        Action::Quit,
-        Action::Mark,
-        Action::MarkAll,
-        Action::UnmarkAll,
-        Action::Invert,
-        Action::Open,
-        Action::Raw,
-        Action::DetailsUp,
-        Action::DetailsDown,
-        Action::Copy,
-        Action::Export,
-        Action::Help,
-        Action::SignIn,
-        Action::Review,
-        Action::Pause,
-        Action::CancelRun,
-        Action::RetryFailed,
-        Action::Report,
-    ];
-
-    /// The name used in the config file.
-    pub fn name(self) -> &'static str {
-        match self {
-            Action::Up => "up",
-            Action::Down => "down",
-            Action::PageUp => "page_up",
-            Action::PageDown => "page_down",
-            Action::Top => "top",
-            Action::Bottom => "bottom",
-            Action::NextView => "next_view",
-            Action::Filter => "filter",
-            Action::Back => "back",
-            Action::Quit => "quit",
-            Action::Mark => "mark",
-            Action::MarkAll => "mark_all",
-            Action::UnmarkAll => "unmark_all",
-            Action::Invert => "invert",
-            Action::Open => "open",
-            Action::Raw => "raw",
-            Action::DetailsUp => "details_up",
-            Action::DetailsDown => "details_down",
-            Action::Copy => "copy",
-            Action::Export => "export",
-            Action::Help => "help",
-            Action::SignIn => "sign_in",
-            Action::Review => "review",
-            Action::Pause => "pause",
-            Action::CancelRun => "cancel_run",
-            Action::RetryFailed => "retry_failed",
-            Action::Report => "report",
-        }
-    }
-
-    /// What it does, for the help screen.
-    pub fn describe(self) -> &'static str {
-        match self {
-            Action::Up => "previous row",
-            Action::Down => "next row",
-            Action::PageUp => "previous page",
-            Action::PageDown => "next page",
-            Action::Top => "first row",
-            Action::Bottom => "last row",
-            Action::NextView => "switch between events and chats",
-            Action::Filter => "edit the filter (live; Enter keeps it, Esc undoes; ↑↓ history)",
-            Action::Back => "close a dialog, clear the filter",
-            Action::Quit => "quit",
-            Action::Mark => "mark or unmark the targets of the selected row's chat",
-            Action::MarkAll => "mark every target of the matching external chats",
-            Action::UnmarkAll => "unmark everything",
-            Action::Invert => "invert the marks of the matching external chats",
-            Action::Open => "chats: show the chat's records in the events view",
-            Action::Raw => "show or hide the raw AuditData",
-            Action::DetailsUp => "scroll the details up",
-            Action::DetailsDown => "scroll the details down",
-            Action::Copy => "copy an id of the selected row (OSC 52, works over SSH)",
-            Action::Export => "write the marked targets as a plan file",
-            Action::Help => "this help",
-            Action::SignIn => "sign in to Entra ID (device code)",
-            Action::Review => "review the marked targets, then run their removal",
-            Action::Pause => "run: pause or resume",
-            Action::CancelRun => "run: cancel (requests in flight finish); end a finished run",
-            Action::RetryFailed => "run: try the failed targets again",
-            Action::Report => "run: show the report of its journal",
-        }
-    }
-
-    /// The word on the hint line, for the actions shown there.
-    fn hint(self) -> Option<&'static str> {
-        Some(match self {
-            Action::Filter => "filter",
-            Action::Mark => "mark",
-            Action::MarkAll => "mark all",
-            Action::NextView => "chats/events",
-            Action::Raw => "raw",
-            Action::Copy => "copy",
-            Action::Export => "export",
-            Action::SignIn => "sign in",
-            Action::Review => "run",
-            Action::Help => "help",
-            Action::Quit => "quit",
-            _ => return None,
-        })
-    }
-
     fn from_name(s: &str) -> Option<Action> {
-        Action::ALL.into_iter().find(|a| a.name() == s)
+        Action::ALL.iter().copied().find(|a| a.name() == s)
     }
 }
 
@@ -280,51 +239,15 @@ impl fmt::Display for Key {
 /// Keys to actions, and actions to their keys in order.
 #[derive(Debug, Clone)]
 pub struct Keymap {
-    by_key: HashMap<Key, Action>,
+    /// Per mode: a key means one action in the lists, and may mean
+    /// another in a dialog.
+    by_key: HashMap<(Mode, Key), Action>,
     keys: Vec<(Action, Vec<Key>)>,
 }
 
 impl Default for Keymap {
     fn default() -> Self {
-        use KeyCode::*;
-        let p = Key::plain;
-        let c = |ch| p(Char(ch));
-        let table: Vec<(Action, Vec<Key>)> = vec![
-            (Action::Up, vec![p(Up), c('k')]),
-            (Action::Down, vec![p(Down), c('j')]),
-            (
-                Action::PageUp,
-                vec![p(PageUp), Key::ctrl('b'), Key::ctrl('u')],
-            ),
-            (
-                Action::PageDown,
-                vec![p(PageDown), Key::ctrl('f'), Key::ctrl('d')],
-            ),
-            (Action::Top, vec![p(Home), c('g')]),
-            (Action::Bottom, vec![p(End), c('G')]),
-            (Action::NextView, vec![p(Tab), p(BackTab)]),
-            (Action::Filter, vec![c('/')]),
-            (Action::Back, vec![p(Esc)]),
-            (Action::Quit, vec![c('q'), Key::ctrl('c')]),
-            (Action::Mark, vec![c(' ')]),
-            (Action::MarkAll, vec![c('a')]),
-            (Action::UnmarkAll, vec![c('u')]),
-            (Action::Invert, vec![c('i')]),
-            (Action::Open, vec![p(Enter)]),
-            (Action::Raw, vec![c('r')]),
-            (Action::DetailsUp, vec![c('K'), c('[')]),
-            (Action::DetailsDown, vec![c('J'), c(']')]),
-            (Action::Copy, vec![c('y')]),
-            (Action::Export, vec![c('e')]),
-            (Action::Help, vec![c('?'), p(F(1))]),
-            (Action::SignIn, vec![c('s')]),
-            (Action::Review, vec![c('R')]),
-            (Action::Pause, vec![c('p')]),
-            (Action::CancelRun, vec![c('x')]),
-            (Action::RetryFailed, vec![c('t')]),
-            (Action::Report, vec![c('o')]),
-        ];
-        Keymap::from_table(table)
+        Keymap::from_table(Action::defaults())
     }
 }
 
@@ -333,7 +256,7 @@ impl Keymap {
         let mut by_key = HashMap::new();
         for (a, ks) in &keys {
             for k in ks {
-                by_key.insert(*k, *a);
+                by_key.insert((a.mode(), *k), *a);
             }
         }
         Keymap { by_key, keys }
@@ -359,9 +282,12 @@ impl Keymap {
             if parsed.is_empty() {
                 continue;
             }
-            // A key moved to this action leaves its old one.
-            for (_, ks) in table.iter_mut() {
-                ks.retain(|k| !parsed.contains(k));
+            // A key moved to this action leaves its old one (in the same
+            // mode: the lists and the dialogs read keys apart).
+            for (a, ks) in table.iter_mut() {
+                if a.mode() == action.mode() {
+                    ks.retain(|k| !parsed.contains(k));
+                }
             }
             if let Some(slot) = table.iter_mut().find(|(a, _)| *a == action) {
                 slot.1 = parsed;
@@ -370,8 +296,44 @@ impl Keymap {
         (Keymap::from_table(table), problems)
     }
 
+    /// The list action of a key.
     pub fn action(&self, e: &KeyEvent) -> Option<Action> {
-        self.by_key.get(&Key::from_event(e)).copied()
+        self.by_key.get(&(Mode::List, Key::from_event(e))).copied()
+    }
+
+    /// The dialog action of a key.
+    pub fn dialog_action(&self, e: &KeyEvent) -> Option<Action> {
+        self.by_key
+            .get(&(Mode::Dialog, Key::from_event(e)))
+            .copied()
+    }
+
+    /// The dialog action of a key read while text is typed: a printable
+    /// character types itself, whatever it is bound to.
+    pub fn input_action(&self, e: &KeyEvent) -> Option<Action> {
+        let k = Key::from_event(e);
+        if matches!(k.code, KeyCode::Char(_)) && !k.ctrl && !k.alt {
+            return None;
+        }
+        self.dialog_action(e)
+    }
+
+    /// Two actions' first keys as one hint: `↑↓`, or `ctrl-p/ctrl-n`.
+    pub fn pair(&self, a: Action, b: Action) -> String {
+        let (x, y) = (self.key(a), self.key(b));
+        if x.chars().count() == 1 && y.chars().count() == 1 {
+            format!("{x}{y}")
+        } else {
+            format!("{x}/{y}")
+        }
+    }
+
+    /// The first key of `a`, as hints and help lines name it; `-` when the
+    /// config unbound it.
+    pub fn key(&self, a: Action) -> String {
+        self.keys(a)
+            .first()
+            .map_or_else(|| "-".to_owned(), Key::to_string)
     }
 
     pub fn keys(&self, a: Action) -> &[Key] {
@@ -405,10 +367,12 @@ impl Keymap {
             .collect()
     }
 
-    /// Every action with its keys, for the help screen.
+    /// Every action with its keys, for the help screen: the lists' first,
+    /// then the dialogs'.
     pub fn help(&self) -> Vec<(String, &'static str)> {
-        self.keys
-            .iter()
+        let mut keys: Vec<&(Action, Vec<Key>)> = self.keys.iter().collect();
+        keys.sort_by_key(|(a, _)| a.mode());
+        keys.into_iter()
             .map(|(a, ks)| {
                 let keys: Vec<String> = ks.iter().map(Key::to_string).collect();
                 (keys.join(" "), a.describe())

@@ -8,6 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Clear, Gauge, Paragraph, Row, Table, Wrap};
 
 use super::app::{App, Dialog, View};
+use super::keymap::Action;
 use super::layout::{self, Areas};
 use super::theme::Role;
 use super::widgets::{block, centered, safe, thousands};
@@ -113,7 +114,7 @@ fn loading(f: &mut Frame, app: &App, area: Rect) {
             ),
             Line::raw(safe(e)),
             Line::raw(""),
-            Line::raw("q quits."),
+            Line::raw(format!("{} quits.", app.keymap.key(Action::Quit))),
         ])
         .wrap(Wrap { trim: false });
         f.render_widget(p, inner);
@@ -143,7 +144,13 @@ fn loading(f: &mut Frame, app: &App, area: Rect) {
             .gauge_style(app.theme.style(Role::Key)),
         g,
     );
-    f.render_widget(Paragraph::new("\nq quits at any moment."), note);
+    f.render_widget(
+        Paragraph::new(format!(
+            "\n{} quits at any moment.",
+            app.keymap.key(Action::Quit)
+        )),
+        note,
+    );
 }
 
 /// `(first, visible rows)` of a table.
@@ -609,8 +616,9 @@ fn reason_lines<'a>(
     if reasons.len() > most {
         out.push(Line::styled(
             format!(
-                "  and {} more (tab: the chat's details)",
-                reasons.len() - most
+                "  and {} more ({}: the chat's details)",
+                reasons.len() - most,
+                app.keymap.key(Action::NextView)
             ),
             app.theme.style(Role::Dim),
         ));
@@ -726,7 +734,10 @@ fn chat_details(f: &mut Frame, app: &App, area: Rect) {
     }
     lines.push(Line::raw(""));
     lines.push(Line::styled(
-        "Records (Enter shows them in the events view)",
+        format!(
+            "Records ({} shows them in the events view)",
+            app.keymap.key(Action::Open)
+        ),
         app.theme.style(Role::Title),
     ));
     for &r in d.ix.chats.records(chat).iter().take(50) {
@@ -802,7 +813,13 @@ fn hints(f: &mut Frame, app: &App, area: Rect) {
     }
     let mut spans = Vec::new();
     if app.filter.editing {
-        for (k, w) in [("enter", "keep"), ("esc", "undo"), ("↑↓", "history")] {
+        let km = &app.keymap;
+        let updown = km.pair(Action::Up, Action::Down);
+        for (k, w) in [
+            (km.key(Action::Confirm), "keep"),
+            (km.key(Action::Cancel), "undo"),
+            (updown, "history"),
+        ] {
             spans.push(Span::styled(k, t.style(Role::Key)));
             spans.push(Span::raw(format!(" {w}  ")));
         }
@@ -855,7 +872,13 @@ fn dialog(f: &mut Frame, app: &App, d: &Dialog, area: Rect) {
             f.render_widget(Clear, r);
             f.render_widget(
                 Paragraph::new(lines)
-                    .block(block(app, " Help (↑↓ scroll, esc closes) "))
+                    .block(block(
+                        app,
+                        format!(
+                            " Help ({} scroll, any other key closes) ",
+                            app.keymap.pair(Action::Up, Action::Down)
+                        ),
+                    ))
                     .wrap(Wrap { trim: false })
                     .scroll((*scroll, 0)),
                 r,
@@ -881,8 +904,14 @@ fn dialog(f: &mut Frame, app: &App, d: &Dialog, area: Rect) {
                 .collect();
             f.render_widget(Clear, r);
             f.render_widget(
-                Paragraph::new(lines)
-                    .block(block(app, " Copy to the clipboard (enter or 1-9, esc) ")),
+                Paragraph::new(lines).block(block(
+                    app,
+                    format!(
+                        " Copy to the clipboard ({} or 1-9, {}) ",
+                        app.keymap.key(Action::Confirm),
+                        app.keymap.key(Action::Cancel)
+                    ),
+                )),
                 r,
             );
         }
@@ -898,7 +927,11 @@ fn dialog(f: &mut Frame, app: &App, d: &Dialog, area: Rect) {
                     Span::raw(safe(input.value())),
                 ]),
                 Line::styled(
-                    "enter writes · esc cancels · run it with `chatevict apply FILE`",
+                    format!(
+                        "{} writes · {} cancels · run it with `chatevict apply FILE`",
+                        app.keymap.key(Action::Confirm),
+                        app.keymap.key(Action::Cancel)
+                    ),
                     t.style(Role::Dim),
                 ),
             ];

@@ -8,6 +8,7 @@ use ratatui::widgets::{Cell, Clear, Gauge, Paragraph, Row, Table, Wrap};
 use unicode_width::UnicodeWidthStr;
 
 use super::app::App;
+use super::keymap::Action;
 use super::layout;
 use super::run::{Review, ReviewState, SignIn};
 use super::theme::Role;
@@ -232,13 +233,32 @@ pub fn run_details(f: &mut Frame, app: &App, area: Rect) {
     {
         lines.push(Line::styled(safe(why), t.style(Role::Error)));
     }
+    let k = |a: Action| app.keymap.key(a);
     lines.push(Line::styled(
         if r.ended.is_some() {
-            "t retries the failed · o report · y copies an id · tab back to the events · R reviews a new run"
+            format!(
+                "{} retries the failed · {} report · {} copies an id · {} back to the events · {} reviews a new run",
+                k(Action::RetryFailed),
+                k(Action::Report),
+                k(Action::Copy),
+                k(Action::NextView),
+                k(Action::Review)
+            )
         } else if r.idle.is_some() {
-            "t retry the failed · o report · x end the run"
+            format!(
+                "{} retry the failed · {} report · {} end the run",
+                k(Action::RetryFailed),
+                k(Action::Report),
+                k(Action::CancelRun)
+            )
         } else {
-            "p pause/resume · x cancel (requests in flight finish) · t retry failed · o report"
+            format!(
+                "{} pause/resume · {} cancel (requests in flight finish) · {} retry failed · {} report",
+                k(Action::Pause),
+                k(Action::CancelRun),
+                k(Action::RetryFailed),
+                k(Action::Report)
+            )
         },
         t.style(Role::Dim),
     ));
@@ -249,6 +269,7 @@ pub fn sign_in_dialog(f: &mut Frame, app: &App, area: Rect) {
     let t = &app.theme;
     let r = centered(area, 96.min(area.width), 14);
     let spin = SPINNER[(app.tick % 4) as usize];
+    let k = |a: Action| app.keymap.key(a);
     let lines: Vec<Line> = match &app.sign_in {
         SignIn::Checking | SignIn::Starting => {
             vec![Line::raw(format!("{spin} asking Entra ID for a code…"))]
@@ -266,7 +287,10 @@ pub fn sign_in_dialog(f: &mut Frame, app: &App, area: Rect) {
             Line::raw(""),
             Line::styled(
                 format!(
-                    "{spin} waiting for you to enter it · y copies the code · b uses a browser instead · esc cancels"
+                    "{spin} waiting for the code to be typed in a browser · {} copies it · {} uses a browser instead · {} cancels",
+                    k(Action::Copy),
+                    k(Action::Browser),
+                    k(Action::Cancel)
                 ),
                 t.style(Role::Dim),
             ),
@@ -285,7 +309,10 @@ pub fn sign_in_dialog(f: &mut Frame, app: &App, area: Rect) {
             ]),
             Line::styled(
                 format!(
-                    "{spin} waiting · ctrl-y copies the address · enter sends the pasted one · esc cancels"
+                    "{spin} waiting · {} copies the address · {} sends the pasted one · {} cancels",
+                    k(Action::CopyShown),
+                    k(Action::Confirm),
+                    k(Action::Cancel)
                 ),
                 t.style(Role::Dim),
             ),
@@ -295,7 +322,12 @@ pub fn sign_in_dialog(f: &mut Frame, app: &App, area: Rect) {
             Line::raw(safe(e)),
             Line::raw(""),
             Line::styled(
-                "enter tries again · b uses a browser · esc closes",
+                format!(
+                    "{} tries again · {} uses a browser · {} closes",
+                    k(Action::Confirm),
+                    k(Action::Browser),
+                    k(Action::Cancel)
+                ),
                 t.style(Role::Dim),
             ),
         ],
@@ -307,12 +339,21 @@ pub fn sign_in_dialog(f: &mut Frame, app: &App, area: Rect) {
             )),
             Line::raw(""),
             Line::styled(
-                "enter signs in again (to pick up a consent granted since) · o signs out · esc closes",
+                format!(
+                    "{} signs in again (to pick up a consent granted since) · {} signs out · {} closes",
+                    k(Action::Confirm),
+                    k(Action::SignOut),
+                    k(Action::Cancel)
+                ),
                 t.style(Role::Dim),
             ),
         ],
         SignIn::Out => vec![Line::styled(
-            "Not signed in. enter signs in · esc closes",
+            format!(
+                "Not signed in. {} signs in · {} closes",
+                k(Action::Confirm),
+                k(Action::Cancel)
+            ),
             t.style(Role::Dim),
         )],
     };
@@ -360,7 +401,13 @@ pub fn review_dialog(f: &mut Frame, app: &App, rv: &Review, area: Rect) {
                 Paragraph::new(vec![
                     Line::styled("The run cannot be prepared:", t.style(Role::Error)),
                     Line::raw(safe(e)),
-                    Line::styled("esc closes (nothing was sent)", t.style(Role::Dim)),
+                    Line::styled(
+                        format!(
+                            "{} closes (nothing was sent)",
+                            app.keymap.key(Action::Cancel)
+                        ),
+                        t.style(Role::Dim),
+                    ),
                 ])
                 .wrap(Wrap { trim: false }),
                 inner,
@@ -385,7 +432,10 @@ pub fn review_dialog(f: &mut Frame, app: &App, rv: &Review, area: Rect) {
                     safe(&x.reason)
                 )));
             }
-            lines.push(Line::styled("esc closes", t.style(Role::Dim)));
+            lines.push(Line::styled(
+                format!("{} closes", app.keymap.key(Action::Cancel)),
+                t.style(Role::Dim),
+            ));
             f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
             return;
         }
@@ -562,13 +612,17 @@ pub fn review_dialog(f: &mut Frame, app: &App, rv: &Review, area: Rect) {
     );
     let mut foot_lines = if n == 0 {
         vec![Line::styled(
-            "Nothing left to send: an earlier run removed every marked target. esc closes.",
+            format!(
+                "Nothing left to send: an earlier run removed every marked target. {} closes.",
+                app.keymap.key(Action::Cancel)
+            ),
             t.style(Role::Marked),
         )]
     } else {
         vec![Line::from(vec![
             Span::raw(format!(
-                "Type {n} and press enter to {}: ",
+                "Type {n} and press {} to {}: ",
+                app.keymap.key(Action::Confirm),
                 if rv.dry_run {
                     "start the dry run (nothing is sent)"
                 } else {
@@ -583,8 +637,11 @@ pub fn review_dialog(f: &mut Frame, app: &App, rv: &Review, area: Rect) {
     }
     foot_lines.push(Line::styled(
         format!(
-            "d dry run: {} · ↑↓ select · esc cancels (nothing is sent)",
-            if rv.dry_run { "on" } else { "off" }
+            "{} dry run: {} · {} select · {} cancels (nothing is sent)",
+            app.keymap.key(Action::DryRun),
+            if rv.dry_run { "on" } else { "off" },
+            app.keymap.pair(Action::Up, Action::Down),
+            app.keymap.key(Action::Cancel)
         ),
         t.style(Role::Dim),
     ));
@@ -628,7 +685,10 @@ pub fn cancel_dialog(f: &mut Frame, app: &App, area: Rect) {
         Paragraph::new(vec![
             Line::raw("Cancel the run? Nothing new is sent; requests in flight"),
             Line::raw("finish and are journaled. A later run of the same marks"),
-            Line::raw("sends only what was not removed. y cancels · any key goes on"),
+            Line::raw(format!(
+                "sends only what was not removed. {} cancels · any key goes on",
+                app.keymap.key(Action::Yes)
+            )),
         ])
         .wrap(Wrap { trim: false })
         .block(block(app, " Cancel ")),
@@ -643,7 +703,10 @@ pub fn quit_dialog(f: &mut Frame, app: &App, area: Rect) {
         Paragraph::new(vec![
             Line::raw("A run is in progress. Quit anyway?"),
             Line::raw("Requests in flight finish; the journal keeps every one,"),
-            Line::raw("and a later run on these exports resumes. y quits · any key stays"),
+            Line::raw(format!(
+                "and a later run on these exports resumes. {} quits · any key stays",
+                app.keymap.key(Action::Yes)
+            )),
         ])
         .wrap(Wrap { trim: false })
         .block(block(app, " Quit ")),
@@ -663,7 +726,11 @@ pub fn report_dialog(f: &mut Frame, app: &App, lines: &[String], scroll: u16, ar
             .scroll((scroll, 0))
             .block(block(
                 app,
-                " Report (↑↓ scroll · y copies it · esc closes) ",
+                format!(
+                    " Report ({} scroll · {} copies it · any other key closes) ",
+                    app.keymap.pair(Action::Up, Action::Down),
+                    app.keymap.key(Action::Copy)
+                ),
             )),
         r,
     );

@@ -60,16 +60,20 @@ impl App {
                     fx.push(Effect::Control(RunControl::Finish));
                 }
                 if self.marks.is_empty() {
-                    self.status =
-                        Some("no target is marked (space marks the selected chat)".into());
+                    self.status = Some(format!(
+                        "no target is marked ({} marks the selected chat)",
+                        self.keymap.key(Action::Mark)
+                    ));
                     return vec![];
                 }
                 let Some(plan) = self.plan_or_wait(PlanUseArg::Review) else {
                     return vec![];
                 };
                 if plan.targets.is_empty() {
-                    self.status =
-                        Some("no target is marked (space marks the selected chat)".into());
+                    self.status = Some(format!(
+                        "no target is marked ({} marks the selected chat)",
+                        self.keymap.key(Action::Mark)
+                    ));
                     return vec![];
                 }
                 self.run_seq += 1;
@@ -163,23 +167,35 @@ impl App {
     pub(super) fn review_key(&mut self, mut r: Box<Review>, k: KeyEvent) -> Vec<Effect> {
         let rows = r.prepared().map_or(0, |(p, _)| p.targets().len());
         r.note = None;
-        match k.code {
-            KeyCode::Esc => {
+        let dialog = self.keymap.dialog_action(&k);
+        let list = self.keymap.action(&k);
+        let typing = matches!(k.code, KeyCode::Char(c) if c.is_ascii_digit())
+            || matches!(
+                k.code,
+                KeyCode::Backspace | KeyCode::Delete | KeyCode::Left | KeyCode::Right
+            );
+        if typing {
+            r.input.handle_event(&crossterm::event::Event::Key(k));
+            self.dialog = Some(Dialog::Review(r));
+            return vec![];
+        }
+        match (dialog, list) {
+            (Some(Action::Cancel), _) => {
                 self.status = Some("review closed: nothing was sent".into());
                 return vec![];
             }
-            KeyCode::Up => r.sel = r.sel.saturating_sub(1),
-            KeyCode::Down => r.sel = (r.sel + 1).min(rows.saturating_sub(1)),
-            KeyCode::PageUp => r.sel = r.sel.saturating_sub(10),
-            KeyCode::PageDown => r.sel = (r.sel + 10).min(rows.saturating_sub(1)),
+            (_, Some(Action::Up)) => r.sel = r.sel.saturating_sub(1),
+            (_, Some(Action::Down)) => r.sel = (r.sel + 1).min(rows.saturating_sub(1)),
+            (_, Some(Action::PageUp)) => r.sel = r.sel.saturating_sub(10),
+            (_, Some(Action::PageDown)) => r.sel = (r.sel + 10).min(rows.saturating_sub(1)),
             // Without a session only a dry run is possible.
-            KeyCode::Char('d') if self.account().is_some() => {
+            (Some(Action::DryRun), _) if self.account().is_some() => {
                 r.dry_run = !r.dry_run;
                 if let ReviewState::Ready { prepared, .. } = &mut r.state {
                     prepared.dry_run = r.dry_run;
                 }
             }
-            KeyCode::Enter => {
+            (Some(Action::Confirm), _) => {
                 let typed = r.input.value().trim().to_owned();
                 match (&r.state, r.to_send()) {
                     (_, Some(0)) => {
@@ -198,7 +214,10 @@ impl App {
                     }
                     (_, Some(n)) => {
                         r.note = Some(if typed.is_empty() {
-                            format!("type {n}, the number of removals to send, then enter")
+                            format!(
+                                "type {n}, the number of removals to send, then {}",
+                                self.keymap.key(Action::Confirm)
+                            )
                         } else {
                             format!("{typed} is not {n}: type the number of removals to send")
                         });
@@ -207,15 +226,12 @@ impl App {
                         r.note = Some("still checking the plan…".into());
                     }
                     (_, None) => {
-                        r.note = Some("this plan cannot be run (see above); esc closes".into());
+                        r.note = Some(format!(
+                            "this plan cannot be run (see above); {} closes",
+                            self.keymap.key(Action::Cancel)
+                        ));
                     }
                 }
-            }
-            KeyCode::Char(c) if c.is_ascii_digit() => {
-                r.input.handle_event(&crossterm::event::Event::Key(k));
-            }
-            KeyCode::Backspace | KeyCode::Delete | KeyCode::Left | KeyCode::Right => {
-                r.input.handle_event(&crossterm::event::Event::Key(k));
             }
             _ => {}
         }
@@ -385,23 +401,21 @@ impl App {
     }
 
     pub(super) fn sign_in_key(&mut self, k: KeyEvent) -> Vec<Effect> {
-        let ctrl = k
-            .modifiers
-            .contains(crossterm::event::KeyModifiers::CONTROL);
         if let SignIn::Browser { url, input, .. } = &mut self.sign_in {
-            match k.code {
-                KeyCode::Esc => {
+            // Typing the address the browser ended on.
+            match self.keymap.input_action(&k) {
+                Some(Action::Cancel) => {
                     self.sign_in = SignIn::Out;
                     self.status = Some("sign-in cancelled".into());
                     return vec![Effect::CancelSignIn];
                 }
-                KeyCode::Char('y') if ctrl => {
+                Some(Action::CopyShown) => {
                     let u = url.clone();
                     self.dialog = Some(Dialog::SignIn);
                     self.status = Some("copied the address to the clipboard".into());
                     return vec![Effect::Copy(u)];
                 }
-                KeyCode::Enter => {
+                Some(Action::Confirm) => {
                     let text = input.value().trim().to_owned();
                     self.dialog = Some(Dialog::SignIn);
                     if text.is_empty() {
@@ -417,13 +431,16 @@ impl App {
                 }
             }
         }
-        match (k.code, &self.sign_in) {
-            (KeyCode::Enter, SignIn::In(_)) => {
+        let dialog = self.keymap.dialog_action(&k);
+        let copy =
+            dialog == Some(Action::CopyShown) || self.keymap.action(&k) == Some(Action::Copy);
+        match (dialog, &self.sign_in) {
+            (Some(Action::Confirm), SignIn::In(_)) => {
                 self.sign_in = SignIn::Starting;
                 self.dialog = Some(Dialog::SignIn);
                 vec![Effect::SignIn]
             }
-            (KeyCode::Char('o'), SignIn::In(_)) => {
+            (Some(Action::SignOut), SignIn::In(_)) => {
                 if self.run_open() {
                     self.dialog = Some(Dialog::SignIn);
                     self.status = Some("a run is open: end it before signing out".into());
@@ -431,24 +448,24 @@ impl App {
                 }
                 vec![Effect::SignOut]
             }
-            (KeyCode::Esc, SignIn::Code { .. } | SignIn::Starting) => {
+            (Some(Action::Cancel), SignIn::Code { .. } | SignIn::Starting) => {
                 self.sign_in = SignIn::Out;
                 self.status = Some("sign-in cancelled".into());
                 vec![Effect::CancelSignIn]
             }
-            (KeyCode::Esc, _) => vec![],
-            (KeyCode::Char('y'), SignIn::Code { user_code, .. }) => {
+            (Some(Action::Cancel), _) => vec![],
+            (_, SignIn::Code { user_code, .. }) if copy => {
                 let c = user_code.clone();
                 self.dialog = Some(Dialog::SignIn);
                 self.status = Some("copied the code to the clipboard".into());
                 vec![Effect::Copy(c)]
             }
-            (KeyCode::Char('b'), SignIn::Code { .. } | SignIn::Failed(_) | SignIn::Out) => {
+            (Some(Action::Browser), SignIn::Code { .. } | SignIn::Failed(_) | SignIn::Out) => {
                 self.sign_in = SignIn::Starting;
                 self.dialog = Some(Dialog::SignIn);
                 vec![Effect::SignInBrowser]
             }
-            (KeyCode::Enter, SignIn::Failed(_) | SignIn::Out) => {
+            (Some(Action::Confirm), SignIn::Failed(_) | SignIn::Out) => {
                 self.sign_in = SignIn::Starting;
                 self.dialog = Some(Dialog::SignIn);
                 vec![Effect::SignIn]
