@@ -246,7 +246,7 @@ pub fn main() -> ExitCode {
             );
             return ExitCode::from(exit::USAGE);
         }
-        return ExitCode::from(crate::tui::run(crate::tui::Options {
+        return ExitCode::from(crate::tui::run_application(crate::tui::Options {
             files: cli.app.files,
             no_color: cli.app.no_color,
             ascii: cli.app.ascii,
@@ -279,7 +279,7 @@ pub fn main() -> ExitCode {
                 );
                 return ExitCode::from(exit::USAGE);
             }
-            crate::tui::run(crate::tui::Options {
+            crate::tui::run_application(crate::tui::Options {
                 no_color: a.no_color,
                 ascii: a.ascii,
                 demo: Some(crate::tui::Demo {

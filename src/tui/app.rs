@@ -610,7 +610,7 @@ impl App {
 
     /// Re-runs the filter when it depends on marks.
     fn marks_changed(&mut self) -> Vec<Effect> {
-        if self.filter.applied_text.contains("marked:") {
+        if self.filter.applied.uses_marks() {
             self.start_filter(self.filter.applied.clone())
         } else {
             vec![]

@@ -84,8 +84,10 @@ pub fn setup(opts: &Options, file: &FileSettings) -> (Keymap, Theme, Vec<String>
     (keymap, theme, problems)
 }
 
-/// Runs the application until the user quits; returns the exit code.
-pub fn run(mut opts: Options) -> u8 {
+/// Takes over the terminal, loads the exports and runs the application
+/// until the user quits; returns the exit code. (Not `run`: `tui::run`
+/// is the run's state.)
+pub fn run_application(mut opts: Options) -> u8 {
     let dirs = Dirs::from_env().ok();
     // The demo keeps everything (export copy, session, journals) in a
     // directory of its own, never in the user's real state.

@@ -17,6 +17,23 @@ pub enum Query {
     Or(Vec<Query>),
 }
 
+impl Query {
+    /// Whether the result depends on which chats are marked (`marked:`
+    /// anywhere in it): such a filter runs again when the marks change.
+    pub fn uses_marks(&self) -> bool {
+        match self {
+            Query::All => false,
+            Query::Term(Term::Flag {
+                field: FlagField::Marked,
+                ..
+            }) => true,
+            Query::Term(_) => false,
+            Query::Not(q) => q.uses_marks(),
+            Query::And(qs) | Query::Or(qs) => qs.iter().any(Query::uses_marks),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Term {
     /// A bare word or phrase (`field` is `None`), or `field:value`.

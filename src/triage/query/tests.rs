@@ -274,3 +274,15 @@ fn arb_query() -> impl Strategy<Value = Query> {
         ]
     })
 }
+
+#[test]
+fn a_filter_uses_marks_only_where_marked_is_a_term() {
+    let uses = |s: &str| parse(s).unwrap().uses_marks();
+    assert!(uses("marked:yes"));
+    assert!(uses("op:MemberAdded (ext:yes OR -marked:no)"));
+    // The word in a text, a chat name or a regex is no use of the marks.
+    assert!(!uses("\"marked:yes\""));
+    assert!(!uses("name:marked"));
+    assert!(!uses("ext:yes"));
+    assert!(!uses(""));
+}
