@@ -769,6 +769,21 @@ mod run_screens {
         pump(&mut app, k("ctrl-g"));
         ev(
             &mut app,
+            Event::Idle(Summary {
+                counts: Counts {
+                    failed: 1,
+                    ..Counts::default()
+                },
+                total: 0,
+                reason: EndReason::Finished,
+                sent: 1,
+                achieved_rate: None,
+                elapsed: Duration::ZERO,
+            }),
+        );
+        screens.push(("idle status", app.status.clone().unwrap_or_default()));
+        ev(
+            &mut app,
             Event::Ended(Summary {
                 counts: Counts::default(),
                 total: 0,

@@ -168,10 +168,16 @@ pub fn run_application(mut opts: Options) -> u8 {
     app.max_rate = remote.settings.max_rate;
     if let Some(e) = &remote.emulator {
         app.demo_banner = Some("DEMO".into());
-        app.status = Some(format!(
-            "demo: an emulated tenant at {} (nothing leaves this machine); / ext:yes, a marks all, s signs in, R runs",
-            e.url().trim_end_matches('/')
-        ));
+        let k = |a: keymap::Action| app.keymap.key(a);
+        let status = format!(
+            "demo: an emulated tenant at {} (nothing leaves this machine); {} ext:yes, {} marks all, {} signs in, {} runs",
+            e.url().trim_end_matches('/'),
+            k(keymap::Action::Filter),
+            k(keymap::Action::MarkAll),
+            k(keymap::Action::SignIn),
+            k(keymap::Action::Review)
+        );
+        app.status = Some(status);
         app.demo_url = Some(e.url().trim_end_matches('/').to_owned());
     }
     if !problems.is_empty() {

@@ -474,8 +474,9 @@ pub fn review_dialog(f: &mut Frame, app: &App, rv: &Review, area: Rect) {
             safe(&a.username)
         ),
         None => format!(
-            "tenant {} · not signed in (s signs in): only a dry run is possible",
-            safe(&prepared.tenant_id)
+            "tenant {} · not signed in ({} signs in): only a dry run is possible",
+            safe(&prepared.tenant_id),
+            app.keymap.key(Action::SignIn)
         ),
     };
     let mut head = vec![

@@ -375,12 +375,16 @@ impl App {
                     Event::Idle(s) => {
                         let failed = s.counts.failed;
                         r.idle = Some(s);
+                        let k = |a: Action| self.keymap.key(a);
                         self.status = Some(if failed > 0 {
                             format!(
-                                "finished with {failed} failed: t retries them, o shows the report, x ends the run"
+                                "finished with {failed} failed: {} retries them, {} shows the report, {} ends the run",
+                                k(Action::RetryFailed),
+                                k(Action::Report),
+                                k(Action::CancelRun)
                             )
                         } else {
-                            "finished: o shows the report".into()
+                            format!("finished: {} shows the report", k(Action::Report))
                         });
                         if failed == 0 {
                             return vec![Effect::Control(RunControl::Finish)];
