@@ -718,7 +718,15 @@ impl App {
                 }
             }
             Action::Quit => return vec![Effect::Quit],
-            Action::Mark => return self.mark_selected(),
+            Action::Mark => {
+                // As in a file manager: mark, then on to the next row.
+                let before = self.marks.len();
+                let mut fx = self.mark_selected();
+                if self.marks.len() != before {
+                    fx.extend(self.act(Action::Down));
+                }
+                return fx;
+            }
             Action::MarkAll => return self.mark_matching(Some(true)),
             Action::Invert => return self.mark_matching(None),
             Action::UnmarkAll => {

@@ -86,7 +86,7 @@ actions! {
     Filter List "filter" "edit the filter (live; confirm keeps it, cancel undoes it, up and down walk the history)" "filter" [c('/')];
     Back List "back" "clear the filter" "" [p(Esc)];
     Quit List "quit" "quit" "quit" [c('q'), Key::ctrl('c')];
-    Mark List "mark" "mark or unmark the targets of the selected row's chat" "mark" [c(' ')];
+    Mark List "mark" "mark or unmark the targets of the selected row's chat, then move down" "mark" [c(' ')];
     MarkAll List "mark_all" "mark every target of the matching external chats" "mark all" [c('a')];
     UnmarkAll List "unmark_all" "unmark everything" "" [c('u')];
     Invert List "invert" "invert the marks of the matching external chats" "" [c('i')];

@@ -2,6 +2,7 @@
 //! came from an export goes through `for_terminal` first.
 
 use ratatui::Frame;
+use unicode_width::UnicodeWidthStr;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
@@ -14,6 +15,7 @@ use super::theme::Role;
 use super::widgets::{block, centered, safe, thousands};
 use crate::triage::external::is_guest_upn;
 use crate::ual::Record;
+use crate::ual::record::member_role_label;
 
 pub fn draw(f: &mut Frame, app: &App) {
     let a = layout::areas(f.area());
@@ -383,14 +385,11 @@ fn details(f: &mut Frame, app: &App, area: Rect) {
     }
 }
 
-/// What a member is to the record's tenant: its badge and colour.
-fn member_kind(
-    upn: &str,
-    org: &str,
-    role: Option<i32>,
-    home: &str,
-) -> (&'static str, Option<Role>) {
-    if is_guest_upn(upn) || role == Some(3) {
+/// A member's badge, from its UPN and tenant. The role number does not
+/// decide it: exports disagree with Microsoft's table about what the
+/// numbers mean.
+fn member_kind(upn: &str, org: &str, home: &str) -> (&'static str, Option<Role>) {
+    if is_guest_upn(upn) {
         ("guest", Some(Role::Guest))
     } else if org.is_empty() {
         ("?", Some(Role::Dim))
@@ -501,10 +500,20 @@ fn record_details(f: &mut Frame, app: &App, area: Rect) {
         ),
         r.source.line
     );
-    let wide = area.width >= 100 && !members.is_empty();
+    // The table beside the record only where its columns fit whole in
+    // half the width (a UPN cut short is useless); else the list below
+    // the record, which wraps and cuts nothing. The badge says home,
+    // external or guest; the tenant ids are in the list and the chat.
+    let width_of = |f: &dyn Fn(&crate::ual::record::Member) -> usize| {
+        members.iter().map(f).max().unwrap_or(0)
+    };
+    let name_w = width_of(&|m| safe(ds.opt(m.display_name)).width()).max(4);
+    let upn_w = width_of(&|m| safe(ds.opt(m.upn)).width()).max(3);
+    let role_w = width_of(&|m| m.role.map_or(0, |n| member_role_label(n).width())).max(4);
+    let need = (name_w + upn_w + role_w + 8 + 3 + 2) as u16;
+    let wide = !members.is_empty() && need <= area.width / 2;
     let (left, right) = if wide {
-        let [l, r] = Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)])
-            .areas(area);
+        let [l, r] = Layout::horizontal([Constraint::Fill(1), Constraint::Length(need)]).areas(area);
         (l, Some(r))
     } else {
         (area, None)
@@ -516,33 +525,25 @@ fn record_details(f: &mut Frame, app: &App, area: Rect) {
             .map(|m| {
                 let upn = ds.opt(m.upn);
                 let org = ds.opt(m.organization_id).trim();
-                let (badge, role) = member_kind(upn, org, m.role, ds.opt(r.organization_id));
+                let (badge, role) = member_kind(upn, org, ds.opt(r.organization_id));
                 let style = role.map_or(Style::default(), |x| t.style(x));
                 Row::new(vec![
                     Cell::from(safe(ds.opt(m.display_name))),
-                    Cell::from(match m.role {
-                        Some(1) => "member".to_owned(),
-                        Some(2) => "owner".to_owned(),
-                        Some(3) => "guest".to_owned(),
-                        Some(n) => n.to_string(),
-                        None => String::new(),
-                    }),
+                    Cell::from(m.role.map(member_role_label).unwrap_or_default()),
                     Cell::from(safe(upn)),
-                    Cell::from(safe(org)),
                     Cell::from(Span::styled(badge, style)),
                 ])
             })
             .collect()
     };
     let member_widths = [
-        Constraint::Fill(2),
-        Constraint::Length(6),
-        Constraint::Fill(3),
-        Constraint::Length(10),
+        Constraint::Length(name_w as u16),
+        Constraint::Length(role_w as u16),
+        Constraint::Length(upn_w as u16),
         Constraint::Length(8),
     ];
     let member_header =
-        Row::new(["Name", "Role", "UPN", "Tenant", ""]).style(app.theme.style(Role::Title));
+        Row::new(["Name", "Role", "UPN", ""]).style(app.theme.style(Role::Title));
     if let Some(right) = right {
         f.render_widget(
             Paragraph::new(lines)
@@ -567,9 +568,18 @@ fn record_details(f: &mut Frame, app: &App, area: Rect) {
             for m in members {
                 let upn = ds.opt(m.upn);
                 let org = ds.opt(m.organization_id).trim();
-                let (badge, _) = member_kind(upn, org, m.role, ds.opt(r.organization_id));
+                let (badge, _) = member_kind(upn, org, ds.opt(r.organization_id));
+                let role = m
+                    .role
+                    .map(|n| format!(" · {}", member_role_label(n)))
+                    .unwrap_or_default();
+                let tenant = if org.is_empty() {
+                    String::new()
+                } else {
+                    format!(" · tenant {}", safe(org))
+                };
                 lines.push(Line::raw(format!(
-                    "  {badge:<8} {} <{}>",
+                    "  {badge:<8} {} <{}>{role}{tenant}",
                     safe(ds.opt(m.display_name)),
                     safe(upn)
                 )));

@@ -62,8 +62,27 @@ pub struct Member {
     pub upn: Option<Sym>,
     pub display_name: Option<Sym>,
     pub organization_id: Option<Sym>,
-    /// `Role`: 1 member, 2 owner, 3 guest (as Teams logs it).
+    /// `Role`, Microsoft's `MemberRoleType` (see [`member_role_name`]).
     pub role: Option<i32>,
+}
+
+/// The name of a `Members[].Role` value in Microsoft's `MemberRoleType`
+/// table (Office 365 Management Activity API schema: 0 Member, 1 Owner,
+/// 2 Guest); `None` for a value the table does not have. Exports have
+/// been seen to use 1 to 3 as well, so screens show the number beside the
+/// name, and nothing decides who is a target by it.
+pub fn member_role_name(role: i32) -> Option<&'static str> {
+    match role {
+        0 => Some("member"),
+        1 => Some("owner"),
+        2 => Some("guest"),
+        _ => None,
+    }
+}
+
+/// A role as screens show it: `owner (1)`, or `unknown (7)`.
+pub fn member_role_label(role: i32) -> String {
+    format!("{} ({role})", member_role_name(role).unwrap_or("unknown"))
 }
 
 /// `ParticipantInfo`.
