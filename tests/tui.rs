@@ -595,10 +595,14 @@ mod run_screens {
     }
 
     fn sign_in(app: &mut App) {
+        sign_in_as(app, "admin@contoso.onmicrosoft.com");
+    }
+
+    pub(super) fn sign_in_as(app: &mut App, user: &str) {
         remote(
             app,
             RemoteMsg::SignedIn(Account {
-                username: "admin@contoso.onmicrosoft.com".into(),
+                username: user.into(),
                 name: Some("Admin".into()),
                 tenant_id: common::emu::HOME.into(),
                 object_id: None,
@@ -1340,5 +1344,52 @@ mod run_screens {
             app.run.as_ref().unwrap().states[0],
             TargetState::Removed { .. }
         ));
+    }
+}
+
+#[test]
+fn an_anonymised_home_tenant_is_said_in_the_header_and_the_account_always_shows() {
+    let d = tempfile::tempdir().unwrap();
+    let path = d
+        .path()
+        .join("anonymised-export-with-a-long-name-2026-11.ndjson");
+    let rec = |id: &str, org: &str| {
+        serde_json::json!({
+            "CreationTime": "2026-11-02T09:00:00", "Id": id, "Operation": "MemberAdded",
+            "OrganizationId": org, "RecordType": 25, "UserKey": "", "UserType": 0,
+            "Workload": "MicrosoftTeams", "UserId": "rob@fabrikam.com",
+            "ChatThreadId": "19:abc@thread.v2", "CommunicationType": "GroupChat",
+            "Members": [
+                {"DisplayName": "Rob", "UPN": "rob@fabrikam.com", "Role": 1},
+                {"DisplayName": "Megan", "UPN": "megan@contoso.com", "Role": 1},
+            ],
+        })
+        .to_string()
+    };
+    std::fs::write(
+        &path,
+        rec("00000001-0000-4000-8000-000000000001", "<tenant>") + "\n",
+    )
+    .unwrap();
+    for size in [(80, 24), (120, 40)] {
+        let mut app = app_with(vec![path.clone()], size);
+        // Said whole once loaded…
+        assert!(
+            app.status
+                .as_deref()
+                .unwrap_or("")
+                .contains("home tenant unknown in 1 of 1 chats"),
+            "{:?}",
+            app.status
+        );
+        // …and kept in the header, beside the whole account.
+        run_screens::sign_in_as(&mut app, "administrator@contoso.onmicrosoft.com");
+        let s = screen(&app);
+        let header = s.lines().next().unwrap();
+        assert!(
+            header.contains("administrator@contoso.onmicrosoft.com (2f1a7c3e…)"),
+            "the account whole at {size:?}: {header}"
+        );
+        assert!(header.contains("tenant unknown"), "at {size:?}: {header}");
     }
 }

@@ -344,6 +344,27 @@ pub struct App {
     pub sources: Option<Result<Vec<plan::SourceFile>, String>>,
     /// What to do with the plan once the exports are hashed.
     after_hash: Option<PlanUse>,
+    /// Said in the header when the data cannot tell home from external
+    /// (an anonymised export whose tenant ids are no GUIDs).
+    pub home_warning: Option<String>,
+}
+
+/// The header's warning when chats have no home tenant that is a GUID:
+/// then nobody can be told home from external, and every member of such
+/// a chat shows as external.
+fn home_warning(d: &Data) -> Option<String> {
+    let unknown =
+        d.ix.chats
+            .list
+            .iter()
+            .filter(|c| !crate::triage::chats::is_guid(d.ds.opt(c.home_tenant).trim()))
+            .count();
+    (unknown > 0).then(|| {
+        format!(
+            "home tenant unknown in {unknown} of {} chats (anonymised export?)",
+            d.ix.chats.list.len()
+        )
+    })
 }
 
 /// What the plan is asked for (see [`App::plan_or_wait`]).
@@ -417,6 +438,7 @@ impl App {
             max_rate: crate::config::DEFAULT_MAX_RATE,
             sources: None,
             after_hash: None,
+            home_warning: None,
         }
     }
 
@@ -523,6 +545,12 @@ impl App {
             }
             Msg::Loaded(d) => {
                 self.marks.per_chat = vec![0; d.ix.chats.list.len()];
+                self.home_warning = home_warning(&d);
+                if let Some(w) = &self.home_warning {
+                    self.status = Some(format!(
+                        "{w}: members cannot be told home from external in those chats"
+                    ));
+                }
                 self.data = Some(Arc::from(d));
                 self.start_filter(Query::All)
             }

@@ -2,11 +2,11 @@
 //! came from an export goes through `for_terminal` first.
 
 use ratatui::Frame;
-use unicode_width::UnicodeWidthStr;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Clear, Gauge, Paragraph, Row, Table, Wrap};
+use unicode_width::UnicodeWidthStr;
 
 use super::app::{App, Dialog, View};
 use super::keymap::Action;
@@ -43,12 +43,12 @@ pub fn draw(f: &mut Frame, app: &App) {
 
 fn header(f: &mut Frame, app: &App, a: &Areas) {
     let t = &app.theme;
-    let mut spans = vec![Span::styled(
+    let mut left = vec![Span::styled(
         " chatevict ",
         t.style(Role::Header).add_modifier(Modifier::BOLD),
     )];
     if let Some(b) = &app.demo_banner {
-        spans.push(Span::styled(
+        left.push(Span::styled(
             format!(" {b} "),
             t.style(Role::External).add_modifier(Modifier::BOLD),
         ));
@@ -63,45 +63,121 @@ fn header(f: &mut Frame, app: &App, a: &Areas) {
     } else {
         names.join(", ")
     };
-    let narrow = a.header.width < 100 || app.demo_banner.is_some();
-    match &app.data {
-        None => spans.push(Span::raw(format!(" loading {files}…"))),
-        Some(d) => {
-            let ext = d.ix.chats.external().count();
-            // Narrow: the counts are in the table's title and the filter
-            // bar already; the marks matter more.
-            spans.push(Span::raw(if narrow {
-                format!(" {files} ")
-            } else {
-                format!(
-                    " {files} · {} records · {} chats ({} external) ",
-                    thousands(d.ds.records.len()),
-                    thousands(d.ix.chats.list.len()),
-                    thousands(ext),
-                )
-            }));
-            spans.push(Span::styled("│ ", t.style(Role::Dim)));
-            spans.push(Span::styled(
-                format!("{} targets marked", app.marks.len()),
-                t.style(Role::Marked).add_modifier(Modifier::BOLD),
-            ));
-            spans.push(Span::raw(format!(
-                " · {} hidden by the filter ",
-                app.hidden_marks()
-            )));
-            spans.push(Span::styled("│ ", t.style(Role::Dim)));
-            spans.push(match &app.sign_in {
-                super::run::SignIn::In(acc) => Span::raw(format!(
-                    "{} ({}…)",
-                    safe(&acc.username),
-                    safe(&acc.tenant_id.chars().take(8).collect::<String>())
-                )),
-                super::run::SignIn::Checking => Span::styled("signing in…", t.style(Role::Dim)),
-                _ => Span::styled("not signed in", t.style(Role::Dim)),
-            });
+    let Some(d) = &app.data else {
+        left.push(Span::raw(format!(" loading {files}…")));
+        f.render_widget(Paragraph::new(Line::from(left)), a.header);
+        return;
+    };
+    // What must always show, right to left: who is signed in (and to
+    // which tenant), the marks, a warning about the data. The file names
+    // and counts get what is left, and shorten first.
+    let mut right = vec![Span::styled("│ ", t.style(Role::Dim))];
+    let account = match &app.sign_in {
+        super::run::SignIn::In(acc) => Span::raw(format!(
+            "{} ({}…)",
+            safe(&acc.username),
+            safe(&acc.tenant_id.chars().take(8).collect::<String>())
+        )),
+        super::run::SignIn::Checking => Span::styled("signing in…", t.style(Role::Dim)),
+        _ => Span::styled("not signed in", t.style(Role::Dim)),
+    };
+    let fixed: usize =
+        left.iter().chain(&right).map(Span::width).sum::<usize>() + 2 + account.width();
+    let (marked, hidden) = (app.marks.len(), app.hidden_marks());
+    // The marks in as many words as the width allows.
+    let marks = [
+        format!("{marked} targets marked · {hidden} hidden by the filter "),
+        format!("{marked} marked · {hidden} hidden "),
+        format!("{marked} marked "),
+    ]
+    .into_iter()
+    .find(|m| fixed + m.width() + 4 <= a.header.width as usize)
+    .unwrap_or_else(|| format!("{marked} marked "));
+    // The data warning in what room is left after the marks; the
+    // program's name gives way to it on a narrow screen.
+    if let Some(w) = &app.home_warning {
+        let width = a.header.width as usize;
+        let taken = fixed + marks.width();
+        let title = left[0].width();
+        let fits = |x: &str, room: usize| taken + x.width() + 2 <= room;
+        let pick = [
+            w.as_str(),
+            "home tenant unknown (anonymised?)",
+            "tenant unknown",
+        ]
+        .into_iter()
+        .find(|x| fits(x, width));
+        let pick = match pick {
+            Some(p) => Some(p),
+            None if fits("tenant unknown", width + title) => {
+                left.remove(0);
+                Some("tenant unknown")
+            }
+            None => None,
+        };
+        if let Some(text) = pick {
+            right.push(Span::styled(format!("{text} "), t.style(Role::Error)));
+            right.push(Span::styled("│ ", t.style(Role::Dim)));
         }
     }
-    f.render_widget(Paragraph::new(Line::from(spans)), a.header);
+    let (count, rest) = marks.split_at(marks.find(" · ").unwrap_or(marks.len() - 1));
+    right.push(Span::styled(
+        count.to_owned(),
+        t.style(Role::Marked).add_modifier(Modifier::BOLD),
+    ));
+    right.push(Span::raw(rest.to_owned()));
+    right.push(Span::styled("│ ", t.style(Role::Dim)));
+    right.push(account);
+    let used: usize = left.iter().chain(&right).map(Span::width).sum();
+    let room = (a.header.width as usize).saturating_sub(used);
+    let ext = d.ix.chats.external().count();
+    let counts = format!(
+        " {files} · {} records · {} chats ({} external) ",
+        thousands(d.ds.records.len()),
+        thousands(d.ix.chats.list.len()),
+        thousands(ext),
+    );
+    // The counts are in the table's title and the filter bar as well.
+    let middle = if counts.width() <= room && app.demo_banner.is_none() {
+        counts
+    } else if room >= 4 {
+        format!(" {} ", shorten_middle(&files, room - 2))
+    } else {
+        " ".repeat(room)
+    };
+    left.push(Span::raw(middle));
+    left.extend(right);
+    f.render_widget(Paragraph::new(Line::from(left)), a.header);
+}
+
+/// `text` in at most `width` columns, its middle replaced by `…` when it
+/// does not fit (the ends of a file name say the most).
+fn shorten_middle(text: &str, width: usize) -> String {
+    if text.width() <= width {
+        return text.to_owned();
+    }
+    if width == 0 {
+        return String::new();
+    }
+    let keep = width - 1;
+    let (head_w, tail_w) = (keep - keep / 2, keep / 2);
+    let mut head = String::new();
+    for c in text.chars() {
+        if head.width() + c.to_string().width() > head_w {
+            break;
+        }
+        head.push(c);
+    }
+    let mut tail: Vec<char> = Vec::new();
+    for c in text.chars().rev() {
+        let w: usize = tail.iter().map(|c| c.to_string().width()).sum();
+        if w + c.to_string().width() > tail_w {
+            break;
+        }
+        tail.push(c);
+    }
+    tail.reverse();
+    format!("{head}…{}", tail.into_iter().collect::<String>())
 }
 
 fn loading(f: &mut Frame, app: &App, area: Rect) {
@@ -504,16 +580,16 @@ fn record_details(f: &mut Frame, app: &App, area: Rect) {
     // half the width (a UPN cut short is useless); else the list below
     // the record, which wraps and cuts nothing. The badge says home,
     // external or guest; the tenant ids are in the list and the chat.
-    let width_of = |f: &dyn Fn(&crate::ual::record::Member) -> usize| {
-        members.iter().map(f).max().unwrap_or(0)
-    };
+    let width_of =
+        |f: &dyn Fn(&crate::ual::record::Member) -> usize| members.iter().map(f).max().unwrap_or(0);
     let name_w = width_of(&|m| safe(ds.opt(m.display_name)).width()).max(4);
     let upn_w = width_of(&|m| safe(ds.opt(m.upn)).width()).max(3);
     let role_w = width_of(&|m| m.role.map_or(0, |n| member_role_label(n).width())).max(4);
     let need = (name_w + upn_w + role_w + 8 + 3 + 2) as u16;
     let wide = !members.is_empty() && need <= area.width / 2;
     let (left, right) = if wide {
-        let [l, r] = Layout::horizontal([Constraint::Fill(1), Constraint::Length(need)]).areas(area);
+        let [l, r] =
+            Layout::horizontal([Constraint::Fill(1), Constraint::Length(need)]).areas(area);
         (l, Some(r))
     } else {
         (area, None)
@@ -542,8 +618,7 @@ fn record_details(f: &mut Frame, app: &App, area: Rect) {
         Constraint::Length(upn_w as u16),
         Constraint::Length(8),
     ];
-    let member_header =
-        Row::new(["Name", "Role", "UPN", ""]).style(app.theme.style(Role::Title));
+    let member_header = Row::new(["Name", "Role", "UPN", ""]).style(app.theme.style(Role::Title));
     if let Some(right) = right {
         f.render_widget(
             Paragraph::new(lines)
