@@ -1393,3 +1393,115 @@ fn an_anonymised_home_tenant_is_said_in_the_header_and_the_account_always_shows(
         assert!(header.contains("tenant unknown"), "at {size:?}: {header}");
     }
 }
+
+#[test]
+fn export_asks_before_replacing_a_file() {
+    let d = tempfile::tempdir().unwrap();
+    let existing = d.path().join("plan.json");
+    std::fs::write(&existing, "keep me").unwrap();
+    let writes = |fx: Vec<Effect>| {
+        fx.into_iter()
+            .any(|e| matches!(e, Effect::WritePlan { .. }))
+    };
+    let mut app = fixture_app((120, 40));
+    pump(&mut app, ch('a'));
+    pump(&mut app, ch('e'));
+    for _ in 0.."chatevict-plan.json".len() {
+        pump(&mut app, key(KeyCode::Backspace));
+    }
+    typed(&mut app, existing.to_str().unwrap());
+    assert!(!writes(pump(&mut app, key(KeyCode::Enter))), "asked first");
+    assert!(
+        screen(&app).contains("That file exists"),
+        "{}",
+        screen(&app)
+    );
+    // Typing another character takes the question back.
+    typed(&mut app, "x");
+    pump(&mut app, key(KeyCode::Backspace));
+    assert!(!writes(pump(&mut app, key(KeyCode::Enter))), "asked again");
+    // Confirmed: written.
+    assert!(writes(pump(&mut app, key(KeyCode::Enter))));
+    // A new name is written at once.
+    pump(&mut app, ch('e'));
+    typed(&mut app, "-new");
+    assert!(writes(pump(&mut app, key(KeyCode::Enter))));
+    assert_eq!(std::fs::read_to_string(&existing).unwrap(), "keep me");
+}
+
+#[test]
+fn an_invalid_filter_is_never_left_in_the_bar() {
+    let mut app = fixture_app((120, 40));
+    let all = app.rows.len();
+    // A valid filter, kept.
+    pump(&mut app, ch('/'));
+    typed(&mut app, "ext:yes");
+    pump(&mut app, key(KeyCode::Enter));
+    let ext = app.rows.clone();
+    assert!(ext.len() < all);
+    // An invalid one, entered: the bar and the list go back to ext:yes,
+    // and the user is told why.
+    pump(&mut app, ch('/'));
+    typed(&mut app, " user:(");
+    pump(&mut app, key(KeyCode::Enter));
+    assert_eq!(app.filter.input.value(), "ext:yes");
+    assert_eq!(app.rows, ext, "the list shows what the bar says");
+    let status = app.status.clone().unwrap_or_default();
+    assert!(
+        status.contains("not applied") && status.contains("`ext:yes`"),
+        "{status}"
+    );
+    assert!(app.filter.error.is_none());
+    // Escaped while invalid: the same.
+    pump(&mut app, ch('/'));
+    typed(&mut app, " op:\"");
+    pump(&mut app, key(KeyCode::Esc));
+    assert_eq!(app.filter.input.value(), "ext:yes");
+    assert_eq!(app.rows, ext);
+    assert!(app.filter.error.is_none());
+}
+
+#[test]
+fn ascii_means_pure_ascii_on_every_screen() {
+    let d = tempfile::tempdir().unwrap();
+    let hostile = hostile_export(d.path());
+    for size in [(80, 24), (120, 40)] {
+        for files in [
+            vec![common::fixture("triage-chats.ndjson")],
+            vec![hostile.clone()],
+        ] {
+            let ds = common::load(&files);
+            let ix = chatevict::triage::index::Index::build(&ds);
+            let sources = chatevict::triage::plan::sources_of(&ds);
+            let mut app = App::new(
+                files.clone(),
+                Keymap::default(),
+                Theme::new(true, true),
+                size,
+            );
+            // The loading screen, with its gauge.
+            pump(&mut app, Msg::Progress(50, 100));
+            let mut screens = vec![screen(&app)];
+            pump(&mut app, Msg::Loaded(Box::new(Data { ds, ix, files })));
+            let hashed =
+                chatevict::triage::plan::hash_sources(&sources).map_err(|(_, e)| e.to_string());
+            pump(&mut app, Msg::Hashed(hashed));
+            screens.push(screen(&app));
+            pump(&mut app, ch('a'));
+            pump(&mut app, key(KeyCode::Tab));
+            screens.push(screen(&app));
+            pump(&mut app, key(KeyCode::F(1)));
+            screens.push(screen(&app));
+            pump(&mut app, key(KeyCode::Esc));
+            pump(&mut app, ch('R'));
+            screens.push(screen(&app));
+            for s in &screens {
+                let odd: String = s.chars().filter(|c| !c.is_ascii()).collect();
+                assert!(odd.is_empty(), "not ASCII: {odd:?}\n{s}");
+            }
+            if size == (80, 24) && app.files[0].ends_with("triage-chats.ndjson") {
+                insta::assert_snapshot!("ascii_chats_80x24", screens[2].clone());
+            }
+        }
+    }
+}

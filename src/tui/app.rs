@@ -105,6 +105,9 @@ pub enum Dialog {
     },
     Export {
         input: Input,
+        /// The file named exists and the user was told: the next confirm
+        /// replaces it. Typing clears it.
+        replace: bool,
     },
     SignIn,
     Review(Box<super::run::Review>),
@@ -787,6 +790,7 @@ impl App {
                 } else {
                     self.dialog = Some(Dialog::Export {
                         input: Input::new("chatevict-plan.json".into()),
+                        replace: false,
                     });
                 }
             }
@@ -810,6 +814,24 @@ impl App {
         let history = match self.keymap.input_action(&k) {
             Some(Action::Confirm) => {
                 self.filter.editing = false;
+                if let Some(e) = self.filter.error.take() {
+                    // Not applied: the bar and the list go back together
+                    // to the filter from before, and the user is told.
+                    let before = std::mem::take(&mut self.filter.before);
+                    self.status = Some(format!(
+                        "not applied ({}); the filter stays {}",
+                        e.reason,
+                        if before.trim().is_empty() {
+                            "empty".to_owned()
+                        } else {
+                            format!("`{}`", before.trim())
+                        }
+                    ));
+                    self.filter.input = Input::new(before);
+                    let fx = self.filter_changed();
+                    self.dirty = true;
+                    return fx;
+                }
                 let text = self.filter.input.value().trim().to_owned();
                 if !text.is_empty() && self.filter.error.is_none() {
                     self.filter.history.retain(|h| *h != text);
@@ -964,19 +986,34 @@ impl App {
                     vec![]
                 }
             },
-            Dialog::Export { mut input } => match self.keymap.input_action(&k) {
+            Dialog::Export { mut input, replace } => match self.keymap.input_action(&k) {
                 Some(Action::Cancel) => vec![],
                 Some(Action::Confirm) => {
                     let path = PathBuf::from(input.value().trim());
                     if path.as_os_str().is_empty() {
-                        self.dialog = Some(Dialog::Export { input });
+                        self.dialog = Some(Dialog::Export { input, replace });
+                        return vec![];
+                    }
+                    // A file already there is replaced only when asked
+                    // twice (a FIFO or /dev/null is written into, never
+                    // replaced: no need to ask).
+                    if !replace && std::fs::metadata(&path).is_ok_and(|m| m.is_file()) {
+                        self.dialog = Some(Dialog::Export {
+                            input,
+                            replace: true,
+                        });
                         return vec![];
                     }
                     self.export_plan(path)
                 }
                 _ => {
-                    input.handle_event(&crossterm::event::Event::Key(k));
-                    self.dialog = Some(Dialog::Export { input });
+                    let changed = input
+                        .handle_event(&crossterm::event::Event::Key(k))
+                        .is_some_and(|c| c.value);
+                    self.dialog = Some(Dialog::Export {
+                        input,
+                        replace: replace && !changed,
+                    });
                     vec![]
                 }
             },

@@ -39,6 +39,9 @@ pub fn draw(f: &mut Frame, app: &App) {
     if let Some(d) = &app.dialog {
         dialog(f, app, d, f.area());
     }
+    if app.theme.ascii {
+        super::widgets::asciify(f.buffer_mut());
+    }
 }
 
 fn header(f: &mut Frame, app: &App, a: &Areas) {
@@ -1000,7 +1003,7 @@ fn dialog(f: &mut Frame, app: &App, d: &Dialog, area: Rect) {
                 r,
             );
         }
-        Dialog::Export { input } => {
+        Dialog::Export { input, replace } => {
             let r = centered(area, 70, 6);
             let lines = vec![
                 Line::raw(format!(
@@ -1011,14 +1014,25 @@ fn dialog(f: &mut Frame, app: &App, d: &Dialog, area: Rect) {
                     Span::styled("> ", t.style(Role::Key)),
                     Span::raw(safe(input.value())),
                 ]),
-                Line::styled(
-                    format!(
-                        "{} writes · {} cancels · run it with `chatevict apply FILE`",
-                        app.keymap.key(Action::Confirm),
-                        app.keymap.key(Action::Cancel)
-                    ),
-                    t.style(Role::Dim),
-                ),
+                if *replace {
+                    Line::styled(
+                        format!(
+                            "That file exists. {} again replaces it · {} cancels · or type another name",
+                            app.keymap.key(Action::Confirm),
+                            app.keymap.key(Action::Cancel)
+                        ),
+                        t.style(Role::Error),
+                    )
+                } else {
+                    Line::styled(
+                        format!(
+                            "{} writes · {} cancels · run it with `chatevict apply FILE`",
+                            app.keymap.key(Action::Confirm),
+                            app.keymap.key(Action::Cancel)
+                        ),
+                        t.style(Role::Dim),
+                    )
+                },
             ];
             f.render_widget(Clear, r);
             f.render_widget(Paragraph::new(lines).block(block(app, " Export plan ")), r);

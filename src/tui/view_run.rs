@@ -703,9 +703,15 @@ pub fn quit_dialog(f: &mut Frame, app: &App, area: Rect) {
     f.render_widget(
         Paragraph::new(vec![
             Line::raw("A run is in progress. Quit anyway?"),
-            Line::raw("Requests in flight finish; the journal keeps every one,"),
+            Line::raw("Requests in flight finish and are journaled."),
+            Line::raw(if app.demo_banner.is_some() {
+                // The demo deletes its state directory on exit.
+                "This is the demo: its tenant and journal go when it ends.".to_owned()
+            } else {
+                "A later run of the same marks sends only what is left.".to_owned()
+            }),
             Line::raw(format!(
-                "and a later run on these exports resumes. {} quits · any key stays",
+                "{} quits · any other key stays",
                 app.keymap.key(Action::Yes)
             )),
         ])

@@ -1,5 +1,6 @@
 //! Small drawing helpers that every screen shares.
 
+use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Borders};
@@ -46,4 +47,39 @@ pub(super) fn centered(area: Rect, w: u16, h: u16) -> Rect {
         w,
         h,
     )
+}
+
+/// `--ascii`: the finished frame in pure ASCII, for terminals (or fonts)
+/// that cannot draw more. The glyphs the screens use get look-alikes in
+/// the same one cell (`│` `|`, `·` `-`, `…` `~`, arrows `^ v < >`, the
+/// gauge's blocks `#`, the marks `* +`); any other character, from the
+/// data, shows as `?` (a wide one as `?` and a space).
+pub fn asciify(buf: &mut Buffer) {
+    for cell in buf.content.iter_mut() {
+        let sym = cell.symbol();
+        if sym.is_ascii() {
+            continue;
+        }
+        let first = sym.chars().next().unwrap_or(' ');
+        let ascii = match first {
+            '│' | '┃' | '║' | '╎' => "|",
+            '─' | '━' | '═' | '╌' | '–' | '—' | '·' | '•' => "-",
+            '╭' | '╮' | '╰' | '╯' | '┌' | '┐' | '└' | '┘' | '┼' | '├' | '┤' | '┬' | '┴' => {
+                "+"
+            }
+            '…' => "~",
+            '↑' => "^",
+            '↓' => "v",
+            '←' => "<",
+            '→' => ">",
+            '×' | '✗' => "x",
+            '●' => "*",
+            '◐' => "+",
+            '█' | '▉' | '▊' | '▋' | '▌' | '▍' | '▎' | '▏' | '▐' | '░' | '▒' | '▓' => {
+                "#"
+            }
+            _ => "?",
+        };
+        cell.set_symbol(ascii);
+    }
 }
