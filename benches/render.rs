@@ -57,7 +57,7 @@ fn render(c: &mut Criterion) {
         Theme::new(true, false),
         (120, 40),
     );
-    pump(&mut app, Msg::Loaded(Box::new(Data { ds, ix, files })));
+    pump(&mut app, Msg::Loaded(Box::new(Data::new(ds, ix, files))));
     let down = || Msg::Key(KeyEvent::new(KeyCode::Down, KeyModifiers::NONE));
     let up = || Msg::Key(KeyEvent::new(KeyCode::Up, KeyModifiers::NONE));
     // Somewhere in the middle.

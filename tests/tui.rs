@@ -88,7 +88,7 @@ fn app_with(files: Vec<PathBuf>, size: (u16, u16)) -> App {
         size,
     );
     let sources = chatevict::triage::plan::sources_of(&ds);
-    pump(&mut app, Msg::Loaded(Box::new(Data { ds, ix, files })));
+    pump(&mut app, Msg::Loaded(Box::new(Data::new(ds, ix, files))));
     // As the load thread does after loading.
     let hashed = chatevict::triage::plan::hash_sources(&sources).map_err(|(_, e)| e.to_string());
     pump(&mut app, Msg::Hashed(hashed));
@@ -174,11 +174,7 @@ fn the_review_waits_for_the_hash_and_the_screen_answers_meanwhile() {
     );
     pump(
         &mut app,
-        Msg::Loaded(Box::new(Data {
-            ds,
-            ix,
-            files: vec![file],
-        })),
+        Msg::Loaded(Box::new(Data::new(ds, ix, vec![file]))),
     );
     pump(&mut app, ch('a'));
     // The exports are not hashed yet: `R` asks for nothing to be done on
@@ -567,7 +563,10 @@ fn idle_keys_do_not_redraw_and_one_row_writes_little() {
     let sink = Sink::default();
     // A pipe cannot be asked its size: a fixed viewport.
     let mut t2 = Terminal::with_options(
-        CrosstermBackend::new(sink.clone()),
+        chatevict::tui::gapfill::GapFill::with_area(
+            CrosstermBackend::new(sink.clone()),
+            ratatui::layout::Rect::new(0, 0, 120, 40),
+        ),
         ratatui::TerminalOptions {
             viewport: ratatui::Viewport::Fixed(ratatui::layout::Rect::new(0, 0, 120, 40)),
         },
@@ -709,11 +708,7 @@ mod run_screens {
         let mut app = App::new(vec![file.clone()], km, Theme::new(false, false), (120, 40));
         pump(
             &mut app,
-            Msg::Loaded(Box::new(Data {
-                ds,
-                ix,
-                files: vec![file],
-            })),
+            Msg::Loaded(Box::new(Data::new(ds, ix, vec![file]))),
         );
         let hashed =
             chatevict::triage::plan::hash_sources(&sources).map_err(|(_, e)| e.to_string());
@@ -1482,7 +1477,7 @@ fn ascii_means_pure_ascii_on_every_screen() {
             // The loading screen, with its gauge.
             pump(&mut app, Msg::Progress(50, 100));
             let mut screens = vec![screen(&app)];
-            pump(&mut app, Msg::Loaded(Box::new(Data { ds, ix, files })));
+            pump(&mut app, Msg::Loaded(Box::new(Data::new(ds, ix, files))));
             let hashed =
                 chatevict::triage::plan::hash_sources(&sources).map_err(|(_, e)| e.to_string());
             pump(&mut app, Msg::Hashed(hashed));
@@ -1503,5 +1498,73 @@ fn ascii_means_pure_ascii_on_every_screen() {
                 insta::assert_snapshot!("ascii_chats_80x24", screens[2].clone());
             }
         }
+    }
+}
+
+/// GapFill writes over short gaps from its copy of the screen: a terminal
+/// fed its bytes must show exactly what ratatui drew, frame after frame.
+#[test]
+fn gap_filling_shows_exactly_the_frames_drawn() {
+    use ratatui::backend::CrosstermBackend;
+    #[derive(Clone, Default)]
+    struct Sink(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+    impl std::io::Write for Sink {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let (w, h) = (120u16, 40u16);
+    let sink = Sink::default();
+    let area = ratatui::layout::Rect::new(0, 0, w, h);
+    let mut term = Terminal::with_options(
+        chatevict::tui::gapfill::GapFill::with_area(CrosstermBackend::new(sink.clone()), area),
+        ratatui::TerminalOptions {
+            viewport: ratatui::Viewport::Fixed(area),
+        },
+    )
+    .unwrap();
+    let nz = |n: u16| std::num::NonZeroU16::new(n).unwrap();
+    let mut vt = vt100::Parser::new(nz(h), nz(w), 0);
+    let d = tempfile::tempdir().unwrap();
+    let mut app = app_with(
+        vec![
+            common::fixture("triage-chats.ndjson"),
+            hostile_export(d.path()),
+        ],
+        (w, h),
+    );
+    let steps: Vec<Msg> = [
+        "j", "j", "j", "k", "G", "g", " ", "j", "\t", "j", "j", "\t", "r", "r", "J", "K", "j",
+    ]
+    .iter()
+    .map(|s| match *s {
+        "\t" => key(KeyCode::Tab),
+        s => ch(s.chars().next().unwrap()),
+    })
+    .collect();
+    for (i, m) in std::iter::once(None)
+        .chain(steps.into_iter().map(Some))
+        .enumerate()
+    {
+        if let Some(m) = m {
+            pump(&mut app, m);
+        }
+        term.draw(|f| view::draw(f, &app)).unwrap();
+        vt.process(&std::mem::take(&mut *sink.0.lock().unwrap()));
+        let want = screen(&app);
+        let want: Vec<String> = want
+            .lines()
+            .map(|l| l.trim_matches('"').trim_end().to_owned())
+            .collect();
+        let got: Vec<String> = vt
+            .screen()
+            .rows(0, w)
+            .map(|r| r.trim_end().to_owned())
+            .collect();
+        assert_eq!(got, want, "frame {i}");
     }
 }

@@ -30,6 +30,12 @@ pub struct Data {
     pub files: Vec<PathBuf>,
 }
 
+impl Data {
+    pub fn new(ds: Dataset, ix: Index, files: Vec<PathBuf>) -> Data {
+        Data { ds, ix, files }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum View {
     Events,

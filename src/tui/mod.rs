@@ -7,6 +7,7 @@
 //! something changed, inside a synchronized update.
 
 pub mod app;
+pub mod gapfill;
 pub mod keymap;
 pub mod layout;
 pub mod osc52;
@@ -28,6 +29,11 @@ use crossterm::event::{Event, KeyEventKind};
 
 use app::{App, Data, Effect, Msg};
 use keymap::Keymap;
+use ratatui::backend::CrosstermBackend;
+
+/// The screen's backend: crossterm on stdout, writing fewer bytes.
+pub type Screen = gapfill::GapFill<CrosstermBackend<std::io::Stdout>>;
+type Term = ratatui::Terminal<Screen>;
 use theme::Theme;
 
 use crate::config::{Dirs, FileSettings};
@@ -152,7 +158,11 @@ pub fn run_application(mut opts: Options) -> u8 {
             return 2;
         }
     };
-    let mut terminal = match ratatui::try_init() {
+    // ratatui sets the terminal up (raw mode, alternate screen, the panic
+    // hook that restores it); the frames go through GapFill.
+    let mut terminal = match ratatui::try_init()
+        .and_then(|_| ratatui::Terminal::new(Screen::new(CrosstermBackend::new(std::io::stdout()))))
+    {
         Ok(t) => t,
         Err(e) => {
             crate::safe_eprintln!("chatevict: cannot use the terminal: {e}");
@@ -306,7 +316,7 @@ fn spawn_load(files: Vec<PathBuf>, progress: Arc<Progress>, tx: Sender<Msg>) {
                 tracing::info!(records = ds.records.len(), skipped = ds.skipped(), "loaded");
                 let ix = Index::build(&ds);
                 let sources = crate::triage::plan::sources_of(&ds);
-                let _ = tx.send(Msg::Loaded(Box::new(Data { ds, ix, files })));
+                let _ = tx.send(Msg::Loaded(Box::new(Data::new(ds, ix, files))));
                 // Once, here: a plan names its exports by SHA-256, and
                 // reading them again must not hold up the screen.
                 let hashed = crate::triage::plan::hash_sources(&sources)
@@ -362,7 +372,7 @@ pub fn filter_now(
 }
 
 fn event_loop(
-    terminal: &mut ratatui::DefaultTerminal,
+    terminal: &mut Term,
     app: &mut App,
     remote: &mut remote::Remote,
     rx: &Receiver<Msg>,
@@ -504,7 +514,7 @@ fn event_loop(
 }
 
 /// One frame, inside a synchronized update so the terminal shows it whole.
-fn draw(terminal: &mut ratatui::DefaultTerminal, app: &App) -> std::io::Result<()> {
+fn draw(terminal: &mut Term, app: &App) -> std::io::Result<()> {
     crossterm::execute!(
         std::io::stdout(),
         crossterm::terminal::BeginSynchronizedUpdate
