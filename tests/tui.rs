@@ -1568,3 +1568,47 @@ fn gap_filling_shows_exactly_the_frames_drawn() {
         assert_eq!(got, want, "frame {i}");
     }
 }
+
+#[test]
+fn back_returns_to_where_enter_on_a_chat_came_from() {
+    let mut app = fixture_app((120, 40));
+    pump(&mut app, ch('/'));
+    typed(&mut app, "ext:yes");
+    pump(&mut app, key(KeyCode::Enter));
+    pump(&mut app, key(KeyCode::Tab));
+    pump(&mut app, ch('j'));
+    pump(&mut app, ch('j'));
+    let chat = app.chat_rows[app.chats.sel];
+    let sel = app.chats.sel;
+    pump(&mut app, key(KeyCode::Enter));
+    assert_eq!(app.view, View::Events);
+    assert!(app.filter.input.value().starts_with("chat:"));
+    pump(&mut app, ch('j'));
+    // Back: the chats view, its filter and the same chat selected.
+    pump(&mut app, key(KeyCode::Backspace));
+    assert_eq!(app.view, View::Chats);
+    assert_eq!(app.filter.input.value(), "ext:yes");
+    assert_eq!(app.chats.sel, sel);
+    assert_eq!(app.chat_rows[app.chats.sel], chat);
+    // Nothing left to go back to: back clears the filter, as before.
+    pump(&mut app, key(KeyCode::Esc));
+    assert_eq!(app.filter.input.value(), "");
+}
+
+#[test]
+fn the_review_says_why_a_key_did_nothing() {
+    use chatevict::tui::app::Dialog;
+    let mut app = fixture_app((120, 40));
+    pump(&mut app, ch('a'));
+    pump(&mut app, ch('R'));
+    let note = |app: &App| match &app.dialog {
+        Some(Dialog::Review(r)) => r.note.clone().unwrap_or_default(),
+        other => panic!("{other:?}"),
+    };
+    pump(&mut app, ch('x'));
+    assert!(note(&app).contains("'x' is not a digit"), "{}", note(&app));
+    typed(&mut app, "99");
+    pump(&mut app, key(KeyCode::Enter));
+    assert!(note(&app).contains("99 is not"), "{}", note(&app));
+    assert!(screen(&app).contains("99 is not"));
+}

@@ -353,6 +353,11 @@ pub struct App {
     pub sources: Option<Result<Vec<plan::SourceFile>, String>>,
     /// What to do with the plan once the exports are hashed.
     after_hash: Option<PlanUse>,
+    /// Where `enter` on a chat came from, innermost last: `back` returns.
+    back: Vec<Place>,
+    /// The record and chat to select once the filter being run answers
+    /// (going back to a place).
+    restore_to: Option<(Option<usize>, Option<usize>)>,
     /// Said in the header when the data cannot tell home from external
     /// (an anonymised export whose tenant ids are no GUIDs).
     pub home_warning: Option<String>,
@@ -381,6 +386,15 @@ fn home_warning(d: &Data) -> Option<String> {
 pub(super) enum PlanUseArg {
     Review,
     Export(PathBuf),
+}
+
+/// A view, its filter and selection, to go back to.
+#[derive(Debug, Clone)]
+struct Place {
+    view: View,
+    filter: String,
+    record: Option<usize>,
+    chat: Option<usize>,
 }
 
 /// What a plan was asked for before the exports were hashed.
@@ -448,6 +462,8 @@ impl App {
             sources: None,
             after_hash: None,
             home_warning: None,
+            back: Vec::new(),
+            restore_to: None,
         }
     }
 
@@ -588,8 +604,12 @@ impl App {
                     return vec![];
                 }
                 self.filter.running = false;
-                let keep = self.selected_record();
-                let keep_chat = self.chat_rows.get(self.chats.sel).copied();
+                let (keep, keep_chat) = self.restore_to.take().unwrap_or_else(|| {
+                    (
+                        self.selected_record(),
+                        self.chat_rows.get(self.chats.sel).copied(),
+                    )
+                });
                 self.rows = rows;
                 let n = self.data.as_ref().map_or(0, |d| d.ix.chats.list.len());
                 let mut vis = vec![false; n];
@@ -745,9 +765,21 @@ impl App {
             }
             Action::Back => {
                 // Back out of the innermost thing: the raw view, then the
-                // filter.
+                // place `enter` on a chat came from, then the filter.
                 if self.raw {
                     self.raw = false;
+                } else if let Some(p) = self.back.pop() {
+                    self.view = p.view;
+                    self.restore_to = Some((p.record, p.chat));
+                    self.filter.input = Input::new(p.filter);
+                    self.filter.error = None;
+                    let fx = self.filter_changed();
+                    if fx.is_empty() {
+                        // The same filter: nothing runs, select now.
+                        self.restore_to = None;
+                        self.select_place(p.record, p.chat);
+                    }
+                    return fx;
                 } else if !self.filter.input.value().is_empty() {
                     self.filter.input = Input::default();
                     self.filter.error = None;
@@ -1092,6 +1124,12 @@ impl App {
         let id = d.ds.str(d.ix.chats.list[c].id).trim().replace('"', "");
         let text = format!("chat:\"{id}\"");
         let prev = self.filter.input.value().trim().to_owned();
+        self.back.push(Place {
+            view: self.view,
+            filter: prev.clone(),
+            record: self.selected_record(),
+            chat: Some(c),
+        });
         if !prev.is_empty() {
             self.filter.history.retain(|h| *h != prev);
             self.filter.history.push(prev);
@@ -1100,6 +1138,24 @@ impl App {
         self.view = View::Events;
         self.events = Cursor::default();
         self.filter_changed()
+    }
+
+    /// Selects `record` in the events and `chat` in the chats, where
+    /// they are listed.
+    fn select_place(&mut self, record: Option<usize>, chat: Option<usize>) {
+        if let Some(r) = record
+            && let Ok(i) = self.rows.binary_search(&(r as u32))
+        {
+            self.events.sel = i;
+        }
+        if let Some(c) = chat
+            && let Some(i) = self.chat_rows.iter().position(|&x| x == c)
+        {
+            self.chats.sel = i;
+        }
+        let p = self.page();
+        self.events.fit(self.rows.len(), p);
+        self.chats.fit(self.chat_rows.len(), p);
     }
 
     fn copy_items(&self) -> Vec<(String, String)> {

@@ -84,7 +84,7 @@ actions! {
     Bottom List "bottom" "last row" "" [p(End), c('G')];
     NextView List "next_view" "switch between events and chats" "chats/events" [p(Tab), p(BackTab)];
     Filter List "filter" "edit the filter (live; confirm keeps it, cancel undoes it, up and down walk the history)" "filter" [c('/')];
-    Back List "back" "clear the filter" "" [p(Esc)];
+    Back List "back" "back to where opening a chat came from; else clear the filter" "" [p(Esc), p(Backspace)];
     Quit List "quit" "quit" "quit" [c('q'), Key::ctrl('c')];
     Mark List "mark" "mark or unmark the targets of the selected row's chat, then move down" "mark" [c(' ')];
     MarkAll List "mark_all" "mark every target of the matching external chats" "mark all" [c('a')];

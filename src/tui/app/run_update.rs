@@ -179,6 +179,24 @@ impl App {
             self.dialog = Some(Dialog::Review(r));
             return vec![];
         }
+        let used = matches!(
+            dialog,
+            Some(Action::Cancel | Action::DryRun | Action::Confirm)
+        ) || matches!(
+            list,
+            Some(Action::Up | Action::Down | Action::PageUp | Action::PageDown)
+        );
+        if !used && let KeyCode::Char(c) = k.code {
+            // Said, not swallowed: only the count is typed here.
+            r.note = Some(match r.to_send() {
+                Some(n) if n > 0 => {
+                    format!("{c:?} is not a digit: type {n}, the number of removals to send")
+                }
+                _ => format!("{c:?} does nothing here"),
+            });
+            self.dialog = Some(Dialog::Review(r));
+            return vec![];
+        }
         match (dialog, list) {
             (Some(Action::Cancel), _) => {
                 self.status = Some("review closed: nothing was sent".into());
@@ -194,6 +212,9 @@ impl App {
                 if let ReviewState::Ready { prepared, .. } = &mut r.state {
                     prepared.dry_run = r.dry_run;
                 }
+            }
+            (Some(Action::DryRun), _) => {
+                r.note = Some("not signed in: only a dry run is possible".into());
             }
             (Some(Action::Confirm), _) => {
                 let typed = r.input.value().trim().to_owned();
