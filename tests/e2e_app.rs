@@ -77,3 +77,38 @@ fn an_abort_still_restores_the_terminal() {
     // Normal screen, cursor shown.
     t.wait_modes((false, false), 10);
 }
+
+/// Marks last: marked, quit, opened again on the same exports, the marks
+/// are back (and said so); `u` undoes the restore, and that lasts too.
+#[test]
+fn marks_survive_quitting_and_undo_works() {
+    let export = common::fixture("triage-chats.ndjson");
+    let export = export.to_str().unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let mut t = Pty::spawn_in(&[export], 120, 40, state.path());
+    t.wait_for("0 targets marked", 30);
+    t.send("a");
+    t.wait_for("10 targets marked", 10);
+    t.send("q");
+    assert_eq!(t.wait_exit(20).exit_code(), 0);
+
+    let mut t = Pty::spawn_in(&[export], 120, 40, state.path());
+    t.wait_for_all(&["10 targets marked", "restored 10 mark(s)"], 30);
+    t.send("u");
+    t.wait_for("0 targets marked", 10);
+    t.send("q");
+    assert_eq!(t.wait_exit(20).exit_code(), 0);
+
+    // Another set of exports has marks of its own.
+    let other = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/demo-export.csv");
+    let mut t = Pty::spawn_in(&[other], 120, 40, state.path());
+    t.wait_for("0 targets marked", 30);
+    t.send("q");
+    assert_eq!(t.wait_exit(20).exit_code(), 0);
+
+    let mut t = Pty::spawn_in(&[export], 120, 40, state.path());
+    t.wait_for("0 targets marked", 30);
+    assert!(!t.text().contains("restored"), "{}", t.text());
+    t.send("q");
+    assert_eq!(t.wait_exit(20).exit_code(), 0);
+}

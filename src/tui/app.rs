@@ -28,11 +28,19 @@ pub struct Data {
     pub ds: Dataset,
     pub ix: Index,
     pub files: Vec<PathBuf>,
+    /// The marks saved by the last session on these exports:
+    /// (chat id, UPN).
+    pub saved_marks: Vec<(String, String)>,
 }
 
 impl Data {
     pub fn new(ds: Dataset, ix: Index, files: Vec<PathBuf>) -> Data {
-        Data { ds, ix, files }
+        Data {
+            ds,
+            ix,
+            files,
+            saved_marks: Vec::new(),
+        }
     }
 }
 
@@ -215,6 +223,17 @@ impl Marks {
         self.per_chat.iter_mut().for_each(|c| *c = 0);
     }
 
+    /// Every marked target as (chat id, UPN), sorted: what is saved.
+    pub fn to_pairs(&self) -> Vec<(String, String)> {
+        let mut v: Vec<(String, String)> = self
+            .keys
+            .keys()
+            .map(|k| (k.chat_id.clone(), k.user_upn.clone()))
+            .collect();
+        v.sort();
+        v
+    }
+
     /// Chat indices with at least one marked target.
     pub fn chats(&self) -> Vec<bool> {
         self.per_chat.iter().map(|&c| c > 0).collect()
@@ -228,6 +247,12 @@ impl Marks {
 /// What the loop must do for `update`.
 #[derive(Debug)]
 pub enum Effect {
+    /// Keep the marks for the next session on these exports (the file,
+    /// its JSON).
+    SaveMarks {
+        path: PathBuf,
+        json: Vec<u8>,
+    },
     /// Evaluate `query` (job `job`); `marked` says which chats are marked,
     /// for `marked:`.
     Filter {
@@ -353,6 +378,11 @@ pub struct App {
     pub sources: Option<Result<Vec<plan::SourceFile>, String>>,
     /// What to do with the plan once the exports are hashed.
     after_hash: Option<PlanUse>,
+    /// Where the marks of these exports are kept between sessions (none
+    /// in the demo).
+    pub marks_file: Option<PathBuf>,
+    /// The marks before each change, newest last: `u` undoes.
+    undo: Vec<Marks>,
     /// Where `enter` on a chat came from, innermost last: `back` returns.
     back: Vec<Place>,
     /// The record and chat to select once the filter being run answers
@@ -361,6 +391,40 @@ pub struct App {
     /// Said in the header when the data cannot tell home from external
     /// (an anonymised export whose tenant ids are no GUIDs).
     pub home_warning: Option<String>,
+}
+
+/// Marks the saved targets that are still targets of these exports;
+/// returns how many. A saved pair that names no target (the export
+/// changed, the chat is not external) is dropped: only the index decides
+/// who is a target.
+fn restore_marks(marks: &mut Marks, d: &Data) -> usize {
+    if d.saved_marks.is_empty() {
+        return 0;
+    }
+    let by_id: HashMap<&str, usize> =
+        d.ix.chats
+            .list
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.external)
+            .map(|(i, c)| (d.ds.str(c.id).trim(), i))
+            .collect();
+    let mut n = 0;
+    for (chat, upn) in &d.saved_marks {
+        let Some(&c) = by_id.get(chat.trim()) else {
+            continue;
+        };
+        let chat_ref = &d.ix.chats.list[c];
+        if let Some(u) = chat_ref
+            .targets()
+            .iter()
+            .find(|u| d.ds.str(u.upn).trim().eq_ignore_ascii_case(upn.trim()))
+        {
+            marks.set(Key::new(chat.trim(), d.ds.str(u.upn).trim()), c, true);
+            n += 1;
+        }
+    }
+    n
 }
 
 /// The header's warning when chats have no home tenant that is a GUID:
@@ -464,6 +528,8 @@ impl App {
             home_warning: None,
             back: Vec::new(),
             restore_to: None,
+            marks_file: None,
+            undo: Vec::new(),
         }
     }
 
@@ -570,10 +636,20 @@ impl App {
             }
             Msg::Loaded(d) => {
                 self.marks.per_chat = vec![0; d.ix.chats.list.len()];
+                let restored = restore_marks(&mut self.marks, &d);
                 self.home_warning = home_warning(&d);
                 if let Some(w) = &self.home_warning {
                     self.status = Some(format!(
                         "{w}: members cannot be told home from external in those chats"
+                    ));
+                } else if restored > 0 {
+                    self.undo.push(Marks {
+                        keys: HashMap::new(),
+                        per_chat: vec![0; d.ix.chats.list.len()],
+                    });
+                    self.status = Some(format!(
+                        "restored {restored} mark(s) from your last session on these exports ({} undoes)",
+                        self.keymap.key(Action::Undo)
                     ));
                 }
                 self.data = Some(Arc::from(d));
@@ -665,10 +741,42 @@ impl App {
         }]
     }
 
-    /// Re-runs the filter when it depends on marks.
+    /// Keeps the marks as they are now, for `u`.
+    fn remember_marks(&mut self) {
+        const KEEP: usize = 100;
+        if self.undo.len() == KEEP {
+            self.undo.remove(0);
+        }
+        self.undo.push(self.marks.clone());
+    }
+
+    /// Saves the marks and re-runs the filter when it depends on them.
     fn marks_changed(&mut self) -> Vec<Effect> {
+        let mut fx = Vec::new();
+        if let Some(path) = &self.marks_file {
+            let pairs: Vec<serde_json::Value> = self
+                .marks
+                .to_pairs()
+                .into_iter()
+                .map(|(c, u)| serde_json::json!({"chat_id": c, "user_upn": u}))
+                .collect();
+            let files: Vec<String> = self.files.iter().map(|p| p.display().to_string()).collect();
+            let json = serde_json::to_vec_pretty(&serde_json::json!({
+                "version": 1,
+                "exports": files,
+                "marks": pairs,
+            }))
+            .expect("marks serialise");
+            fx.push(Effect::SaveMarks {
+                path: path.clone(),
+                json,
+            });
+        }
         if self.filter.applied.uses_marks() {
-            self.start_filter(self.filter.applied.clone())
+            fx.extend(self.start_filter(self.filter.applied.clone()));
+            fx
+        } else if !fx.is_empty() {
+            fx
         } else {
             vec![]
         }
@@ -800,8 +908,21 @@ impl App {
             Action::Invert => return self.mark_matching(None),
             Action::UnmarkAll => {
                 let n = self.marks.len();
+                self.remember_marks();
                 self.marks.clear();
-                self.status = Some(format!("unmarked {n} target(s)"));
+                self.status = Some(format!(
+                    "unmarked {n} target(s) ({} undoes)",
+                    self.keymap.key(Action::Undo)
+                ));
+                return self.marks_changed();
+            }
+            Action::Undo => {
+                let Some(before) = self.undo.pop() else {
+                    self.status = Some("nothing to undo".into());
+                    return vec![];
+                };
+                self.marks = before;
+                self.status = Some(format!("undone: {} target(s) marked", self.marks.len()));
                 return self.marks_changed();
             }
             Action::Open => return self.open_chat(),
@@ -1084,6 +1205,7 @@ impl App {
         }
         let all = keys.iter().all(|k| self.marks.contains(k));
         let n = keys.len();
+        self.remember_marks();
         for k in keys {
             self.marks.set(k, c, !all);
         }
@@ -1098,6 +1220,7 @@ impl App {
     /// external chat that has a matching record.
     fn mark_matching(&mut self, set: Option<bool>) -> Vec<Effect> {
         let mut n = 0;
+        self.remember_marks();
         for c in self.chat_rows.clone() {
             for k in self.chat_keys(c) {
                 let on = set.unwrap_or(!self.marks.contains(&k));

@@ -88,7 +88,8 @@ actions! {
     Quit List "quit" "quit" "quit" [c('q'), Key::ctrl('c')];
     Mark List "mark" "mark or unmark the targets of the selected row's chat, then move down" "mark" [c(' ')];
     MarkAll List "mark_all" "mark every target of the matching external chats" "mark all" [c('a')];
-    UnmarkAll List "unmark_all" "unmark everything" "" [c('u')];
+    UnmarkAll List "unmark_all" "unmark everything (undoable)" "" [c('U')];
+    Undo List "undo" "undo the last change of the marks" "" [c('u')];
     Invert List "invert" "invert the marks of the matching external chats" "" [c('i')];
     Open List "open" "chats: show the chat's records in the events view" "" [p(Enter)];
     Raw List "raw" "show or hide the raw AuditData" "raw" [c('r')];

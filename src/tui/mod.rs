@@ -204,16 +204,32 @@ pub fn run_application(mut opts: Options) -> u8 {
         .filter_map(|p| std::fs::metadata(p).ok())
         .map(|m| m.len())
         .sum();
-    spawn_load(opts.files.clone(), progress.clone(), tx.clone());
+    // The marks of this set of exports, kept between sessions (not in
+    // the demo, whose state goes when it ends).
+    app.marks_file = match (&dirs, &opts.demo) {
+        (Some(d), None) => Some(marks_file(&d.state, &opts.files)),
+        _ => None,
+    };
+    spawn_load(
+        opts.files.clone(),
+        app.marks_file.clone(),
+        progress.clone(),
+        tx.clone(),
+    );
+    let (saver, saving) = spawn_marks_saver();
     let code = event_loop(
         &mut terminal,
         &mut app,
         &mut remote,
         &rx,
         &tx,
+        &saver,
         &progress,
         total,
     );
+    // The last marks reach the disk before the process ends.
+    drop(saver);
+    let _ = saving.join();
     progress.cancel.store(true, Ordering::Relaxed);
     ratatui::restore();
     TERMINAL_TAKEN.store(false, Ordering::SeqCst);
@@ -296,7 +312,83 @@ fn spawn_input(tx: Sender<Msg>) {
     });
 }
 
-fn spawn_load(files: Vec<PathBuf>, progress: Arc<Progress>, tx: Sender<Msg>) {
+/// Where the marks of a set of exports are kept: one file per set (the
+/// same files, in any order, by absolute path).
+pub fn marks_file(state: &std::path::Path, files: &[PathBuf]) -> PathBuf {
+    use sha2::Digest;
+    let mut names: Vec<String> = files
+        .iter()
+        .map(|p| {
+            std::fs::canonicalize(p)
+                .unwrap_or_else(|_| p.clone())
+                .display()
+                .to_string()
+        })
+        .collect();
+    names.sort();
+    let h = sha2::Sha256::digest(names.join("\n").as_bytes());
+    let hex: String = h.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    state.join("marks").join(format!("marks-{hex}.json"))
+}
+
+/// The (chat id, UPN) pairs of a saved marks file; nothing when there is
+/// none or it cannot be read (the marks are a convenience, never a plan).
+fn read_saved_marks(path: &std::path::Path) -> Vec<(String, String)> {
+    let Ok(bytes) = std::fs::read(path) else {
+        return Vec::new();
+    };
+    let Ok(v) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
+        tracing::warn!(path = %path.display(), "unreadable marks file ignored");
+        return Vec::new();
+    };
+    v["marks"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|m| {
+                    Some((
+                        m["chat_id"].as_str()?.to_owned(),
+                        m["user_upn"].as_str()?.to_owned(),
+                    ))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Writes marks files in order, off the loop; only the newest waiting
+/// one is written.
+fn spawn_marks_saver() -> (
+    std::sync::mpsc::Sender<(PathBuf, Vec<u8>)>,
+    std::thread::JoinHandle<()>,
+) {
+    let (tx, rx) = std::sync::mpsc::channel::<(PathBuf, Vec<u8>)>();
+    let handle = std::thread::spawn(move || {
+        while let Ok(mut job) = rx.recv() {
+            while let Ok(newer) = rx.try_recv() {
+                job = newer;
+            }
+            let (path, json) = job;
+            if let Some(dir) = path.parent()
+                && let Err(e) = crate::files::create_private_dir(dir)
+            {
+                tracing::warn!(error = %e, "cannot keep the marks");
+                continue;
+            }
+            if let Err(e) = crate::files::write_atomic(&path, &json, true) {
+                tracing::warn!(error = %e, "cannot keep the marks");
+            }
+        }
+    });
+    (tx, handle)
+}
+
+fn spawn_load(
+    files: Vec<PathBuf>,
+    marks_file: Option<PathBuf>,
+    progress: Arc<Progress>,
+    tx: Sender<Msg>,
+) {
     std::thread::spawn(
         move || match ual::load(&files, &LoadOptions::default(), &progress) {
             Ok(ds) => {
@@ -316,7 +408,11 @@ fn spawn_load(files: Vec<PathBuf>, progress: Arc<Progress>, tx: Sender<Msg>) {
                 tracing::info!(records = ds.records.len(), skipped = ds.skipped(), "loaded");
                 let ix = Index::build(&ds);
                 let sources = crate::triage::plan::sources_of(&ds);
-                let _ = tx.send(Msg::Loaded(Box::new(Data::new(ds, ix, files))));
+                let mut data = Data::new(ds, ix, files);
+                if let Some(p) = &marks_file {
+                    data.saved_marks = read_saved_marks(p);
+                }
+                let _ = tx.send(Msg::Loaded(Box::new(data)));
                 // Once, here: a plan names its exports by SHA-256, and
                 // reading them again must not hold up the screen.
                 let hashed = crate::triage::plan::hash_sources(&sources)
@@ -371,12 +467,15 @@ pub fn filter_now(
     Some(Msg::Filtered { job, rows, chats })
 }
 
+// The loop's parts, each owned by `run_application`.
+#[allow(clippy::too_many_arguments)]
 fn event_loop(
     terminal: &mut Term,
     app: &mut App,
     remote: &mut remote::Remote,
     rx: &Receiver<Msg>,
     tx: &Sender<Msg>,
+    saver: &std::sync::mpsc::Sender<(PathBuf, Vec<u8>)>,
     progress: &Progress,
     total: u64,
 ) -> u8 {
@@ -487,6 +586,9 @@ fn event_loop(
                     if let Some(d) = app.data.clone() {
                         spawn_filter(d, job, query, marked, cancel.clone(), tx.clone());
                     }
+                }
+                Effect::SaveMarks { path, json } => {
+                    let _ = saver.send((path, json));
                 }
                 Effect::Copy(text) => {
                     let mut out = std::io::stdout();

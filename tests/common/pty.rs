@@ -27,7 +27,7 @@ pub struct Pty {
     keys: Box<dyn Write + Send>,
     pub child: Box<dyn Child + Send + Sync>,
     _master: Box<dyn MasterPty + Send>,
-    _state: tempfile::TempDir,
+    _state: Option<tempfile::TempDir>,
 }
 
 impl Pty {
@@ -35,6 +35,14 @@ impl Pty {
     /// config in a directory of its own.
     pub fn spawn(args: &[&str], cols: u16, rows: u16) -> Pty {
         let state = tempfile::tempdir().unwrap();
+        let mut t = Pty::spawn_in(args, cols, rows, state.path());
+        t._state = Some(state);
+        t
+    }
+
+    /// As [`Pty::spawn`], with state and config in `state` (kept between
+    /// runs, for a test that quits and opens again).
+    pub fn spawn_in(args: &[&str], cols: u16, rows: u16, state: &std::path::Path) -> Pty {
         let pty = native_pty_system()
             .openpty(PtySize {
                 rows,
@@ -45,8 +53,8 @@ impl Pty {
             .unwrap();
         let mut cmd = CommandBuilder::new(binary());
         cmd.args(args);
-        cmd.env("XDG_STATE_HOME", state.path());
-        cmd.env("XDG_CONFIG_HOME", state.path());
+        cmd.env("XDG_STATE_HOME", state);
+        cmd.env("XDG_CONFIG_HOME", state);
         cmd.env("TERM", "xterm-256color");
         let child = pty.slave.spawn_command(cmd).unwrap();
         drop(pty.slave);
@@ -75,7 +83,7 @@ impl Pty {
             keys,
             child,
             _master: pty.master,
-            _state: state,
+            _state: None,
         }
     }
 
