@@ -52,41 +52,7 @@ pub enum View {
     Run,
 }
 
-/// A table's selected row and first visible row.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Cursor {
-    pub sel: usize,
-    pub offset: usize,
-}
-
-impl Cursor {
-    /// Moves by `delta` within `len` rows, keeping the selection on a
-    /// page of `page` rows.
-    fn step(&mut self, delta: isize, len: usize, page: usize) {
-        if len == 0 {
-            *self = Cursor::default();
-            return;
-        }
-        let sel = (self.sel as isize + delta).clamp(0, len as isize - 1) as usize;
-        self.sel = sel;
-        self.fit(len, page);
-    }
-
-    fn fit(&mut self, len: usize, page: usize) {
-        let page = page.max(1);
-        if len == 0 {
-            *self = Cursor::default();
-            return;
-        }
-        self.sel = self.sel.min(len - 1);
-        if self.sel < self.offset {
-            self.offset = self.sel;
-        } else if self.sel >= self.offset + page {
-            self.offset = self.sel + 1 - page;
-        }
-        self.offset = self.offset.min(len.saturating_sub(page));
-    }
-}
+pub use super::cursor::Cursor;
 
 /// The filter bar.
 pub struct FilterBar {
@@ -1306,13 +1272,13 @@ impl App {
             }
             View::Run => {
                 let Some(r) = &self.run else { return vec![] };
-                let Some(t) = r.targets.get(r.sel) else {
+                let Some(t) = r.targets.get(r.cursor.sel) else {
                     return vec![];
                 };
                 add("Chat id", &t.chat_id);
                 add("User id", t.user_id.as_deref().unwrap_or(""));
                 add("Tenant id", &t.tenant_id);
-                if let crate::graph::runner::TargetState::Failed(f) = &r.states[r.sel] {
+                if let crate::graph::runner::TargetState::Failed(f) = &r.states[r.cursor.sel] {
                     add("Request id", f.request_id.as_deref().unwrap_or(""));
                 }
                 if let Some(j) = &r.journal {

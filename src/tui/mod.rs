@@ -7,6 +7,7 @@
 //! something changed, inside a synchronized update.
 
 pub mod app;
+pub mod cursor;
 pub mod gapfill;
 pub mod keymap;
 pub mod layout;

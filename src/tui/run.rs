@@ -55,8 +55,8 @@ pub struct RunState {
     pub idle: Option<Summary>,
     pub ended: Option<Summary>,
     pub started_at: Option<std::time::Instant>,
-    pub sel: usize,
-    pub offset: usize,
+    /// The run table's selection and scroll.
+    pub cursor: super::cursor::Cursor,
 }
 
 /// Counts of a run's targets by state.

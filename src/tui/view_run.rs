@@ -51,8 +51,8 @@ pub fn run_table(f: &mut Frame, app: &App, area: Rect) {
         return;
     };
     let rows_n = layout::table_rows(app.size);
-    let end = (r.offset + rows_n).min(r.targets.len());
-    let rows: Vec<Row> = (r.offset.min(end)..end)
+    let end = (r.cursor.offset + rows_n).min(r.targets.len());
+    let rows: Vec<Row> = (r.cursor.offset.min(end)..end)
         .map(|i| {
             let tg = &r.targets[i];
             let st = &r.states[i];
@@ -107,7 +107,7 @@ pub fn run_table(f: &mut Frame, app: &App, area: Rect) {
                 Cell::from(safe(&detail)),
                 Cell::from(safe(request_id.as_deref().unwrap_or(""))),
             ]);
-            if i == r.sel {
+            if i == r.cursor.sel {
                 row.style(t.style(Role::Selected))
             } else {
                 row

@@ -276,8 +276,7 @@ impl App {
             idle: None,
             ended: None,
             started_at: None,
-            sel: 0,
-            offset: 0,
+            cursor: crate::tui::cursor::Cursor::default(),
         });
         self.view = View::Run;
         vec![Effect::StartRun {
@@ -509,23 +508,16 @@ impl App {
         if len == 0 {
             return false;
         }
-        let sel = r.sel as isize;
-        let to = match a {
-            Action::Up => sel - 1,
-            Action::Down => sel + 1,
-            Action::PageUp => sel - page as isize,
-            Action::PageDown => sel + page as isize,
-            Action::Top => 0,
-            Action::Bottom => len as isize - 1,
+        let delta = match a {
+            Action::Up => -1,
+            Action::Down => 1,
+            Action::PageUp => -(page as isize),
+            Action::PageDown => page as isize,
+            Action::Top => isize::MIN / 2,
+            Action::Bottom => isize::MAX / 2,
             _ => return false,
         };
-        r.sel = to.clamp(0, len as isize - 1) as usize;
-        let page = page.max(1);
-        if r.sel < r.offset {
-            r.offset = r.sel;
-        } else if r.sel >= r.offset + page {
-            r.offset = r.sel + 1 - page;
-        }
+        r.cursor.step(delta, len, page);
         true
     }
 }
