@@ -388,3 +388,68 @@ async fn chatevict_signs_in_checks_and_applies_over_https_with_its_ca_cert() {
     assert_eq!(want.len(), 6);
     assert_eq!(sent, want);
 }
+
+/// `chatevict emulator --tls`: says `https`, writes its certificate where
+/// asked, and answers a client that trusts that file (and no other).
+#[test]
+fn the_emulator_command_serves_https_with_the_certificate_it_writes() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let cert = dir.path().join("cert.pem");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_chatevict"))
+        .args(["emulator", "--listen", "127.0.0.1:0", "--tls", "--tls-cert"])
+        .arg(&cert)
+        .env("XDG_STATE_HOME", dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap()
+        .to_owned();
+    assert!(url.starts_with("https://127.0.0.1:"), "{line}");
+    let pem = std::fs::read_to_string(&cert).unwrap();
+    assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"), "{pem}");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (trusted, untrusted) = rt.block_on(async {
+        let with = Http::new(
+            std::time::Duration::from_secs(30),
+            Some(&CaCert::read(&cert).unwrap()),
+        )
+        .unwrap();
+        let without = Http::new(std::time::Duration::from_secs(30), None).unwrap();
+        let state = format!("{url}/_emulator/state");
+        (
+            with.client
+                .get(&state)
+                .send()
+                .await
+                .map(|r| r.status().as_u16()),
+            without
+                .client
+                .get(&state)
+                .send()
+                .await
+                .map(|r| r.status().as_u16()),
+        )
+    });
+    child.kill().unwrap();
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("certificate: {}", cert.display())),
+        "{err}"
+    );
+    assert!(err.contains("--ca-cert"), "{err}");
+    assert_eq!(trusted.unwrap(), 200);
+    assert!(
+        untrusted.is_err(),
+        "a client without the certificate is refused"
+    );
+}
