@@ -411,13 +411,6 @@ fn home_warning(d: &Data) -> Option<String> {
     })
 }
 
-/// What the plan is asked for (see [`App::plan_or_wait`]).
-#[derive(Debug, Clone)]
-pub(super) enum PlanUseArg {
-    Review,
-    Export(PathBuf),
-}
-
 /// A view, its filter and selection, to go back to.
 #[derive(Debug, Clone)]
 struct Place {
@@ -427,9 +420,10 @@ struct Place {
     chat: Option<usize>,
 }
 
-/// What a plan was asked for before the exports were hashed.
+/// What a plan is asked for: kept, when asked before the exports were
+/// hashed, until they are (see [`App::plan_or_wait`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum PlanUse {
+pub(super) enum PlanUse {
     Review,
     Export(PathBuf),
 }
@@ -662,19 +656,7 @@ impl App {
                 self.chat_rows = chats;
                 // Keep the selection on the same record or chat when it
                 // still matches.
-                if let Some(r) = keep
-                    && let Ok(i) = self.rows.binary_search(&(r as u32))
-                {
-                    self.events.sel = i;
-                }
-                if let Some(c) = keep_chat
-                    && let Some(i) = self.chat_rows.iter().position(|&x| x == c)
-                {
-                    self.chats.sel = i;
-                }
-                let p = self.page();
-                self.events.fit(self.rows.len(), p);
-                self.chats.fit(self.chat_rows.len(), p);
+                self.select_place(keep, keep_chat);
                 vec![]
             }
             Msg::Wrote {
@@ -1325,15 +1307,12 @@ impl App {
 
     /// The plan of the marks, or why not now: while the exports are being
     /// hashed, `then` is kept and done when they are.
-    pub(super) fn plan_or_wait(&mut self, then: PlanUseArg) -> Option<Plan> {
+    pub(super) fn plan_or_wait(&mut self, then: PlanUse) -> Option<Plan> {
         match self.plan_of_marks() {
             Ok(p) => Some(p),
             Err(PlanNotReady::NoData) => None,
             Err(PlanNotReady::Hashing) => {
-                self.after_hash = Some(match then {
-                    PlanUseArg::Review => PlanUse::Review,
-                    PlanUseArg::Export(p) => PlanUse::Export(p),
-                });
+                self.after_hash = Some(then);
                 self.status = Some(
                     "fingerprinting the exports for the plan (SHA-256); it follows when done"
                         .into(),
@@ -1349,7 +1328,7 @@ impl App {
 
     /// Writes the plan of the marks to `path` (off the loop).
     fn export_plan(&mut self, path: PathBuf) -> Vec<Effect> {
-        match self.plan_or_wait(PlanUseArg::Export(path.clone())) {
+        match self.plan_or_wait(PlanUse::Export(path.clone())) {
             Some(plan) => vec![Effect::WritePlan {
                 path,
                 plan: Box::new(plan),

@@ -5,7 +5,7 @@ use crossterm::event::{KeyCode, KeyEvent};
 use tui_input::Input;
 use tui_input::backend::crossterm::EventHandler;
 
-use super::{App, Dialog, Effect, PlanUseArg, RemoteMsg, RunControl, View};
+use super::{App, Dialog, Effect, PlanUse, RemoteMsg, RunControl, View};
 use crate::graph::cache::Account;
 use crate::graph::prepare::{PrepareError, Prepared};
 use crate::graph::runner::{Event, TargetState};
@@ -66,7 +66,7 @@ impl App {
                     ));
                     return vec![];
                 }
-                let Some(plan) = self.plan_or_wait(PlanUseArg::Review) else {
+                let Some(plan) = self.plan_or_wait(PlanUse::Review) else {
                     return vec![];
                 };
                 if plan.targets.is_empty() {
