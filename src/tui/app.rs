@@ -691,11 +691,16 @@ impl App {
 
     /// Keeps the marks as they are now, for `u`.
     fn remember_marks(&mut self) {
+        // Each step is a whole copy of the marks: bounded by steps and by
+        // the marks they hold together, so that undoing on a tenant-wide
+        // selection cannot grow without end.
         const KEEP: usize = 100;
-        if self.undo.len() == KEEP {
-            self.undo.remove(0);
-        }
+        const MOST_KEYS: usize = 200_000;
         self.undo.push(self.marks.clone());
+        let mut held: usize = self.undo.iter().map(Marks::len).sum();
+        while self.undo.len() > 1 && (self.undo.len() > KEEP || held > MOST_KEYS) {
+            held -= self.undo.remove(0).len();
+        }
     }
 
     /// Saves the marks and re-runs the filter when it depends on them.
