@@ -47,6 +47,46 @@ pub fn is_guest_upn(upn: &str) -> bool {
         .any(|w| w.eq_ignore_ascii_case(b"#ext#"))
 }
 
+/// Who a chat member is, seen from the record's home tenant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemberKind {
+    /// A user of the home tenant.
+    Home,
+    /// A user of another tenant.
+    External,
+    /// A guest account (`#EXT#`) of the home tenant.
+    Guest,
+    /// The member's tenant is not in the record.
+    Unknown,
+}
+
+impl MemberKind {
+    /// The badge shown beside the member.
+    pub fn label(self) -> &'static str {
+        match self {
+            MemberKind::Home => "home",
+            MemberKind::External => "external",
+            MemberKind::Guest => "guest",
+            MemberKind::Unknown => "?",
+        }
+    }
+}
+
+/// A member's kind from its UPN, its tenant and the record's home tenant.
+/// The member role number does not decide it: exports disagree with
+/// Microsoft's role table about what the numbers mean.
+pub fn member_kind(upn: &str, org: &str, home: &str) -> MemberKind {
+    if is_guest_upn(upn) {
+        MemberKind::Guest
+    } else if org.trim().is_empty() {
+        MemberKind::Unknown
+    } else if same_tenant(org, home) {
+        MemberKind::Home
+    } else {
+        MemberKind::External
+    }
+}
+
 /// Whether the record shows guests of the home tenant.
 pub fn has_guests(ds: &Dataset, r: &Record) -> bool {
     let Some(c) = r.chat.as_deref() else {
@@ -71,5 +111,33 @@ mod tests {
         ));
         assert!(is_guest_upn("a#ext#@b"));
         assert!(!is_guest_upn("alice@contoso.com"));
+    }
+
+    #[test]
+    fn member_kinds() {
+        let home = "9a1b2c3d-0000-4000-8000-00000000000a";
+        let other = "7e6f5a4b-0000-4000-8000-00000000000b";
+        assert_eq!(member_kind("a@contoso.com", home, home), MemberKind::Home);
+        // Exports vary the case and pad the tenant id.
+        let upper = format!(" {} ", home.to_uppercase());
+        assert_eq!(member_kind("a@contoso.com", &upper, home), MemberKind::Home);
+        assert_eq!(
+            member_kind("x@fabrikam.com", other, home),
+            MemberKind::External
+        );
+        // A guest is a guest whatever tenant the record gives it.
+        assert_eq!(
+            member_kind("x_f.com#EXT#@contoso.com", home, home),
+            MemberKind::Guest
+        );
+        assert_eq!(
+            member_kind("x_f.com#EXT#@contoso.com", other, home),
+            MemberKind::Guest
+        );
+        assert_eq!(
+            member_kind("a@contoso.com", "  ", home),
+            MemberKind::Unknown
+        );
+        assert_eq!(MemberKind::Unknown.label(), "?");
     }
 }

@@ -16,8 +16,6 @@ pub mod remote;
 pub mod run;
 pub mod theme;
 pub mod view;
-pub mod view_run;
-pub mod widgets;
 
 use std::io::Write;
 use std::path::PathBuf;

@@ -5,17 +5,20 @@ use ratatui::layout::Rect;
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Borders};
 
-use super::app::App;
-use super::theme::Role;
 use crate::sanitize::for_terminal;
+use crate::tui::app::App;
+use crate::tui::theme::Role;
+
+/// The spinner's frames, one per tick.
+pub(crate) const SPINNER: [&str; 4] = ["|", "/", "-", "\\"];
 
 /// Text from a file or a server, made safe for the terminal.
-pub(super) fn safe(s: &str) -> String {
+pub(crate) fn safe(s: &str) -> String {
     for_terminal(s).into_owned()
 }
 
 /// `1234567` as `1,234,567`.
-pub(super) fn thousands(n: usize) -> String {
+pub(crate) fn thousands(n: usize) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
@@ -28,7 +31,7 @@ pub(super) fn thousands(n: usize) -> String {
 }
 
 /// A bordered block in the theme's colours.
-pub(super) fn block<'a>(app: &App, title: impl Into<Line<'a>>) -> Block<'a> {
+pub(crate) fn block<'a>(app: &App, title: impl Into<Line<'a>>) -> Block<'a> {
     Block::default()
         .borders(Borders::ALL)
         .border_set(app.theme.border())
@@ -38,7 +41,7 @@ pub(super) fn block<'a>(app: &App, title: impl Into<Line<'a>>) -> Block<'a> {
 }
 
 /// A `w`×`h` rectangle in the middle of `area` (clipped to it).
-pub(super) fn centered(area: Rect, w: u16, h: u16) -> Rect {
+pub(crate) fn centered(area: Rect, w: u16, h: u16) -> Rect {
     let w = w.min(area.width);
     let h = h.min(area.height);
     Rect::new(
@@ -54,7 +57,7 @@ pub(super) fn centered(area: Rect, w: u16, h: u16) -> Rect {
 /// the same one cell (`│` `|`, `·` `-`, `…` `~`, arrows `^ v < >`, the
 /// gauge's blocks `#`, the marks `* +`); any other character, from the
 /// data, shows as `?` (a wide one as `?` and a space).
-pub fn asciify(buf: &mut Buffer) {
+pub(super) fn asciify(buf: &mut Buffer) {
     for cell in buf.content.iter_mut() {
         let sym = cell.symbol();
         if sym.is_ascii() {

@@ -1,271 +1,126 @@
-//! Drawing sign-in, the review before a run, and the run itself.
+//! Dialogs drawn over the screen: help, copy, export, sign-in, the review before a run, cancel, quit, the report.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Cell, Clear, Gauge, Paragraph, Row, Table, Wrap};
+use ratatui::widgets::{Cell, Clear, Paragraph, Row, Table, Wrap};
 use unicode_width::UnicodeWidthStr;
 
-use super::app::App;
-use super::keymap::Action;
-use super::layout;
-use super::run::{Review, ReviewState, SignIn};
-use super::theme::Role;
-use super::widgets::{block, centered, safe, thousands};
-use crate::graph::runner::TargetState;
+use super::widgets::{SPINNER, block, centered, safe};
 use crate::triage::query::Initiated;
+use crate::tui::app::{App, Dialog};
+use crate::tui::keymap::Action;
+use crate::tui::run::{Review, ReviewState, SignIn};
+use crate::tui::theme::Role;
 
-const SPINNER: [&str; 4] = ["|", "/", "-", "\\"];
-
-/// A target's state in words; `ended`: the run is over, so what was
-/// never sent says so.
-fn state_label(s: &TargetState, ended: bool) -> (&'static str, Role) {
-    match s {
-        TargetState::Queued | TargetState::Resolving | TargetState::Resolved { .. } if ended => {
-            ("not sent", Role::Dim)
-        }
-        TargetState::Retrying { .. } | TargetState::Sending { .. } if ended => {
-            ("unfinished", Role::External)
-        }
-        TargetState::Queued => ("queued", Role::Dim),
-        TargetState::Resolving => ("looking up", Role::Key),
-        TargetState::Resolved { .. } => ("resolved", Role::Key),
-        TargetState::Sending { .. } => ("sending", Role::Key),
-        TargetState::Retrying { .. } => ("retrying", Role::External),
-        TargetState::Removed { .. } => ("removed", Role::Marked),
-        TargetState::Failed(_) => ("FAILED", Role::Error),
-        TargetState::Skipped { .. } => ("removed earlier", Role::Marked),
-        TargetState::WouldRemove => ("would remove", Role::Marked),
-    }
-}
-
-pub fn run_table(f: &mut Frame, app: &App, area: Rect) {
+pub(super) fn dialog(f: &mut Frame, app: &App, d: &Dialog, area: Rect) {
     let t = &app.theme;
-    let Some(r) = &app.run else {
-        f.render_widget(
-            Paragraph::new("No run yet: mark targets, sign in (s), then R reviews and runs them.")
-                .block(block(app, " Run ")),
-            area,
-        );
-        return;
-    };
-    let rows_n = layout::table_rows(app.size);
-    let end = (r.cursor.offset + rows_n).min(r.targets.len());
-    let rows: Vec<Row> = (r.cursor.offset.min(end)..end)
-        .map(|i| {
-            let tg = &r.targets[i];
-            let st = &r.states[i];
-            let (label, role) = state_label(st, r.ended.is_some());
-            let (detail, request_id) = match st {
-                TargetState::Failed(fl) => (
-                    format!(
-                        "{}{}{}",
-                        fl.status.map(|s| format!("{s} ")).unwrap_or_default(),
-                        fl.code
-                            .as_deref()
-                            .map(|c| format!("{c}: "))
-                            .unwrap_or_default(),
-                        fl.message
-                    ),
-                    fl.request_id.clone(),
-                ),
-                TargetState::Retrying {
-                    attempt,
-                    wait,
-                    failure,
-                } => (
-                    format!(
-                        "attempt {attempt}, again in {:.1}s: {}{}",
-                        wait.as_secs_f64(),
-                        failure.status.map(|s| format!("{s} ")).unwrap_or_default(),
-                        failure.message
-                    ),
-                    failure.request_id.clone(),
-                ),
-                TargetState::Removed { request_id, .. } => (String::new(), request_id.clone()),
-                TargetState::Skipped { at, .. } => (format!("removed at {at}"), None),
-                TargetState::Sending { attempt } if *attempt > 1 => {
-                    (format!("attempt {attempt}"), None)
-                }
-                _ => (String::new(), None),
-            };
-            let chat = tg
-                .chat_name
-                .as_deref()
-                .filter(|n| !n.trim().is_empty())
-                .unwrap_or(&tg.chat_id);
-            let hidden = if r.hidden.get(i).copied().unwrap_or(false) {
-                " (hidden)"
-            } else {
-                ""
-            };
-            let row = Row::new(vec![
-                Cell::from(Span::styled(label, t.style(role))),
-                Cell::from(format!("{}{hidden}", safe(chat))),
-                Cell::from(safe(&tg.user_upn)),
-                Cell::from(safe(&detail)),
-                Cell::from(safe(request_id.as_deref().unwrap_or(""))),
-            ]);
-            if i == r.cursor.sel {
-                row.style(t.style(Role::Selected))
-            } else {
-                row
+    match d {
+        Dialog::SignIn => sign_in_dialog(f, app, area),
+        Dialog::Review(r) => review_dialog(f, app, r, area),
+        Dialog::QuitRun => quit_dialog(f, app, area),
+        Dialog::CancelRun => cancel_dialog(f, app, area),
+        Dialog::Report { lines, scroll } => report_dialog(f, app, lines, *scroll, area),
+        Dialog::Help { scroll } => {
+            let r = centered(area, 76, area.height.saturating_sub(4));
+            let mut lines = vec![Line::styled("Keys", t.style(Role::Title))];
+            for (keys, what) in app.keymap.help() {
+                lines.push(Line::from(vec![
+                    Span::styled(format!("{keys:<22}"), t.style(Role::Key)),
+                    Span::raw(what),
+                ]));
             }
-        })
-        .collect();
-    let title = format!(
-        " Run{} ({} targets) ",
-        if r.dry_run { " (dry run)" } else { "" },
-        thousands(r.targets.len())
-    );
-    let widths = [
-        Constraint::Length(15),
-        Constraint::Fill(2),
-        Constraint::Fill(2),
-        Constraint::Fill(3),
-        // The request id whole where it fits; its start otherwise (y copies it).
-        Constraint::Length(if area.width >= 140 { 36 } else { 13 }),
-    ];
-    let header = Row::new(["State", "Chat", "User", "Server's answer", "Request id"])
-        .style(t.style(Role::Title));
-    f.render_widget(
-        Table::new(rows, widths)
-            .header(header)
-            .column_spacing(1)
-            .block(block(app, title)),
-        area,
-    );
-}
-
-pub fn run_details(f: &mut Frame, app: &App, area: Rect) {
-    let t = &app.theme;
-    let b = block(app, " Progress ");
-    let inner = b.inner(area);
-    f.render_widget(b, area);
-    let Some(r) = &app.run else { return };
-    let c = r.counts();
-    let total = r.targets.len().max(1);
-    let done = total - c.left;
-    let [g, lines_area] =
-        Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(inner);
-    let phase = if let Some(s) = &r.ended {
-        match &s.reason {
-            crate::journal::EndReason::Finished => "finished".to_owned(),
-            crate::journal::EndReason::Cancelled => "cancelled".to_owned(),
-            crate::journal::EndReason::Stopped(_) => "stopped".to_owned(),
+            lines.push(Line::raw(""));
+            lines.push(Line::styled("Filter language", t.style(Role::Title)));
+            for l in crate::triage::query::HELP.lines() {
+                lines.push(Line::raw(l.to_owned()));
+            }
+            f.render_widget(Clear, r);
+            f.render_widget(
+                Paragraph::new(lines)
+                    .block(block(
+                        app,
+                        format!(
+                            " Help ({} scroll, any other key closes) ",
+                            app.keymap.pair(Action::Up, Action::Down)
+                        ),
+                    ))
+                    .wrap(Wrap { trim: false })
+                    .scroll((*scroll, 0)),
+                r,
+            );
         }
-    } else if r.idle.is_some() {
-        "finished".into()
-    } else if r.cancelling {
-        "cancelling…".into()
-    } else if r.paused {
-        "paused".into()
-    } else {
-        format!("running {}", SPINNER[(app.tick % 4) as usize])
-    };
-    f.render_widget(
-        Gauge::default()
-            .ratio(done as f64 / total as f64)
-            .label(format!("{done} of {total} · {phase}"))
-            .gauge_style(t.style(Role::Marked)),
-        g,
-    );
-    let mut lines = vec![Line::from(vec![
-        Span::styled(
-            format!("removed {}", c.removed),
-            t.style(Role::Marked).add_modifier(Modifier::BOLD),
-        ),
-        Span::raw(format!(
-            " · failed {} · retrying {} · {} {}",
-            c.failed,
-            c.retrying,
-            if r.ended.is_some() {
-                "not sent"
-            } else {
-                "left"
-            },
-            c.left
-        )),
-        Span::raw(if c.skipped > 0 {
-            format!(" · removed by an earlier run {}", c.skipped)
-        } else {
-            String::new()
-        }),
-        Span::raw(if c.would_remove > 0 {
-            format!(" · would remove {}", c.would_remove)
-        } else {
-            String::new()
-        }),
-    ])];
-    let summary = r.ended.as_ref().or(r.idle.as_ref());
-    let rate = summary.and_then(|s| s.achieved_rate).or_else(|| {
-        let started = r.started_at?;
-        let now = app.now?;
-        let secs = now.saturating_duration_since(started).as_secs_f64();
-        (secs > 1.0).then(|| (c.removed + c.failed) as f64 / secs)
-    });
-    let mut pace = match rate {
-        Some(x) => format!("{x:.2} removals/s"),
-        None => "rate: –".to_owned(),
-    };
-    if summary.is_none()
-        && let Some(x) = rate.filter(|x| *x > 0.0)
-    {
-        pace.push_str(&format!(" · about {:.0}s left", c.left as f64 / x));
+        Dialog::Copy { items, sel } => {
+            let r = centered(area, 70, items.len() as u16 + 4);
+            let lines: Vec<Line> = items
+                .iter()
+                .enumerate()
+                .map(|(i, (label, value))| {
+                    let l = Line::from(vec![
+                        Span::styled(format!(" {} ", i + 1), t.style(Role::Key)),
+                        Span::raw(format!("{label:<27}")),
+                        Span::styled(safe(value), t.style(Role::Dim)),
+                    ]);
+                    if i == *sel {
+                        l.style(t.style(Role::Selected))
+                    } else {
+                        l
+                    }
+                })
+                .collect();
+            f.render_widget(Clear, r);
+            f.render_widget(
+                Paragraph::new(lines).block(block(
+                    app,
+                    format!(
+                        " Copy to the clipboard ({} or 1-9, {}) ",
+                        app.keymap.key(Action::Confirm),
+                        app.keymap.key(Action::Cancel)
+                    ),
+                )),
+                r,
+            );
+        }
+        Dialog::Export { input, replace } => {
+            let r = centered(area, 70, 6);
+            let lines = vec![
+                Line::raw(format!(
+                    "Write the {} marked target(s) as a plan to:",
+                    app.marks.len()
+                )),
+                Line::from(vec![
+                    Span::styled("> ", t.style(Role::Key)),
+                    Span::raw(safe(input.value())),
+                ]),
+                if *replace {
+                    Line::styled(
+                        format!(
+                            "That file exists. {} again replaces it · {} cancels · or type another name",
+                            app.keymap.key(Action::Confirm),
+                            app.keymap.key(Action::Cancel)
+                        ),
+                        t.style(Role::Error),
+                    )
+                } else {
+                    Line::styled(
+                        format!(
+                            "{} writes · {} cancels · run it with `chatevict apply FILE`",
+                            app.keymap.key(Action::Confirm),
+                            app.keymap.key(Action::Cancel)
+                        ),
+                        t.style(Role::Dim),
+                    )
+                },
+            ];
+            f.render_widget(Clear, r);
+            f.render_widget(Paragraph::new(lines).block(block(app, " Export plan ")), r);
+            f.set_cursor_position((r.x + 3 + input.visual_cursor() as u16, r.y + 2));
+        }
     }
-    pace.push_str(&format!(" · at most {} requests/s", app.max_rate));
-    lines.push(Line::raw(pace));
-    if let Some(u) = &app.demo_url {
-        lines.push(Line::from(vec![
-            Span::styled("demo tenant ", t.style(Role::Dim)),
-            Span::raw(format!("{u} (its state: {u}/_emulator/state)")),
-        ]));
-    }
-    if let Some(j) = &r.journal {
-        lines.push(Line::from(vec![
-            Span::styled("journal ", t.style(Role::Dim)),
-            Span::raw(safe(&j.display().to_string())),
-        ]));
-    }
-    if let Some(s) = &r.ended
-        && let crate::journal::EndReason::Stopped(why) = &s.reason
-    {
-        lines.push(Line::styled(safe(why), t.style(Role::Error)));
-    }
-    let k = |a: Action| app.keymap.key(a);
-    lines.push(Line::styled(
-        if r.ended.is_some() {
-            format!(
-                "{} retries the failed · {} report · {} copies an id · {} back to the events · {} reviews a new run",
-                k(Action::RetryFailed),
-                k(Action::Report),
-                k(Action::Copy),
-                k(Action::NextView),
-                k(Action::Review)
-            )
-        } else if r.idle.is_some() {
-            format!(
-                "{} retry the failed · {} report · {} end the run",
-                k(Action::RetryFailed),
-                k(Action::Report),
-                k(Action::CancelRun)
-            )
-        } else {
-            format!(
-                "{} pause/resume · {} cancel (requests in flight finish) · {} retry failed · {} report",
-                k(Action::Pause),
-                k(Action::CancelRun),
-                k(Action::RetryFailed),
-                k(Action::Report)
-            )
-        },
-        t.style(Role::Dim),
-    ));
-    f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), lines_area);
 }
 
-pub fn sign_in_dialog(f: &mut Frame, app: &App, area: Rect) {
+pub(super) fn sign_in_dialog(f: &mut Frame, app: &App, area: Rect) {
     let t = &app.theme;
     let r = centered(area, 96.min(area.width), 14);
     let spin = SPINNER[(app.tick % 4) as usize];
@@ -366,7 +221,7 @@ pub fn sign_in_dialog(f: &mut Frame, app: &App, area: Rect) {
     );
 }
 
-pub fn review_dialog(f: &mut Frame, app: &App, rv: &Review, area: Rect) {
+pub(super) fn review_dialog(f: &mut Frame, app: &App, rv: &Review, area: Rect) {
     let t = &app.theme;
     // As tall as its content (the targets table included), at most the
     // screen.
@@ -679,7 +534,7 @@ fn selected_target<'a>(app: &App, tg: &crate::triage::plan::Target) -> Vec<Line<
     ]
 }
 
-pub fn cancel_dialog(f: &mut Frame, app: &App, area: Rect) {
+pub(super) fn cancel_dialog(f: &mut Frame, app: &App, area: Rect) {
     let r = centered(area, 64, 6);
     f.render_widget(Clear, r);
     f.render_widget(
@@ -697,7 +552,7 @@ pub fn cancel_dialog(f: &mut Frame, app: &App, area: Rect) {
     );
 }
 
-pub fn quit_dialog(f: &mut Frame, app: &App, area: Rect) {
+pub(super) fn quit_dialog(f: &mut Frame, app: &App, area: Rect) {
     let r = centered(area, 64, 6);
     f.render_widget(Clear, r);
     f.render_widget(
@@ -721,7 +576,7 @@ pub fn quit_dialog(f: &mut Frame, app: &App, area: Rect) {
     );
 }
 
-pub fn report_dialog(f: &mut Frame, app: &App, lines: &[String], scroll: u16, area: Rect) {
+pub(super) fn report_dialog(f: &mut Frame, app: &App, lines: &[String], scroll: u16, area: Rect) {
     let r = centered(
         area,
         area.width.saturating_sub(4),
