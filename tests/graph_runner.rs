@@ -335,6 +335,25 @@ async fn lookups_resolve_user_ids_by_upn() {
     s.check_complete();
 }
 
+/// A session that can no longer be refreshed stops the run, and the
+/// summary says that signing in again is the remedy (each face names its
+/// own way: the library names no command).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_session_stops_the_run_for_a_sign_in() {
+    let mut cfg = emu::config(Profile::None, 50.0);
+    cfg.refresh_token_lifetime = Duration::ZERO;
+    let s = setup_with(3, cfg).await;
+    emu::control(&s.emu, "expire-tokens", json!({})).await;
+    let (sum, _) = s.run(opts(50.0), |_, _| {}).await;
+    let EndReason::Stopped(why) = &sum.reason else {
+        panic!("{sum:?}")
+    };
+    assert!(sum.sign_in_needed, "{sum:?}");
+    assert!(why.contains("700082"), "{why}");
+    assert!(!why.contains("chatevict "), "{why}");
+    assert_eq!(sum.counts.removed, 0, "{sum:?}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_401_refreshes_the_token_once_and_goes_on() {
     let s = setup(3, Profile::None, 50.0).await;

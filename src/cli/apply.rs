@@ -15,7 +15,7 @@ use crate::triage::plan::{PLAN_VERSION, Plan, Target, sha256_file};
 use crate::triage::query::Initiated;
 
 use super::exit;
-use super::signin::{Context, fail, runtime};
+use super::signin::{Context, SIGN_IN_REMEDY, auth_fail, fail, runtime};
 
 #[derive(Debug, clap::Args)]
 pub struct ApplyArgs {
@@ -80,7 +80,7 @@ pub fn run(args: &ApplyArgs) -> u8 {
                     let a = s.account().await;
                     (Some(s), Some(a))
                 }
-                Err(e) => return fail(&e),
+                Err(e) => return auth_fail(&e),
             }
         };
         let source = PlanSource {
@@ -414,6 +414,13 @@ fn report_end(s: &Summary, journal: &std::path::Path) -> u8 {
         EndReason::Cancelled => {
             crate::safe_eprintln!("Cancelled. Run the same command again to finish the rest.");
             exit::CANCELLED
+        }
+        EndReason::Stopped(why) if s.sign_in_needed => {
+            crate::safe_eprintln!(
+                "chatevict: the run stopped: {why} {SIGN_IN_REMEDY} Then run the same command \
+                 again: what was removed is skipped."
+            );
+            exit::FAILED
         }
         EndReason::Stopped(why) => {
             crate::safe_eprintln!("chatevict: the run stopped: {why}");

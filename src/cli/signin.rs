@@ -53,6 +53,19 @@ pub fn fail(e: &dyn std::fmt::Display) -> u8 {
     exit::FAILED
 }
 
+/// What the command line adds to a failure that signing in again mends.
+pub const SIGN_IN_REMEDY: &str = "Sign in with `chatevict login`.";
+
+/// A sign-in failure, and the command that mends it when there is one.
+pub fn auth_fail(e: &AuthError) -> u8 {
+    if e.needs_login() {
+        crate::safe_eprintln!("chatevict: {e}. {SIGN_IN_REMEDY}");
+        exit::FAILED
+    } else {
+        fail(e)
+    }
+}
+
 /// A runtime for one command.
 pub fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
@@ -179,12 +192,12 @@ pub fn whoami(args: &GraphArgs) -> u8 {
     runtime().block_on(async {
         let session = match ctx.auth.resume().await {
             Ok(s) => s,
-            Err(e) => return fail(&e),
+            Err(e) => return auth_fail(&e),
         };
         let a = session.account().await;
         let bearer = match session.bearer().await {
             Ok(b) => b,
-            Err(e) => return fail(&e),
+            Err(e) => return auth_fail(&e),
         };
         // Ask Graph too: the token works, not just the cache.
         let me = ctx.graph().me(&bearer, &new_request_id()).await;

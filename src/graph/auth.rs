@@ -38,7 +38,7 @@ const REFRESH_MARGIN: Duration = Duration::from_secs(120);
 
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
-    #[error("not signed in{0}; run `chatevict login` first")]
+    #[error("not signed in{0}")]
     NotSignedIn(String),
     #[error("{0}")]
     Entra(EntraError),

@@ -57,7 +57,7 @@ impl std::fmt::Debug for Cached {
 pub enum CacheError {
     #[error(
         "refusing to use the token cache {path}: other users can read it (mode {mode:o}). \
-         Run `chmod 600 {path}` if you trust it, or `chatevict logout` and sign in again"
+         Run `chmod 600 {path}` if you trust it, or delete it and sign in again"
     )]
     Readable { path: PathBuf, mode: u32 },
     #[error("cannot read the token cache {path}: {source}")]

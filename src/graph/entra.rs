@@ -106,8 +106,8 @@ pub fn explain_code(code: u32) -> Option<&'static str> {
              Government tenants (and global for the others)."
         }
         700082 | 700084 | 50173 => {
-            "The saved session has expired (the refresh token is no longer valid). Run \
-             `chatevict login` again."
+            "The saved session has expired (the refresh token is no longer valid): sign in \
+             again."
         }
         50076 | 50079 => {
             "Your tenant requires multi-factor authentication for this sign-in. Run the \
@@ -153,7 +153,7 @@ mod tests {
             e.description,
             "AADSTS700082: The refresh token has expired due to inactivity."
         );
-        assert!(e.to_string().contains("chatevict login"));
+        assert!(e.to_string().contains("sign in again"));
         assert_eq!(aadsts("no code"), None);
     }
 

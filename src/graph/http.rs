@@ -204,8 +204,8 @@ impl SendError {
         if msg.contains("invalid peer certificate") {
             msg.push_str(
                 "\nThe server's certificate is not trusted here. Behind a TLS-inspecting \
-                 proxy, or against `chatevict emulator --tls`, give its root certificate \
-                 with --ca-cert FILE (or CHATEVICT_CA_CERT, or ca_cert in the config file).",
+                 proxy, or against the emulator over HTTPS, give its root certificate \
+                 (--ca-cert FILE, CHATEVICT_CA_CERT, or ca_cert in the config file).",
             );
         }
         if e.is_connect() && !e.is_timeout() {

@@ -13,5 +13,6 @@ pub mod ids;
 pub mod loopback;
 pub mod pace;
 pub mod prepare;
+pub mod retry;
 pub mod runner;
 pub mod settings;

@@ -19,9 +19,11 @@ use tokio::time::Instant;
 use super::auth::{AuthError, Bearer, Session};
 use super::check::CheckedPlan;
 use super::client::Graph;
-use super::http::{Reply, SendError, new_request_id};
+use super::http::{Reply, new_request_id};
 use super::ids;
 use super::pace::{self, Pacer};
+pub use super::retry::Failure;
+use super::retry::{self, History, Limits, Stop, TaskError, Verdict};
 use crate::journal::{self, Counts, EndReason, Entry, Journal, Key, Outcome, PlanRef};
 use crate::triage::plan::Target;
 
@@ -53,16 +55,6 @@ impl Default for RunOptions {
             max_throttled: 50,
         }
     }
-}
-
-/// A failure as the server (or the network) gave it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Failure {
-    pub status: Option<u16>,
-    pub code: Option<String>,
-    pub message: String,
-    pub request_id: Option<String>,
-    pub date: Option<String>,
 }
 
 /// Where one target is.
@@ -151,6 +143,9 @@ pub struct Summary {
     /// Removal requests per second between the first and the last one.
     pub achieved_rate: Option<f64>,
     pub elapsed: Duration,
+    /// The run stopped because the session was refused: signing in again
+    /// is the remedy (each face names its own way).
+    pub sign_in_needed: bool,
 }
 
 enum Control {
@@ -299,30 +294,11 @@ enum Request {
     },
 }
 
-enum TaskError {
-    Send(SendError),
-    Auth(AuthError),
-}
-
 /// What an outcome line says beyond its result.
 enum Said<'a> {
     Nothing,
     Reply(&'a Reply),
     Failure(&'a Failure, Option<Duration>),
-}
-
-/// What to do after a reply.
-enum Verdict {
-    Success(Reply),
-    Retry {
-        wait: Duration,
-        failure: Failure,
-        throttled: bool,
-        unknown: bool,
-    },
-    Refresh(Failure),
-    Stop(Failure, String),
-    Fail(Failure),
 }
 
 struct Run {
@@ -346,7 +322,7 @@ struct Run {
     control_closed: bool,
     paused: bool,
     cancelling: bool,
-    stop: Option<String>,
+    stop: Option<Stop>,
     rng: fastrand::Rng,
     started: Instant,
     sends: Vec<Instant>,
@@ -422,7 +398,10 @@ impl Run {
             Ok(()) => true,
             Err(err) => {
                 if self.stop.is_none() {
-                    self.stop = Some(err.to_string());
+                    self.stop = Some(Stop {
+                        why: err.to_string(),
+                        sign_in: false,
+                    });
                 }
                 false
             }
@@ -498,7 +477,10 @@ impl Run {
             )
             .collect();
         if let Err(e) = self.journal.append_all(&planned) {
-            self.stop = Some(e.to_string());
+            self.stop = Some(Stop {
+                why: e.to_string(),
+                sign_in: false,
+            });
         }
         let removed = self.prior.removed();
         let known_ids = self.prior.lookups();
@@ -627,6 +609,7 @@ impl Run {
             sent,
             achieved_rate,
             elapsed: self.started.elapsed(),
+            sign_in_needed: self.stop.as_ref().is_some_and(|s| s.sign_in),
         }
     }
 
@@ -638,8 +621,8 @@ impl Run {
                 }
             }
             if self.in_flight == 0 {
-                if let Some(why) = self.stop.clone() {
-                    return self.end(EndReason::Stopped(why));
+                if let Some(stop) = self.stop.clone() {
+                    return self.end(EndReason::Stopped(stop.why));
                 }
                 if self.cancelling {
                     return self.end(EndReason::Cancelled);
@@ -784,11 +767,17 @@ impl Run {
     async fn launch(&mut self, item: usize, now: Instant) {
         let crid = self.items[item].crid.clone();
         let Some(graph) = self.graph.clone() else {
-            self.stop = Some("no Graph client for a real run".into());
+            self.stop = Some(Stop {
+                why: "no Graph client for a real run".into(),
+                sign_in: false,
+            });
             return;
         };
         let Some(session) = self.session.clone() else {
-            self.stop = Some("not signed in".into());
+            self.stop = Some(Stop {
+                why: "not signed in".into(),
+                sign_in: true,
+            });
             return;
         };
         self.items[item].attempts += 1;
@@ -889,122 +878,20 @@ impl Run {
 
     fn verdict(&mut self, item: usize, result: Result<Reply, TaskError>, gone: bool) -> Verdict {
         let it = &self.items[item];
-        let reply = match result {
-            Ok(r) => r,
-            Err(TaskError::Auth(e)) => {
-                let f = Failure {
-                    status: None,
-                    code: None,
-                    message: e.to_string(),
-                    request_id: None,
-                    date: None,
-                };
-                return Verdict::Stop(f, format!("the session could not be refreshed: {e}"));
-            }
-            Err(TaskError::Send(e)) => {
-                let unknown = e.may_have_been_sent();
-                let f = Failure {
-                    status: None,
-                    code: Some(if unknown { "no_reply" } else { "not_sent" }.into()),
-                    message: e.to_string(),
-                    request_id: None,
-                    date: None,
-                };
-                if it.attempts >= self.opts.max_attempts {
-                    return Verdict::Fail(f);
-                }
-                let wait = pace::backoff(it.attempts, &mut self.rng);
-                return Verdict::Retry {
-                    wait,
-                    failure: f,
-                    throttled: false,
-                    unknown,
-                };
-            }
+        let history = History {
+            attempts: it.attempts,
+            throttled: it.throttled,
+            refreshed: it.refreshed,
+            lookup: matches!(it.work, Work::Lookup(_)),
         };
-        if reply.is_success() || gone {
-            return Verdict::Success(reply);
-        }
-        let ge = reply.error();
-        let f = Failure {
-            status: Some(reply.status),
-            code: ge
-                .as_ref()
-                .map(|g| g.code.clone())
-                .filter(|c| !c.is_empty()),
-            message: ge
-                .as_ref()
-                .map(|g| g.message.clone())
-                .filter(|m| !m.is_empty())
-                .unwrap_or_else(|| status_text(reply.status)),
-            request_id: ge
-                .as_ref()
-                .and_then(|g| g.request_id().map(str::to_owned))
-                .or(reply.request_id.clone()),
-            date: reply.date.clone(),
+        let limits = Limits {
+            max_attempts: self.opts.max_attempts,
+            max_throttled: self.opts.max_throttled,
         };
-        match reply.status {
-            401 if !it.refreshed => Verdict::Refresh(f),
-            401 => {
-                let why = format!(
-                    "Graph refused the access token even after a refresh ({}). Sign in again \
-                     with `chatevict login`.",
-                    f.message
-                );
-                Verdict::Stop(f, why)
-            }
-            403 if matches!(it.work, Work::Lookup(_)) => {
-                let why = format!(
-                    "Graph answered 403 Forbidden to a user lookup ({}: {}). Looking up a user \
-                     id by UPN needs User.ReadBasic.All, admin-consented in the tenant. The run \
-                     stopped.",
-                    f.code.as_deref().unwrap_or("Forbidden"),
-                    f.message
-                );
-                Verdict::Stop(f, why)
-            }
-            403 => {
-                let why = format!(
-                    "Graph answered 403 Forbidden ({}: {}). removeAllAccessForUser needs a \
-                     delegated token with Chat.ReadWrite.All, admin-consented in the tenant, \
-                     for an account allowed to manage Teams chats (a Teams or Global \
-                     Administrator); app-only tokens are not accepted. The run stopped so \
-                     that the remaining targets are not all refused the same way.",
-                    f.code.as_deref().unwrap_or("Forbidden"),
-                    f.message
-                );
-                Verdict::Stop(f, why)
-            }
-            429 => {
-                if it.throttled >= self.opts.max_throttled {
-                    return Verdict::Fail(f);
-                }
-                let wait = reply
-                    .retry_after
-                    .unwrap_or_else(|| pace::backoff(it.throttled + 1, &mut self.rng));
-                Verdict::Retry {
-                    wait,
-                    failure: f,
-                    throttled: true,
-                    unknown: false,
-                }
-            }
-            502..=504 => {
-                if it.attempts >= self.opts.max_attempts {
-                    return Verdict::Fail(f);
-                }
-                let wait = reply
-                    .retry_after
-                    .unwrap_or_else(|| pace::backoff(it.attempts, &mut self.rng));
-                Verdict::Retry {
-                    wait,
-                    failure: f,
-                    throttled: false,
-                    unknown: false,
-                }
-            }
-            _ => Verdict::Fail(f),
-        }
+        let rng = &mut self.rng;
+        retry::verdict(history, limits, result, gone, &mut |n| {
+            pace::backoff(n, rng)
+        })
     }
 
     fn on_done(&mut self, d: Done) {
@@ -1111,10 +998,10 @@ impl Run {
                     );
                 }
             }
-            Verdict::Stop(failure, why) => {
+            Verdict::Stop(failure, stop) => {
                 self.fail(work, attempt, &d.crid, failure);
                 if self.stop.is_none() {
-                    self.stop = Some(why);
+                    self.stop = Some(stop);
                 }
             }
             Verdict::Fail(failure) => self.fail(work, attempt, &d.crid, failure),
@@ -1213,12 +1100,4 @@ async fn bearer_for(session: &Session, stale: Option<Bearer>) -> Result<Bearer, 
         Some(s) => session.refreshed(&s).await,
         None => session.bearer().await,
     }
-}
-
-fn status_text(status: u16) -> String {
-    let reason = reqwest::StatusCode::from_u16(status)
-        .ok()
-        .and_then(|s| s.canonical_reason())
-        .unwrap_or("");
-    format!("HTTP {status} {reason}").trim().to_owned()
 }

@@ -412,7 +412,14 @@ impl App {
                     }
                     Event::Ended(s) => {
                         if let EndReason::Stopped(why) = &s.reason {
-                            self.status = Some(format!("the run stopped: {why}"));
+                            self.status = Some(if s.sign_in_needed {
+                                format!(
+                                    "the run stopped: {why} {} signs in again",
+                                    self.keymap.key(Action::SignIn)
+                                )
+                            } else {
+                                format!("the run stopped: {why}")
+                            });
                         }
                         r.ended = Some(s);
                     }
