@@ -158,7 +158,6 @@ fn header(f: &mut Frame, app: &App, a: &Areas) {
 
 /// `text` in at most `width` columns, its middle replaced by `…` when it
 /// does not fit (the ends of a file name say the most).
-
 fn shorten_middle(text: &str, width: usize) -> String {
     if text.width() <= width {
         return text.to_owned();
@@ -239,7 +238,6 @@ fn loading(f: &mut Frame, app: &App, area: Rect) {
 }
 
 /// `(first, visible rows)` of a table.
-
 pub(super) fn window(offset: usize, len: usize, rows: usize) -> std::ops::Range<usize> {
     offset.min(len)..(offset + rows).min(len)
 }
