@@ -778,6 +778,7 @@ mod run_screens {
                 sent: 1,
                 achieved_rate: None,
                 elapsed: Duration::ZERO,
+                sign_in_needed: false,
             }),
         );
         screens.push(("idle status", app.status.clone().unwrap_or_default()));
@@ -790,6 +791,7 @@ mod run_screens {
                 sent: 0,
                 achieved_rate: None,
                 elapsed: Duration::ZERO,
+                sign_in_needed: false,
             }),
         );
         screens.push(("run ended", screen(&app)));
@@ -1133,6 +1135,7 @@ mod run_screens {
                     sent: 2,
                     achieved_rate: None,
                     elapsed: Duration::from_secs(3),
+                    sign_in_needed: false,
                 }),
             );
         });
@@ -1154,12 +1157,38 @@ mod run_screens {
                 sent: 1,
                 achieved_rate: None,
                 elapsed: Duration::ZERO,
+                sign_in_needed: false,
             }),
         );
         let fx = pump(&mut app, ch('t'));
         assert!(
             matches!(&fx[..], [Effect::PrepareRetry { keep, dry_run: false, .. }] if keep == &[1]),
             "{fx:?}"
+        );
+    }
+
+    /// A run stopped by a refused session says how to sign in again, with
+    /// the key the keymap gives it (the library names no command).
+    #[test]
+    fn a_run_stopped_for_a_sign_in_names_the_sign_in_key() {
+        let mut app = fixture_app((120, 40));
+        start(&mut app);
+        ev(
+            &mut app,
+            Event::Ended(Summary {
+                counts: Counts::default(),
+                total: 0,
+                reason: EndReason::Stopped("the session could not be refreshed".into()),
+                sent: 1,
+                achieved_rate: None,
+                elapsed: Duration::ZERO,
+                sign_in_needed: true,
+            }),
+        );
+        let status = app.status.clone().unwrap_or_default();
+        assert!(
+            status.contains("could not be refreshed") && status.ends_with("s signs in again"),
+            "{status}"
         );
     }
 
@@ -1242,6 +1271,7 @@ mod run_screens {
                     sent: n,
                     achieved_rate: Some(0.79),
                     elapsed: Duration::from_secs(30),
+                    sign_in_needed: false,
                 }),
             );
             assert!(fx.is_empty(), "a run with failures waits for retry or end");
@@ -1303,6 +1333,7 @@ mod run_screens {
                 sent: 0,
                 achieved_rate: None,
                 elapsed: Duration::ZERO,
+                sign_in_needed: false,
             }),
         );
         assert!(matches!(pump(&mut app, ch('q'))[..], [Effect::Quit]));
@@ -1322,6 +1353,7 @@ mod run_screens {
                 sent: n,
                 achieved_rate: None,
                 elapsed: Duration::ZERO,
+                sign_in_needed: false,
             }),
         );
         assert!(matches!(pump(&mut app, ch('q'))[..], [Effect::Quit]));
