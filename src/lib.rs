@@ -9,6 +9,7 @@
 pub mod cli;
 pub mod config;
 pub mod emulator;
+pub mod exit;
 pub mod files;
 pub mod graph;
 pub mod journal;

@@ -1,35 +1,22 @@
 //! The command-line face: the same stages as the interactive application,
 //! without a screen, for scripts and for quick looks.
 
-mod apply;
-mod chats;
-mod emulator;
-mod events;
+pub mod apply;
+pub mod chats;
+pub mod emulator;
+pub mod events;
 mod load;
 mod output;
-mod plan;
-mod report;
-mod signin;
+pub mod plan;
+pub mod report;
+pub mod signin;
 mod triage;
 
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-/// Exit codes shared by every command.
-pub mod exit {
-    /// Success.
-    pub const OK: u8 = 0;
-    /// Nothing could be done (no record loaded, …).
-    pub const FAILED: u8 = 1;
-    /// The command line was wrong.
-    pub const USAGE: u8 = 2;
-    /// A run finished, but some targets failed.
-    pub const SOME_FAILED: u8 = 3;
-    /// Cancelled (Ctrl-C, or the confirmation was not given).
-    pub const CANCELLED: u8 = 4;
-}
+pub use crate::exit;
 
 /// `chatevict --version`: the version, the commit and the build profile.
 pub const VERSION: &str = concat!(
@@ -208,92 +195,4 @@ pub enum Format {
     Jsonl,
     /// CSV with a header row.
     Csv,
-}
-
-/// Runs the command line; returns the process exit code.
-pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
-        Ok(c) => c,
-        Err(e) => {
-            let code = if e.use_stderr() {
-                exit::USAGE
-            } else {
-                exit::OK
-            };
-            let _ = e.print();
-            return ExitCode::from(code);
-        }
-    };
-    let Some(command) = cli.command else {
-        if cli.app.files.is_empty() {
-            use clap::CommandFactory;
-            let _ = Cli::command().print_help();
-            return ExitCode::from(exit::USAGE);
-        }
-        // A word that is neither a command nor a file is most likely a
-        // mistyped command.
-        if cli.app.files.iter().any(|f| f.as_os_str() == "-") {
-            crate::safe_eprintln!(
-                "chatevict: the application reads its keys from the terminal, not an export from \
-                 standard input: save the export to a file (`chatevict events -` reads one from a pipe)"
-            );
-            return ExitCode::from(exit::USAGE);
-        }
-        if let Some(missing) = cli.app.files.iter().find(|f| !f.exists()) {
-            crate::safe_eprintln!(
-                "chatevict: {}: no such file, and not a command (chatevict --help lists them)",
-                crate::sanitize::for_terminal(&missing.display().to_string())
-            );
-            return ExitCode::from(exit::USAGE);
-        }
-        return ExitCode::from(crate::tui::run_application(crate::tui::Options {
-            files: cli.app.files,
-            no_color: cli.app.no_color,
-            ascii: cli.app.ascii,
-            graph: cli.app.graph,
-            max_rate: cli.app.max_rate,
-            demo: None,
-        }));
-    };
-    let code = match command {
-        Command::Events(a) => events::run(&a),
-        Command::Chats(a) => chats::run(&a),
-        Command::Plan(a) => plan::run(&a),
-        Command::Apply(a) => apply::run(&a),
-        Command::Report(a) => report::run(&a),
-        Command::Login(a) => signin::login(&a),
-        Command::Logout(a) => signin::logout(&a),
-        Command::Whoami(a) => signin::whoami(&a),
-        Command::Emulator(a) => emulator::run(&a),
-        Command::Demo(a) => {
-            let faults = match a.faults.parse() {
-                Ok(f) => f,
-                Err(e) => {
-                    crate::safe_eprintln!("chatevict: {e}");
-                    return ExitCode::from(exit::USAGE);
-                }
-            };
-            if !(a.rate.is_finite() && a.rate > 0.0 && a.rate <= 100.0) {
-                crate::safe_eprintln!(
-                    "chatevict: --rate must be between 0 and 100 requests per second"
-                );
-                return ExitCode::from(exit::USAGE);
-            }
-            crate::tui::run_application(crate::tui::Options {
-                no_color: a.no_color,
-                ascii: a.ascii,
-                demo: Some(crate::tui::Demo {
-                    faults,
-                    rate: a.rate,
-                    approve_after: a.approve_after.max(0.0),
-                }),
-                ..Default::default()
-            })
-        }
-        Command::Query => {
-            print!("{}", crate::triage::query::HELP);
-            exit::OK
-        }
-    };
-    ExitCode::from(code)
 }

@@ -14,7 +14,10 @@ pub mod layout;
 pub mod osc52;
 pub mod remote;
 pub mod run;
+mod start;
 pub mod theme;
+
+pub use start::{StartError, run_application};
 pub mod view;
 
 use std::io::Write;
@@ -23,7 +26,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use crossbeam_channel::{Receiver, Sender, unbounded};
+use crossbeam_channel::{Receiver, Sender};
 use crossterm::event::{Event, KeyEventKind};
 
 use app::{App, Data, Effect, Msg};
@@ -35,7 +38,7 @@ pub type Screen = gapfill::GapFill<CrosstermBackend<std::io::Stdout>>;
 type Term = ratatui::Terminal<Screen>;
 use theme::Theme;
 
-use crate::config::{Dirs, FileSettings};
+use crate::config::FileSettings;
 use crate::triage::index::Index;
 use crate::triage::query::Filter;
 use crate::ual::{self, LoadOptions, Progress};
@@ -87,212 +90,6 @@ pub fn setup(opts: &Options, file: &FileSettings) -> (Keymap, Theme, Vec<String>
     let (theme, p) = Theme::new(!no_color, ascii).with_colors(&file.colors);
     problems.extend(p);
     (keymap, theme, problems)
-}
-
-/// Takes over the terminal, loads the exports and runs the application
-/// until the user quits; returns the exit code. (Not `run`: `tui::run`
-/// is the run's state.)
-pub fn run_application(mut opts: Options) -> u8 {
-    let dirs = Dirs::from_env().ok();
-    // The demo keeps everything (export copy, session, journals) in a
-    // directory of its own, never in the user's real state.
-    let demo_dir = match &opts.demo {
-        Some(_) => match tempfile::Builder::new().prefix("chatevict-demo").tempdir() {
-            Ok(d) => Some(d),
-            Err(e) => {
-                crate::safe_eprintln!("chatevict: cannot make the demo's directory: {e}");
-                return 1;
-            }
-        },
-        None => None,
-    };
-    if let Some(d) = &demo_dir {
-        let export = d.path().join("demo-export.csv");
-        if let Err(e) = std::fs::write(&export, DEMO_EXPORT) {
-            crate::safe_eprintln!("chatevict: cannot write the demo export: {e}");
-            return 1;
-        }
-        opts.files = vec![export];
-    }
-    let file = match (&opts.graph.config, &dirs) {
-        (Some(p), _) => FileSettings::read(p, true),
-        (None, Some(d)) => FileSettings::read(&d.config_file(), false),
-        (None, None) => Ok(FileSettings::default()),
-    };
-    let file = match file {
-        Ok(f) => f,
-        Err(e) => {
-            crate::safe_eprintln!("chatevict: {e}");
-            return 2;
-        }
-    };
-    let _log = dirs.as_ref().and_then(|d| start_log(&d.logs()));
-    let (keymap, theme, problems) = setup(&opts, &file);
-    for p in &problems {
-        tracing::warn!("config: {p}");
-    }
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            crate::safe_eprintln!("chatevict: cannot start the runtime: {e}");
-            return 1;
-        }
-    };
-    let (tx, rx) = unbounded::<Msg>();
-    let remote = match remote_for(
-        &opts,
-        rt,
-        &dirs,
-        demo_dir.as_ref().map(|d| d.path()),
-        &file,
-        tx.clone(),
-    ) {
-        Ok(r) => r,
-        Err(e) => {
-            crate::safe_eprintln!("chatevict: {e}");
-            return 2;
-        }
-    };
-    // ratatui sets the terminal up (raw mode, alternate screen, the panic
-    // hook that restores it); the frames go through GapFill.
-    let mut terminal = match ratatui::try_init()
-        .and_then(|_| ratatui::Terminal::new(Screen::new(CrosstermBackend::new(std::io::stdout()))))
-    {
-        Ok(t) => t,
-        Err(e) => {
-            crate::safe_eprintln!("chatevict: cannot use the terminal: {e}");
-            return 1;
-        }
-    };
-    TERMINAL_TAKEN.store(true, Ordering::SeqCst);
-    let size = terminal
-        .size()
-        .map(|s| (s.width, s.height))
-        .unwrap_or((80, 24));
-    let mut app = App::new(opts.files.clone(), keymap, theme, size);
-    app.max_rate = remote.settings.max_rate;
-    if let Some(e) = &remote.emulator {
-        app.demo_banner = Some("DEMO".into());
-        let k = |a: keymap::Action| app.keymap.key(a);
-        let status = format!(
-            "demo: an emulated tenant at {} (nothing leaves this machine); {} ext:yes, {} marks all, {} signs in, {} runs",
-            e.url().trim_end_matches('/'),
-            k(keymap::Action::Filter),
-            k(keymap::Action::MarkAll),
-            k(keymap::Action::SignIn),
-            k(keymap::Action::Review)
-        );
-        app.status = Some(status);
-        app.demo_url = Some(e.url().trim_end_matches('/').to_owned());
-    }
-    if !problems.is_empty() {
-        app.status = Some(format!("config file: {}", problems.join("; ")));
-    }
-    let mut remote = remote;
-    app.sign_in = run::SignIn::Checking;
-    remote.resume();
-    spawn_input(tx.clone());
-    let progress = Arc::new(Progress::default());
-    let total: u64 = opts
-        .files
-        .iter()
-        .filter_map(|p| std::fs::metadata(p).ok())
-        .map(|m| m.len())
-        .sum();
-    // The marks of this set of exports, kept between sessions (not in
-    // the demo, whose state goes when it ends).
-    app.marks_file = match (&dirs, &opts.demo) {
-        (Some(d), None) => Some(marks_file(&d.state, &opts.files)),
-        _ => None,
-    };
-    spawn_load(
-        opts.files.clone(),
-        app.marks_file.clone(),
-        progress.clone(),
-        tx.clone(),
-    );
-    let (saver, saving) = spawn_marks_saver();
-    let code = event_loop(
-        &mut terminal,
-        &mut app,
-        &mut remote,
-        &rx,
-        &tx,
-        &saver,
-        &progress,
-        total,
-    );
-    // The last marks reach the disk before the process ends.
-    drop(saver);
-    let _ = saving.join();
-    progress.cancel.store(true, Ordering::Relaxed);
-    ratatui::restore();
-    TERMINAL_TAKEN.store(false, Ordering::SeqCst);
-    code
-}
-
-/// Sign-in and Graph for the application: the user's settings, or the
-/// demo's emulator.
-fn remote_for(
-    opts: &Options,
-    rt: tokio::runtime::Runtime,
-    dirs: &Option<Dirs>,
-    demo_dir: Option<&std::path::Path>,
-    file: &FileSettings,
-    tx: Sender<Msg>,
-) -> Result<remote::Remote, String> {
-    let mut args = opts.graph.clone();
-    let mut emulator = None;
-    let mut max_rate = opts.max_rate;
-    if let Some(demo) = &opts.demo {
-        let seed = crate::emulator::Seed::from_exports(&opts.files)?;
-        let cfg = crate::emulator::Config {
-            faults: demo.faults,
-            rate_limit: demo.rate,
-            auto_approve: Some(Duration::from_secs_f64(demo.approve_after)),
-            device_interval: 1,
-            ..crate::emulator::Config::default()
-        };
-        let emu = rt
-            .block_on(crate::emulator::Emulator::start(
-                "127.0.0.1:0".parse().expect("address"),
-                cfg,
-                seed,
-            ))
-            .map_err(|e| format!("cannot start the demo's emulator: {e}"))?;
-        args = crate::config::GraphArgs {
-            login_url: Some(emu.url()),
-            graph_url: Some(emu.url()),
-            timeout: Some(5.0),
-            ..crate::config::GraphArgs::default()
-        };
-        max_rate = Some(demo.rate);
-        emulator = Some(emu);
-    }
-    let settings =
-        crate::config::Settings::merge(&args, max_rate, file).map_err(|e| e.to_string())?;
-    let (cache, journals) = match (demo_dir, dirs) {
-        (Some(d), _) => (d.join("token-cache.json"), d.join("journals")),
-        (None, Some(d)) => (d.token_cache(), d.journals()),
-        (None, None) => return Err("cannot tell where to keep the session (set HOME)".into()),
-    };
-    let mut r = remote::Remote::new(rt, settings, cache, journals, tx)?;
-    r.emulator = emulator;
-    Ok(r)
-}
-
-fn start_log(dir: &std::path::Path) -> Option<()> {
-    crate::files::create_private_dir(dir).ok()?;
-    let file = crate::files::open_private_append(&dir.join("chatevict.log")).ok()?;
-    tracing_subscriber::fmt()
-        .with_writer(std::sync::Mutex::new(crate::sanitize::SafeWriter(file)))
-        .with_ansi(false)
-        .try_init()
-        .ok()
 }
 
 fn spawn_input(tx: Sender<Msg>) {
