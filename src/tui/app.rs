@@ -10,7 +10,6 @@ use std::sync::Arc;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use tui_input::Input;
-use tui_input::backend::crossterm::EventHandler;
 
 use super::keymap::{Action, Keymap};
 use super::layout;
@@ -19,9 +18,13 @@ use crate::journal::Key;
 use crate::triage::index::Index;
 use crate::triage::plan::{self, Plan};
 
+mod dialogs;
+mod filter_bar;
 mod run_update;
-use crate::triage::query::{self, Query, QueryError};
+use crate::triage::query::Query;
 use crate::ual::Dataset;
+pub use dialogs::{Dialog, DialogKey};
+pub use filter_bar::{BarKey, FilterBar};
 
 /// What was loaded.
 pub struct Data {
@@ -53,53 +56,6 @@ pub enum View {
 }
 
 pub use super::cursor::Cursor;
-
-/// The filter bar.
-pub struct FilterBar {
-    pub input: Input,
-    pub editing: bool,
-    /// The text before editing began (Esc goes back to it).
-    before: String,
-    /// The query whose result is shown, and its text.
-    pub applied: Query,
-    pub applied_text: String,
-    /// Why the text being typed is not a query (the last good result
-    /// stays on screen).
-    pub error: Option<QueryError>,
-    pub history: Vec<String>,
-    hist: Option<usize>,
-    /// The latest job asked for; older answers are dropped.
-    pub job: u64,
-    pub running: bool,
-}
-
-#[derive(Debug)]
-pub enum Dialog {
-    Help {
-        scroll: u16,
-    },
-    /// Which id to copy: (label, value).
-    Copy {
-        items: Vec<(String, String)>,
-        sel: usize,
-    },
-    Export {
-        input: Input,
-        /// The file named exists and the user was told: the next confirm
-        /// replaces it. Typing clears it.
-        replace: bool,
-    },
-    SignIn,
-    Review(Box<super::run::Review>),
-    /// Quit while a run is in progress?
-    QuitRun,
-    /// Cancel the run?
-    CancelRun,
-    Report {
-        lines: Vec<String>,
-        scroll: u16,
-    },
-}
 
 /// Run controls, as effects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -452,18 +408,7 @@ impl App {
             chats: Cursor::default(),
             raw: false,
             details_scroll: 0,
-            filter: FilterBar {
-                input: Input::default(),
-                editing: false,
-                before: String::new(),
-                applied: Query::All,
-                applied_text: String::new(),
-                error: None,
-                history: Vec::new(),
-                hist: None,
-                job: 0,
-                running: false,
-            },
+            filter: FilterBar::default(),
             marks: Marks::default(),
             dialog: None,
             status: None,
@@ -819,11 +764,7 @@ impl App {
                 };
                 self.details_scroll = 0;
             }
-            Action::Filter => {
-                self.filter.editing = true;
-                self.filter.before = self.filter.input.value().to_owned();
-                self.filter.hist = None;
-            }
+            Action::Filter => self.filter.open(),
             Action::Back => {
                 // Back out of the innermost thing: the raw view, then the
                 // place `enter` on a chat came from, then the filter.
@@ -920,215 +861,44 @@ impl App {
     }
 
     fn filter_key(&mut self, k: KeyEvent) -> Vec<Effect> {
-        // A text field: printable keys type; the dialogs' confirm and
-        // cancel keys keep or undo it; the lists' up and down (arrow keys
-        // by default) walk the history.
-        let history = match self.keymap.input_action(&k) {
-            Some(Action::Confirm) => {
-                self.filter.editing = false;
-                if let Some(e) = self.filter.error.take() {
-                    // Not applied: the bar and the list go back together
-                    // to the filter from before, and the user is told.
-                    let before = std::mem::take(&mut self.filter.before);
-                    self.status = Some(format!(
-                        "not applied ({}); the filter stays {}",
-                        e.reason,
-                        if before.trim().is_empty() {
-                            "empty".to_owned()
-                        } else {
-                            format!("`{}`", before.trim())
-                        }
-                    ));
-                    self.filter.input = Input::new(before);
-                    let fx = self.filter_changed();
-                    self.dirty = true;
-                    return fx;
-                }
-                let text = self.filter.input.value().trim().to_owned();
-                if !text.is_empty() && self.filter.error.is_none() {
-                    self.filter.history.retain(|h| *h != text);
-                    self.filter.history.push(text);
-                }
-                return vec![];
+        match self.filter.key(k, &self.keymap) {
+            BarKey::Nothing => vec![],
+            BarKey::Changed => self.filter_changed(),
+            BarKey::NotApplied(said) => {
+                self.status = Some(said);
+                let fx = self.filter_changed();
+                self.dirty = true;
+                fx
             }
-            Some(Action::Cancel) => {
-                self.filter.editing = false;
-                let before = std::mem::take(&mut self.filter.before);
-                self.filter.input = Input::new(before);
-                return self.filter_changed();
-            }
-            _ if matches!(k.code, KeyCode::Char(_)) => None,
-            _ => match self.keymap.action(&k) {
-                Some(Action::Up) => Some(true),
-                Some(Action::Down) => Some(false),
-                _ => None,
-            },
-        };
-        if let Some(up) = history {
-            let h = &self.filter.history;
-            if h.is_empty() {
-                return vec![];
-            }
-            let next = match (up, self.filter.hist) {
-                (true, None) => Some(h.len() - 1),
-                (true, Some(i)) => Some(i.saturating_sub(1)),
-                (false, Some(i)) if i + 1 < h.len() => Some(i + 1),
-                _ => None,
-            };
-            self.filter.hist = next;
-            let text = next.map(|i| h[i].clone()).unwrap_or_default();
-            self.filter.input = Input::new(text);
-            return self.filter_changed();
-        }
-        if k.code == KeyCode::Char('c') && k.modifiers.contains(KeyModifiers::CONTROL) {
-            return vec![Effect::Quit];
-        }
-        let changed = self
-            .filter
-            .input
-            .handle_event(&crossterm::event::Event::Key(k))
-            .is_some_and(|c| c.value);
-        if changed {
-            self.filter_changed()
-        } else {
-            vec![]
+            BarKey::Quit => vec![Effect::Quit],
         }
     }
 
-    /// The text changed: show its error, or run it.
+    /// The text changed: run it if it is a query (the bar keeps why not).
     fn filter_changed(&mut self) -> Vec<Effect> {
-        let text = self.filter.input.value().to_owned();
-        if text.trim().is_empty() {
-            self.filter.error = None;
-            return self.start_filter(Query::All);
-        }
-        match query::parse(&text) {
-            Ok(q) => {
-                self.filter.error = None;
-                if q == self.filter.applied && !self.filter.running {
-                    return vec![];
-                }
-                self.start_filter(q)
-            }
-            Err(e) => {
-                self.filter.error = Some(e);
-                vec![]
-            }
+        match self.filter.wanted() {
+            Some(q) => self.start_filter(q),
+            None => vec![],
         }
     }
 
     fn dialog_key(&mut self, d: Dialog, k: KeyEvent) -> Vec<Effect> {
-        let action = self.keymap.action(&k);
-        match d {
-            Dialog::SignIn => self.sign_in_key(k),
-            Dialog::Review(r) => self.review_key(r, k),
-            Dialog::QuitRun => match self.keymap.dialog_action(&k) {
-                Some(Action::Yes) => vec![Effect::Quit],
-                _ => vec![],
-            },
-            Dialog::CancelRun => match self.keymap.dialog_action(&k) {
-                Some(Action::Yes) => vec![Effect::Control(RunControl::Cancel)],
-                _ => {
-                    self.status = Some("the run goes on".into());
-                    vec![]
-                }
-            },
-            Dialog::Report { lines, scroll } => {
-                let scroll = match action {
-                    Some(Action::Down) => scroll.saturating_add(1),
-                    Some(Action::Up) => scroll.saturating_sub(1),
-                    Some(Action::PageDown) => scroll.saturating_add(10),
-                    Some(Action::PageUp) => scroll.saturating_sub(10),
-                    Some(Action::Copy) => {
-                        self.status = Some("copied the report to the clipboard".into());
-                        return vec![Effect::Copy(lines.join("\n"))];
-                    }
-                    _ => return vec![],
-                };
-                self.dialog = Some(Dialog::Report { lines, scroll });
+        match d.key(k, &self.keymap) {
+            DialogKey::Open(d) => {
+                self.dialog = Some(d);
                 vec![]
             }
-            Dialog::Help { scroll } => {
-                let scroll = match action {
-                    Some(Action::Down) => scroll.saturating_add(1),
-                    Some(Action::Up) => scroll.saturating_sub(1),
-                    Some(Action::PageDown) => scroll.saturating_add(10),
-                    Some(Action::PageUp) => scroll.saturating_sub(10),
-                    _ => return vec![],
-                };
-                self.dialog = Some(Dialog::Help { scroll });
+            DialogKey::Closed { status, effects } => {
+                self.status = status;
+                effects
+            }
+            DialogKey::Export(path) => self.export_plan(path),
+            DialogKey::Unhandled(Dialog::SignIn) => self.sign_in_key(k),
+            DialogKey::Unhandled(Dialog::Review(r)) => self.review_key(r, k),
+            DialogKey::Unhandled(d) => {
+                self.dialog = Some(d);
                 vec![]
             }
-            Dialog::Copy { items, sel } => match (k.code, action, self.keymap.dialog_action(&k)) {
-                (_, _, Some(Action::Confirm)) | (_, Some(Action::Copy), _) => {
-                    let (label, value) = items[sel].clone();
-                    self.status = Some(format!(
-                        "copied the {} to the clipboard",
-                        label.to_lowercase()
-                    ));
-                    vec![Effect::Copy(value)]
-                }
-                (KeyCode::Char(c), _, _) if c.is_ascii_digit() && c != '0' => {
-                    let i = (c as u8 - b'1') as usize;
-                    if let Some((label, value)) = items.get(i).cloned() {
-                        self.status = Some(format!(
-                            "copied the {} to the clipboard",
-                            label.to_lowercase()
-                        ));
-                        return vec![Effect::Copy(value)];
-                    }
-                    self.dialog = Some(Dialog::Copy { items, sel });
-                    vec![]
-                }
-                (_, Some(Action::Down), _) => {
-                    let sel = (sel + 1).min(items.len() - 1);
-                    self.dialog = Some(Dialog::Copy { items, sel });
-                    vec![]
-                }
-                (_, Some(Action::Up), _) => {
-                    self.dialog = Some(Dialog::Copy {
-                        items,
-                        sel: sel.saturating_sub(1),
-                    });
-                    vec![]
-                }
-                (_, _, Some(Action::Cancel)) | (_, Some(Action::Quit), _) => vec![],
-                _ => {
-                    self.dialog = Some(Dialog::Copy { items, sel });
-                    vec![]
-                }
-            },
-            Dialog::Export { mut input, replace } => match self.keymap.input_action(&k) {
-                Some(Action::Cancel) => vec![],
-                Some(Action::Confirm) => {
-                    let path = PathBuf::from(input.value().trim());
-                    if path.as_os_str().is_empty() {
-                        self.dialog = Some(Dialog::Export { input, replace });
-                        return vec![];
-                    }
-                    // A file already there is replaced only when asked
-                    // twice (a FIFO or /dev/null is written into, never
-                    // replaced: no need to ask).
-                    if !replace && std::fs::metadata(&path).is_ok_and(|m| m.is_file()) {
-                        self.dialog = Some(Dialog::Export {
-                            input,
-                            replace: true,
-                        });
-                        return vec![];
-                    }
-                    self.export_plan(path)
-                }
-                _ => {
-                    let changed = input
-                        .handle_event(&crossterm::event::Event::Key(k))
-                        .is_some_and(|c| c.value);
-                    self.dialog = Some(Dialog::Export {
-                        input,
-                        replace: replace && !changed,
-                    });
-                    vec![]
-                }
-            },
         }
     }
 
