@@ -7,7 +7,7 @@ mod common;
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 
-use chatevict::tui::app::{App, Data, Effect, Msg, View};
+use chatevict::tui::app::{App, Data, Effect, Job, Msg, Scan, View};
 use chatevict::tui::keymap::Keymap;
 use chatevict::tui::theme::Theme;
 use chatevict::tui::{filter_now, view};
@@ -459,7 +459,10 @@ fn stale_filter_results_are_dropped() {
     let n = app.rows.len();
     let job = app.filter.job;
     app.update(Msg::Filtered {
-        job: job - 1,
+        job: Job {
+            scan: Scan::Filter,
+            n: job - 1,
+        },
         rows: vec![0],
         chats: vec![],
     });
@@ -1643,4 +1646,127 @@ fn the_review_says_why_a_key_did_nothing() {
     pump(&mut app, key(KeyCode::Enter));
     assert!(note(&app).contains("99 is not"), "{}", note(&app));
     assert!(screen(&app).contains("99 is not"));
+}
+
+/// Search keeps every row and goes from one found row to the next with
+/// `n` and `N`, wrapping and saying so; cancelling while typing returns to
+/// where it began; `esc` afterwards forgets the highlights.
+#[test]
+fn search_finds_rows_without_hiding_any() {
+    let mut app = fixture_app((120, 40));
+    let d = app.data.clone().unwrap();
+    let shown = app.rows.len();
+    // What the search must find, worked out here from the records.
+    let want: Vec<usize> = (0..app.rows.len())
+        .filter(|&i| d.ds.str(d.ds.records[app.rows[i] as usize].operation) == "MessageSent")
+        .collect();
+    assert_eq!(want.len(), 3, "the fixture has three messages");
+    pump(&mut app, key(KeyCode::Down));
+    let start = app.events.sel;
+    pump(&mut app, ch('f'));
+    typed(&mut app, "op:MessageSent");
+    // Live: the first found row at or after where the search began.
+    let first = *want.iter().find(|&&i| i >= start).unwrap_or(&want[0]);
+    assert_eq!(app.events.sel, first);
+    assert_eq!(app.rows.len(), shown, "nothing hidden");
+    assert_eq!(app.search.hits.as_ref().map(|h| h.count), Some(3));
+    assert!(screen(&app).contains("3 found"), "{}", screen(&app));
+    pump(&mut app, key(KeyCode::Enter));
+    assert!(!app.search.bar.editing);
+    // n walks the found rows in order, and wraps with a word.
+    let mut seen = vec![app.events.sel];
+    for _ in 0..3 {
+        pump(&mut app, ch('n'));
+        seen.push(app.events.sel);
+    }
+    let k = want.iter().position(|&i| i == first).unwrap();
+    let expect: Vec<usize> = (0..4).map(|s| want[(k + s) % 3]).collect();
+    assert_eq!(seen, expect);
+    // The last step wrapped only if it came back to the first row.
+    assert_eq!(
+        app.status.as_deref() == Some("search wrapped to the top"),
+        k == 0,
+        "{:?}",
+        app.status
+    );
+    pump(&mut app, ch('N'));
+    assert_eq!(app.events.sel, expect[2]);
+    // A found row is drawn apart from the others (underlined without
+    // colour), the selected one as selected.
+    let mut t = Terminal::new(TestBackend::new(120, 40)).unwrap();
+    t.draw(|f| view::draw(f, &app)).unwrap();
+    let other = want.iter().find(|&&i| i != app.events.sel).unwrap();
+    let y = (3 + other - app.events.offset) as u16;
+    let cell = t.backend().buffer()[(5, y)].clone();
+    assert!(
+        cell.modifier.contains(ratatui::style::Modifier::UNDERLINED),
+        "row {other} at y {y}: {cell:?}"
+    );
+    // esc forgets the search; n then says how to search.
+    pump(&mut app, key(KeyCode::Esc));
+    assert!(app.search.hits.is_none());
+    pump(&mut app, ch('n'));
+    assert!(
+        app.status.as_deref().unwrap_or("").contains("f searches"),
+        "{:?}",
+        app.status
+    );
+    // Cancelling while typing goes back to where the search began.
+    pump(&mut app, key(KeyCode::Home));
+    pump(&mut app, ch('f'));
+    typed(&mut app, "op:MessageSent");
+    assert_ne!(app.events.sel, 0);
+    pump(&mut app, key(KeyCode::Esc));
+    assert_eq!(app.events.sel, 0);
+    assert!(app.search.hits.is_none());
+    // A search that finds nothing says so and moves nothing.
+    pump(&mut app, ch('f'));
+    typed(&mut app, "op:NoSuchThing");
+    pump(&mut app, key(KeyCode::Enter));
+    pump(&mut app, ch('n'));
+    assert_eq!(app.events.sel, 0);
+    assert!(
+        app.status.as_deref().unwrap_or("").contains("not found"),
+        "{:?}",
+        app.status
+    );
+}
+
+/// In the chats view the search finds chats with a found record.
+#[test]
+fn search_in_the_chats_view() {
+    let mut app = fixture_app((120, 40));
+    pump(&mut app, key(KeyCode::Tab));
+    pump(&mut app, ch('f'));
+    typed(&mut app, "op:MessageSent");
+    pump(&mut app, key(KeyCode::Enter));
+    let d = app.data.clone().unwrap();
+    let c = app.chat_rows[app.chats.sel];
+    let has =
+        d.ix.chats
+            .records(&d.ix.chats.list[c])
+            .iter()
+            .any(|&r| d.ds.str(d.ds.records[r as usize].operation) == "MessageSent");
+    assert!(has, "the selected chat has a message");
+}
+
+#[test]
+fn search_screens() {
+    // Typing: the bar is the search's, with what it found so far.
+    snap("search_typing", |app| {
+        pump(app, ch('f'));
+        typed(app, "op:MessageSent");
+    });
+    // Kept: the filter's bar is back, the count says what was found.
+    snap("search_kept", |app| {
+        pump(app, ch('f'));
+        typed(app, "op:MessageSent");
+        pump(app, key(KeyCode::Enter));
+        pump(app, ch('n'));
+    });
+    // A query that is not one yet: its error, as in the filter.
+    snap("search_error", |app| {
+        pump(app, ch('f'));
+        typed(app, "op:");
+    });
 }

@@ -21,10 +21,12 @@ use crate::triage::plan::{self, Plan};
 mod dialogs;
 mod filter_bar;
 mod run_update;
+mod search;
 use crate::triage::query::Query;
 use crate::ual::Dataset;
 pub use dialogs::{Dialog, DialogKey};
 pub use filter_bar::{BarKey, FilterBar};
+pub use search::{Hits, Job, Scan, Search, next_hit};
 
 /// What was loaded.
 pub struct Data {
@@ -178,7 +180,7 @@ pub enum Effect {
     /// Evaluate `query` (job `job`); `marked` says which chats are marked,
     /// for `marked:`.
     Filter {
-        job: u64,
+        job: Job,
         query: Query,
         marked: Vec<bool>,
     },
@@ -233,10 +235,10 @@ pub enum Msg {
     /// load thread after loading, since reading an 800 MB export again
     /// takes seconds.
     Hashed(Result<Vec<plan::SourceFile>, String>),
-    /// A filter's result: matching records, and the chats they belong to
-    /// in order of first appearance.
+    /// A filter's or a search's result: matching records, and the chats
+    /// they belong to in order of first appearance.
     Filtered {
-        job: u64,
+        job: Job,
         rows: Vec<u32>,
         chats: Vec<usize>,
     },
@@ -266,6 +268,7 @@ pub struct App {
     pub raw: bool,
     pub details_scroll: u16,
     pub filter: FilterBar,
+    pub search: Search,
     pub marks: Marks,
     pub dialog: Option<Dialog>,
     pub status: Option<String>,
@@ -409,6 +412,7 @@ impl App {
             raw: false,
             details_scroll: 0,
             filter: FilterBar::default(),
+            search: Search::default(),
             marks: Marks::default(),
             dialog: None,
             status: None,
@@ -579,8 +583,12 @@ impl App {
                     None => vec![],
                 }
             }
+            Msg::Filtered { job, rows, chats } if job.scan == Scan::Search => {
+                self.found(job, &rows, &chats);
+                vec![]
+            }
             Msg::Filtered { job, rows, chats } => {
-                if job != self.filter.job {
+                if job.n != self.filter.job {
                     self.dirty = false;
                     return vec![];
                 }
@@ -628,7 +636,10 @@ impl App {
         };
         self.filter.applied = query.clone();
         vec![Effect::Filter {
-            job: self.filter.job,
+            job: Job {
+                scan: Scan::Filter,
+                n: self.filter.job,
+            },
             query,
             marked: self.marks.chats(),
         }]
@@ -670,14 +681,15 @@ impl App {
                 json,
             });
         }
+        if self.search.hits.is_some() && self.search.bar.applied.uses_marks() {
+            // Found again with the new marks, where the selection is.
+            self.search.from = None;
+            fx.extend(self.start_search(self.search.bar.applied.clone()));
+        }
         if self.filter.applied.uses_marks() {
             fx.extend(self.start_filter(self.filter.applied.clone()));
-            fx
-        } else if !fx.is_empty() {
-            fx
-        } else {
-            vec![]
         }
+        fx
     }
 
     /// Esc followed at once by a key arrives as Alt+key (an SSH link
@@ -689,6 +701,7 @@ impl App {
         if !alt_only
             || !matches!(k.code, KeyCode::Char(_))
             || self.filter.editing
+            || self.search.bar.editing
             || self.keymap.action(&k).is_some()
             || (self.dialog.is_some() && self.keymap.dialog_action(&k).is_some())
         {
@@ -716,6 +729,9 @@ impl App {
         }
         if self.filter.editing {
             return self.filter_key(k);
+        }
+        if self.search.bar.editing {
+            return self.search_key(k);
         }
         let Some(a) = self.keymap.action(&k) else {
             self.dirty = false;
@@ -766,10 +782,13 @@ impl App {
             }
             Action::Filter => self.filter.open(),
             Action::Back => {
-                // Back out of the innermost thing: the raw view, then the
-                // place `enter` on a chat came from, then the filter.
+                // Back out of the innermost thing: the raw view, the
+                // search's highlights, the place `enter` on a chat came
+                // from, then the filter.
                 if self.raw {
                     self.raw = false;
+                } else if self.search.hits.is_some() {
+                    self.end_search();
                 } else if let Some(p) = self.back.pop() {
                     self.view = p.view;
                     self.restore_to = Some((p.record, p.chat));
@@ -789,6 +808,13 @@ impl App {
                 }
             }
             Action::Quit => return vec![Effect::Quit],
+            Action::Search => {
+                self.search.bar.open();
+                self.search.from = Some((self.selected_record(), self.selected_chat()));
+            }
+            Action::SearchNext | Action::SearchPrev => {
+                self.jump_to_hit(a == Action::SearchNext, false);
+            }
             Action::Mark => {
                 // As in a file manager: mark, then on to the next row.
                 let before = self.marks.len();
@@ -871,6 +897,151 @@ impl App {
                 fx
             }
             BarKey::Quit => vec![Effect::Quit],
+        }
+    }
+
+    fn search_key(&mut self, k: KeyEvent) -> Vec<Effect> {
+        match self.search.bar.key(k, &self.keymap) {
+            BarKey::Nothing => {
+                if !self.search.bar.editing {
+                    // Kept: the search's text stays for n and N.
+                    self.search.from = None;
+                }
+                vec![]
+            }
+            BarKey::Changed if !self.search.bar.editing => {
+                // Cancelled: back to where the search began, nothing found.
+                let from = self.search.from.take();
+                self.end_search();
+                if let Some((record, chat)) = from {
+                    self.select_place(record, chat);
+                }
+                vec![]
+            }
+            BarKey::Changed => self.search_changed(),
+            BarKey::NotApplied(said) => {
+                self.status = Some(said.replace("the filter stays", "the search stays"));
+                self.search.from = None;
+                self.dirty = true;
+                self.search_changed()
+            }
+            BarKey::Quit => vec![Effect::Quit],
+        }
+    }
+
+    /// The search's text changed: find it if it is a query.
+    fn search_changed(&mut self) -> Vec<Effect> {
+        if self.search.bar.input.value().trim().is_empty() {
+            self.search.bar.error = None;
+            self.search.hits = None;
+            self.search.bar.running = false;
+            self.search.bar.applied = Query::All;
+            return vec![];
+        }
+        match self.search.bar.wanted() {
+            Some(query) => self.start_search(query),
+            None => vec![],
+        }
+    }
+
+    fn start_search(&mut self, query: Query) -> Vec<Effect> {
+        self.search.bar.job += 1;
+        self.search.bar.running = true;
+        self.search.bar.applied_text = query.to_string();
+        self.search.bar.applied = query.clone();
+        vec![Effect::Filter {
+            job: Job {
+                scan: Scan::Search,
+                n: self.search.bar.job,
+            },
+            query,
+            marked: self.marks.chats(),
+        }]
+    }
+
+    /// Forgets the search: its text, its highlights.
+    fn end_search(&mut self) {
+        self.search.hits = None;
+        self.search.bar.clear();
+    }
+
+    /// A search's answer: keep what it found; while typing, go to the
+    /// first row found from where the search began.
+    fn found(&mut self, job: Job, rows: &[u32], chats: &[usize]) {
+        if job.n != self.search.bar.job || !self.search.bar.running {
+            self.dirty = false;
+            return;
+        }
+        self.search.bar.running = false;
+        let Some(d) = &self.data else { return };
+        self.search.hits = Some(Hits::new(
+            d.ds.records.len(),
+            d.ix.chats.list.len(),
+            rows,
+            chats,
+        ));
+        if self.search.bar.editing {
+            if let Some((record, chat)) = self.search.from {
+                self.select_place(record, chat);
+            }
+            self.jump_to_hit(true, true);
+        }
+    }
+
+    /// Moves to the next (or previous) row the search found in the list
+    /// shown, and says when it wrapped or found nothing.
+    fn jump_to_hit(&mut self, forward: bool, include: bool) {
+        let Some(h) = &self.search.hits else {
+            if !include {
+                self.status = Some(format!(
+                    "nothing searched yet: {} searches",
+                    self.keymap.key(Action::Search)
+                ));
+            }
+            return;
+        };
+        let found = match self.view {
+            View::Events => next_hit(self.rows.len(), self.events.sel, forward, include, |i| {
+                h.records[self.rows[i] as usize]
+            }),
+            View::Chats => next_hit(
+                self.chat_rows.len(),
+                self.chats.sel,
+                forward,
+                include,
+                |i| h.chats[self.chat_rows[i]],
+            ),
+            View::Run => return,
+        };
+        match found {
+            None => {
+                self.status = Some(format!(
+                    "not found in this list: `{}`",
+                    self.search.bar.applied_text
+                ))
+            }
+            Some((i, wrapped)) => {
+                let page = self.page();
+                match self.view {
+                    View::Events => {
+                        self.events.sel = i;
+                        self.events.fit(self.rows.len(), page);
+                    }
+                    _ => {
+                        self.chats.sel = i;
+                        self.chats.fit(self.chat_rows.len(), page);
+                    }
+                }
+                self.details_scroll = 0;
+                self.refresh_raw();
+                if wrapped && !include {
+                    self.status = Some(if forward {
+                        "search wrapped to the top".into()
+                    } else {
+                        "search wrapped to the bottom".into()
+                    });
+                }
+            }
         }
     }
 

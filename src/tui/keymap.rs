@@ -84,7 +84,10 @@ actions! {
     Bottom List "bottom" "last row" "" [p(End), c('G')];
     NextView List "next_view" "switch between events and chats" "chats/events" [p(Tab), p(BackTab)];
     Filter List "filter" "edit the filter (live; confirm keeps it, cancel undoes it, up and down walk the history)" "filter" [c('/')];
-    Back List "back" "back to where opening a chat came from; else clear the filter" "" [p(Esc), p(Backspace)];
+    Search List "search" "search the list (the filter language; live), keeping every row" "find" [c('f')];
+    SearchNext List "search_next" "next row the search found" "" [c('n')];
+    SearchPrev List "search_prev" "previous row the search found" "" [c('N')];
+    Back List "back" "close the raw view, forget the search, go back to where opening a chat came from, else clear the filter" "" [p(Esc), p(Backspace)];
     Quit List "quit" "quit" "quit" [c('q'), Key::ctrl('c')];
     Mark List "mark" "mark or unmark the targets of the selected row's chat, then move down" "mark" [c(' ')];
     MarkAll List "mark_all" "mark every target of the matching external chats" "mark all" [c('a')];
@@ -349,8 +352,9 @@ impl Keymap {
     /// The main path first (filter, mark, sign in, run), so that a
     /// narrow screen drops the others.
     pub fn hints(&self) -> Vec<(String, &'static str)> {
-        const ORDER: [Action; 11] = [
+        const ORDER: [Action; 12] = [
             Action::Filter,
+            Action::Search,
             Action::Mark,
             Action::MarkAll,
             Action::SignIn,

@@ -226,7 +226,7 @@ fn spawn_load(
 /// one starts.
 pub fn spawn_filter(
     data: Arc<Data>,
-    job: u64,
+    job: app::Job,
     query: crate::triage::query::Query,
     marked: Vec<bool>,
     cancel: Arc<AtomicBool>,
@@ -242,7 +242,7 @@ pub fn spawn_filter(
 /// Evaluates a filter; `None` when cancelled.
 pub fn filter_now(
     data: &Data,
-    job: u64,
+    job: app::Job,
     query: &crate::triage::query::Query,
     marked: &[bool],
     cancel: &AtomicBool,
@@ -275,7 +275,12 @@ fn event_loop(
     progress: &Progress,
     total: u64,
 ) -> u8 {
-    let mut cancel = Arc::new(AtomicBool::new(false));
+    // One cancel flag per scan: a newer filter drops the older filter,
+    // a newer search the older search.
+    let mut cancel = [
+        Arc::new(AtomicBool::new(false)),
+        Arc::new(AtomicBool::new(false)),
+    ];
     let mut last_read = u64::MAX;
     loop {
         if app.dirty {
@@ -377,10 +382,11 @@ fn event_loop(
                     });
                 }
                 Effect::Filter { job, query, marked } => {
-                    cancel.store(true, Ordering::Relaxed);
-                    cancel = Arc::new(AtomicBool::new(false));
+                    let slot = &mut cancel[job.scan as usize];
+                    slot.store(true, Ordering::Relaxed);
+                    *slot = Arc::new(AtomicBool::new(false));
                     if let Some(d) = app.data.clone() {
-                        spawn_filter(d, job, query, marked, cancel.clone(), tx.clone());
+                        spawn_filter(d, job, query, marked, slot.clone(), tx.clone());
                     }
                 }
                 Effect::SaveMarks { path, json } => {

@@ -18,6 +18,8 @@ pub enum Role {
     Dim,
     Key,
     Title,
+    /// A row the search found.
+    Match,
 }
 
 #[derive(Debug, Clone)]
@@ -27,7 +29,7 @@ pub struct Theme {
     colors: HashMap<&'static str, Color>,
 }
 
-const ROLES: [(&str, Role); 9] = [
+const ROLES: [(&str, Role); 10] = [
     ("header", Role::Header),
     ("selected", Role::Selected),
     ("external", Role::External),
@@ -37,6 +39,7 @@ const ROLES: [(&str, Role); 9] = [
     ("dim", Role::Dim),
     ("key", Role::Key),
     ("title", Role::Title),
+    ("match", Role::Match),
 ];
 
 impl Theme {
@@ -51,6 +54,7 @@ impl Theme {
             ("dim", Color::DarkGray),
             ("key", Color::Cyan),
             ("title", Color::White),
+            ("match", Color::LightYellow),
         ]
         .into_iter()
         .collect();
@@ -98,6 +102,7 @@ impl Theme {
                     base.add_modifier(Modifier::BOLD)
                 }
                 Role::Error => base.add_modifier(Modifier::BOLD | Modifier::UNDERLINED),
+                Role::Match => base.add_modifier(Modifier::UNDERLINED),
                 _ => base,
             };
         }
@@ -108,6 +113,9 @@ impl Theme {
                 .add_modifier(Modifier::BOLD),
             Role::Header => base.fg(Color::Black).bg(self.color(r)),
             Role::Title | Role::Key => base.fg(self.color(r)).add_modifier(Modifier::BOLD),
+            Role::Match => base
+                .fg(self.color(r))
+                .add_modifier(Modifier::BOLD | Modifier::UNDERLINED),
             _ => base.fg(self.color(r)),
         }
     }

@@ -66,6 +66,16 @@ impl FilterBar {
         self.hist = None;
     }
 
+    /// Empty and idle again, its history kept; an answer on its way is
+    /// outdated.
+    pub fn clear(&mut self) {
+        *self = FilterBar {
+            history: std::mem::take(&mut self.history),
+            job: self.job + 1,
+            ..FilterBar::default()
+        };
+    }
+
     /// A key while editing. Printable keys type; the dialogs' confirm and
     /// cancel keys keep or undo the text; the lists' up and down (arrow
     /// keys by default) walk the history.

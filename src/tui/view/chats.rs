@@ -69,6 +69,8 @@ pub(super) fn chats_table(f: &mut Frame, app: &App, area: Rect) {
             ]);
             if i == app.chats.sel {
                 row.style(t.style(Role::Selected))
+            } else if app.search.hits.as_ref().is_some_and(|h| h.chats[c]) {
+                row.style(t.style(Role::Match))
             } else {
                 row
             }

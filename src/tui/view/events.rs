@@ -90,8 +90,11 @@ pub(super) fn events_table(f: &mut Frame, app: &App, area: Rect) {
                 Cell::from(safe(chat_label)),
                 Cell::from(Line::from(badges)),
             ]);
+            let found = app.search.hits.as_ref().is_some_and(|h| h.records[r]);
             if i == app.events.sel {
                 row.style(t.style(Role::Selected))
+            } else if found {
+                row.style(t.style(Role::Match))
             } else {
                 row
             }

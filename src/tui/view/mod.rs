@@ -244,11 +244,24 @@ pub(super) fn window(offset: usize, len: usize, rows: usize) -> std::ops::Range<
 
 fn filter_bar(f: &mut Frame, app: &App, area: Rect) {
     let t = &app.theme;
-    let fb = &app.filter;
+    // The search's bar takes the line while it is typed.
+    let searching = app.search.bar.editing;
+    let fb = if searching {
+        &app.search.bar
+    } else {
+        &app.filter
+    };
+    let found = match (&app.search.hits, app.search.bar.running) {
+        (_, true) => " · searching…".to_owned(),
+        (Some(h), _) => format!(" · {} found", thousands(h.count)),
+        (None, _) => String::new(),
+    };
     let count = match &app.data {
-        Some(d) if fb.running => format!(" filtering… {} ", thousands(d.ds.records.len())),
+        Some(d) if app.filter.running => {
+            format!(" filtering… {}{found} ", thousands(d.ds.records.len()))
+        }
         Some(d) => format!(
-            " {} of {} ",
+            " {} of {}{found} ",
             thousands(app.rows.len()),
             thousands(d.ds.records.len())
         ),
@@ -264,12 +277,23 @@ fn filter_bar(f: &mut Frame, app: &App, area: Rect) {
         right,
     );
     let value = fb.input.value();
-    let mut spans = vec![Span::styled("/ ", t.style(Role::Key))];
+    let prompt = if searching {
+        format!("{} ", app.keymap.key(Action::Search))
+    } else {
+        format!("{} ", app.keymap.key(Action::Filter))
+    };
+    let prompt_width = prompt.width() as u16;
+    let mut spans = vec![Span::styled(prompt, t.style(Role::Key))];
     if fb.editing || !value.is_empty() {
         spans.push(Span::raw(safe(value)));
     } else {
         spans.push(Span::styled(
-            "type / to filter (? for help)",
+            // After the filter's key as prompt: "/ to filter, …".
+            format!(
+                "to filter, {} to search, {} for help",
+                app.keymap.key(Action::Search),
+                app.keymap.key(Action::Help)
+            ),
             t.style(Role::Dim),
         ));
     }
@@ -281,7 +305,7 @@ fn filter_bar(f: &mut Frame, app: &App, area: Rect) {
     }
     f.render_widget(Paragraph::new(Line::from(spans)), left);
     if fb.editing && app.dialog.is_none() {
-        let x = left.x + 2 + fb.input.visual_cursor() as u16;
+        let x = left.x + prompt_width + fb.input.visual_cursor() as u16;
         f.set_cursor_position((x.min(left.right().saturating_sub(1)), left.y));
     }
 }
@@ -296,7 +320,7 @@ fn hints(f: &mut Frame, app: &App, area: Rect) {
         return;
     }
     let mut spans = Vec::new();
-    if app.filter.editing {
+    if app.filter.editing || app.search.bar.editing {
         let km = &app.keymap;
         let updown = km.pair(Action::Up, Action::Down);
         for (k, w) in [
@@ -308,8 +332,17 @@ fn hints(f: &mut Frame, app: &App, area: Rect) {
             spans.push(Span::raw(format!(" {w}  ")));
         }
     } else {
-        // As many hints as fit, the help key always last.
-        let all = app.keymap.hints();
+        // As many hints as fit, the help key always last; while a search
+        // is held, how to walk what it found comes first.
+        let mut all = app.keymap.hints();
+        if app.search.hits.is_some() {
+            let km = &app.keymap;
+            all.insert(
+                0,
+                (km.pair(Action::SearchNext, Action::SearchPrev), "found"),
+            );
+            all.insert(1, (km.key(Action::Back), "forget search"));
+        }
         let (help, rest): (Vec<_>, Vec<_>) = all.into_iter().partition(|(_, w)| *w == "help");
         let width = |k: &str, w: &str| k.chars().count() + w.chars().count() + 3;
         let mut room = area.width as usize;
