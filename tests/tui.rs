@@ -1170,6 +1170,63 @@ mod run_screens {
         );
     }
 
+    /// The report reads as text (no Markdown syntax, every value whole,
+    /// wrapped) and is written to a file with the export key, asking
+    /// before it replaces one.
+    #[test]
+    fn the_report_is_a_readable_screen_and_is_written_on_request() {
+        let md = std::fs::read_to_string(common::fixture("report-run.md")).unwrap();
+        let lines: Vec<String> = md.lines().map(str::to_owned).collect();
+        let open = |app: &mut App| {
+            start(app);
+            let fx = pump(app, ch('o'));
+            assert!(matches!(&fx[..], [Effect::Report { .. }]), "{fx:?}");
+            remote(app, RemoteMsg::Report(lines.clone()));
+        };
+        snap("report", open);
+        let mut app = fixture_app((80, 24));
+        open(&mut app);
+        let s = screen(&app);
+        assert!(s.contains("chatevict removal report"), "{s}");
+        assert!(!s.contains("| ") && !s.contains("# "), "{s}");
+        // Scrolled to the failure: its request id and error whole.
+        for _ in 0..12 {
+            pump(&mut app, ch('j'));
+        }
+        let s = screen(&app);
+        let flat: String = s
+            .split('\n')
+            .map(|l| l.trim_matches(|c| c == '"' || c == '│' || c == ' '))
+            .collect::<Vec<_>>()
+            .join(" ");
+        assert!(flat.contains("7a5c0d2e-91b4-4c1f-8e3a-2b6d9f0c4e17"), "{s}");
+        assert!(flat.contains("Please retry later;"), "{s}");
+        // e: a name, then the file is written off the loop.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("report.md");
+        std::fs::write(&path, "old").unwrap();
+        pump(&mut app, ch('e'));
+        assert!(matches!(app.dialog, Some(Dialog::Export { .. })));
+        for _ in 0.."chatevict-report.md".len() {
+            pump(&mut app, key(KeyCode::Backspace));
+        }
+        typed(&mut app, path.to_str().unwrap());
+        // It exists: asked first, written on the second confirm.
+        assert!(pump(&mut app, key(KeyCode::Enter)).is_empty());
+        assert!(
+            screen(&app).contains("That file exists"),
+            "{}",
+            screen(&app)
+        );
+        let fx = pump(&mut app, key(KeyCode::Enter));
+        let [Effect::WriteText { path: p, text, .. }] = &fx[..] else {
+            panic!("{fx:?}")
+        };
+        assert_eq!(p, &path);
+        assert_eq!(text, &md, "written as the Markdown it is");
+        assert!(app.dialog.is_none());
+    }
+
     /// A run stopped by a refused session says how to sign in again, with
     /// the key the keymap gives it (the library names no command).
     #[test]

@@ -24,7 +24,7 @@ mod run_update;
 mod search;
 use crate::triage::query::Query;
 use crate::ual::Dataset;
-pub use dialogs::{Dialog, DialogKey};
+pub use dialogs::{Dialog, DialogKey, Export};
 pub use filter_bar::{BarKey, FilterBar};
 pub use search::{Hits, Job, Scan, Search, next_hit};
 
@@ -190,6 +190,12 @@ pub enum Effect {
         path: PathBuf,
         plan: Box<Plan>,
     },
+    /// Write a text file (the run's report), off the loop.
+    WriteText {
+        path: PathBuf,
+        text: String,
+        what: String,
+    },
     /// Start a device-code sign-in.
     SignIn,
     /// Start a browser sign-in instead.
@@ -242,9 +248,10 @@ pub enum Msg {
         rows: Vec<u32>,
         chats: Vec<usize>,
     },
+    /// A file was written (or not): `what` says what it holds.
     Wrote {
         path: PathBuf,
-        targets: usize,
+        what: String,
         error: Option<String>,
     },
     /// Loading progressed: bytes read of the total.
@@ -612,13 +619,9 @@ impl App {
                 self.select_place(keep, keep_chat);
                 vec![]
             }
-            Msg::Wrote {
-                path,
-                targets,
-                error,
-            } => {
+            Msg::Wrote { path, what, error } => {
                 self.status = Some(match error {
-                    None => format!("wrote {targets} target(s) to {}", path.display()),
+                    None => format!("wrote {what} to {}", path.display()),
                     Some(e) => format!("could not write {}: {e}", path.display()),
                 });
                 vec![]
@@ -870,6 +873,7 @@ impl App {
                     self.dialog = Some(Dialog::Export {
                         input: Input::new("chatevict-plan.json".into()),
                         replace: false,
+                        what: Export::Plan,
                     });
                 }
             }
@@ -1063,7 +1067,12 @@ impl App {
                 self.status = status;
                 effects
             }
-            DialogKey::Export(path) => self.export_plan(path),
+            DialogKey::Export(path, Export::Plan) => self.export_plan(path),
+            DialogKey::Export(path, Export::Report(lines)) => vec![Effect::WriteText {
+                path,
+                text: lines.join("\n") + "\n",
+                what: "the report".into(),
+            }],
             DialogKey::Unhandled(Dialog::SignIn) => self.sign_in_key(k),
             DialogKey::Unhandled(Dialog::Review(r)) => self.review_key(r, k),
             DialogKey::Unhandled(d) => {

@@ -407,9 +407,19 @@ fn event_loop(
                         tracing::info!(path = %path.display(), targets = plan.targets.len(), ?error, "plan written");
                         let _ = tx.send(Msg::Wrote {
                             path,
-                            targets: plan.targets.len(),
+                            what: format!("{} target(s)", plan.targets.len()),
                             error,
                         });
+                    });
+                }
+                Effect::WriteText { path, text, what } => {
+                    let tx = tx.clone();
+                    std::thread::spawn(move || {
+                        let error = crate::files::write_atomic(&path, text.as_bytes(), false)
+                            .err()
+                            .map(|e| e.to_string());
+                        tracing::info!(path = %path.display(), ?error, "{what} written");
+                        let _ = tx.send(Msg::Wrote { path, what, error });
                     });
                 }
             }

@@ -21,11 +21,13 @@ pub enum Dialog {
         items: Vec<(String, String)>,
         sel: usize,
     },
+    /// Write a file: the name being typed.
     Export {
         input: Input,
         /// The file named exists and the user was told: the next confirm
         /// replaces it. Typing clears it.
         replace: bool,
+        what: Export,
     },
     SignIn,
     Review(Box<crate::tui::run::Review>),
@@ -39,6 +41,15 @@ pub enum Dialog {
     },
 }
 
+/// What a file written from a dialog holds.
+#[derive(Debug)]
+pub enum Export {
+    /// The plan of the marked targets.
+    Plan,
+    /// The run's report, as Markdown.
+    Report(Vec<String>),
+}
+
 /// What a key in a dialog asks of the application.
 #[derive(Debug)]
 pub enum DialogKey {
@@ -49,8 +60,8 @@ pub enum DialogKey {
         status: Option<String>,
         effects: Vec<Effect>,
     },
-    /// Write the plan of the marks to this file.
-    Export(PathBuf),
+    /// Write this to the file.
+    Export(PathBuf, Export),
     /// Not a dialog that handles its own keys (sign-in, review).
     Unhandled(Dialog),
 }
@@ -104,6 +115,13 @@ impl Dialog {
                         vec![Effect::Copy(lines.join("\n"))],
                     );
                 }
+                if action == Some(Action::Export) {
+                    return DialogKey::Open(Dialog::Export {
+                        input: Input::new("chatevict-report.md".into()),
+                        replace: false,
+                        what: Export::Report(lines),
+                    });
+                }
                 match scrolled(scroll) {
                     Some(scroll) => DialogKey::Open(Dialog::Report { lines, scroll }),
                     None => DialogKey::closed(),
@@ -145,12 +163,20 @@ impl Dialog {
                     _ => DialogKey::Open(Dialog::Copy { items, sel }),
                 }
             }
-            Dialog::Export { mut input, replace } => match keymap.input_action(&k) {
+            Dialog::Export {
+                mut input,
+                replace,
+                what,
+            } => match keymap.input_action(&k) {
                 Some(Action::Cancel) => DialogKey::closed(),
                 Some(Action::Confirm) => {
                     let path = PathBuf::from(input.value().trim());
                     if path.as_os_str().is_empty() {
-                        return DialogKey::Open(Dialog::Export { input, replace });
+                        return DialogKey::Open(Dialog::Export {
+                            input,
+                            replace,
+                            what,
+                        });
                     }
                     // A file already there is replaced only when asked
                     // twice (a FIFO or /dev/null is written into, never
@@ -159,9 +185,10 @@ impl Dialog {
                         return DialogKey::Open(Dialog::Export {
                             input,
                             replace: true,
+                            what,
                         });
                     }
-                    DialogKey::Export(path)
+                    DialogKey::Export(path, what)
                 }
                 _ => {
                     let changed = input
@@ -170,6 +197,7 @@ impl Dialog {
                     DialogKey::Open(Dialog::Export {
                         input,
                         replace: replace && !changed,
+                        what,
                     })
                 }
             },

@@ -9,7 +9,7 @@ use unicode_width::UnicodeWidthStr;
 
 use super::widgets::{SPINNER, block, centered, safe};
 use crate::triage::query::Initiated;
-use crate::tui::app::{App, Dialog};
+use crate::tui::app::{App, Dialog, Export};
 use crate::tui::keymap::Action;
 use crate::tui::run::{Review, ReviewState, SignIn};
 use crate::tui::theme::Role;
@@ -82,13 +82,29 @@ pub(super) fn dialog(f: &mut Frame, app: &App, d: &Dialog, area: Rect) {
                 r,
             );
         }
-        Dialog::Export { input, replace } => {
+        Dialog::Export {
+            input,
+            replace,
+            what,
+        } => {
             let r = centered(area, 70, 6);
+            let (asked, title, then) = match what {
+                Export::Plan => (
+                    format!(
+                        "Write the {} marked target(s) as a plan to:",
+                        app.marks.len()
+                    ),
+                    " Export plan ",
+                    " · run it with `chatevict apply FILE`",
+                ),
+                Export::Report(_) => (
+                    "Write the report (Markdown) to:".to_owned(),
+                    " Write report ",
+                    "",
+                ),
+            };
             let lines = vec![
-                Line::raw(format!(
-                    "Write the {} marked target(s) as a plan to:",
-                    app.marks.len()
-                )),
+                Line::raw(asked),
                 Line::from(vec![
                     Span::styled("> ", t.style(Role::Key)),
                     Span::raw(safe(input.value())),
@@ -105,7 +121,7 @@ pub(super) fn dialog(f: &mut Frame, app: &App, d: &Dialog, area: Rect) {
                 } else {
                     Line::styled(
                         format!(
-                            "{} writes · {} cancels · run it with `chatevict apply FILE`",
+                            "{} writes · {} cancels{then}",
                             app.keymap.key(Action::Confirm),
                             app.keymap.key(Action::Cancel)
                         ),
@@ -114,7 +130,7 @@ pub(super) fn dialog(f: &mut Frame, app: &App, d: &Dialog, area: Rect) {
                 },
             ];
             f.render_widget(Clear, r);
-            f.render_widget(Paragraph::new(lines).block(block(app, " Export plan ")), r);
+            f.render_widget(Paragraph::new(lines).block(block(app, title)), r);
             f.set_cursor_position((r.x + 3 + input.visual_cursor() as u16, r.y + 2));
         }
     }
@@ -583,15 +599,20 @@ pub(super) fn report_dialog(f: &mut Frame, app: &App, lines: &[String], scroll: 
         area.height.saturating_sub(2),
     );
     f.render_widget(Clear, r);
+    // The report is Markdown: shown as text that reads well, wrapped, with
+    // its tables as columns or blocks (copied and written as Markdown).
+    let text = super::markdown::lines(&lines.join("\n"), r.width.saturating_sub(2), &app.theme);
     f.render_widget(
-        Paragraph::new(lines.iter().map(|l| Line::raw(safe(l))).collect::<Vec<_>>())
+        Paragraph::new(text)
+            .wrap(Wrap { trim: false })
             .scroll((scroll, 0))
             .block(block(
                 app,
                 format!(
-                    " Report ({} scroll · {} copies it · any other key closes) ",
+                    " Report ({} scroll · {} copies · {} writes a file · any other key closes) ",
                     app.keymap.pair(Action::Up, Action::Down),
-                    app.keymap.key(Action::Copy)
+                    app.keymap.key(Action::Copy),
+                    app.keymap.key(Action::Export)
                 ),
             )),
         r,
