@@ -7,7 +7,7 @@ mod common;
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 
-use chatevict::tui::app::{App, Data, Effect, Job, Msg, Scan, View};
+use chatevict::tui::app::{App, Data, Dialog, Effect, Job, Msg, Scan, View};
 use chatevict::tui::keymap::Keymap;
 use chatevict::tui::theme::Theme;
 use chatevict::tui::{filter_now, view};
@@ -1826,4 +1826,71 @@ fn search_screens() {
         pump(app, ch('f'));
         typed(app, "op:");
     });
+}
+
+/// Keys typed ahead of a filter's answer (a paste, a slow link) act on
+/// that answer, not on the rows of the filter before: `a` right after
+/// `enter` marks the chats the new filter matches, and only those.
+#[test]
+fn marking_typed_ahead_of_the_filter_waits_for_its_answer() {
+    let query = "initiated:external";
+    // The truth: the filter answered before `a`.
+    let mut settled = fixture_app((120, 40));
+    pump(&mut settled, ch('/'));
+    typed(&mut settled, query);
+    pump(&mut settled, key(KeyCode::Enter));
+    pump(&mut settled, ch('a'));
+    let want = settled.marks.to_pairs();
+    assert!(!want.is_empty());
+    // Typed ahead: the filter's jobs are held back until after `a`.
+    let mut app = fixture_app((120, 40));
+    let all_before = {
+        let mut all = fixture_app((120, 40));
+        pump(&mut all, ch('a'));
+        all.marks.len()
+    };
+    assert!(
+        all_before > want.len(),
+        "the fixture has internal-start chats"
+    );
+    let mut last = None;
+    let mut held = |fx: Vec<Effect>| {
+        for e in fx {
+            if let Effect::Filter { job, query, marked } = e {
+                last = Some((job, query, marked));
+            }
+        }
+    };
+    held(app.update(ch('/')));
+    for c in query.chars() {
+        held(app.update(ch(c)));
+    }
+    held(app.update(key(KeyCode::Enter)));
+    held(app.update(ch('a')));
+    assert_eq!(app.marks.len(), 0, "nothing marked on the old rows");
+    assert!(
+        app.status
+            .as_deref()
+            .unwrap_or("")
+            .contains("filter is still running"),
+        "{:?}",
+        app.status
+    );
+    // What uses the marks waits behind: the review sees the new marks.
+    held(app.update(ch('R')));
+    assert!(app.dialog.is_none());
+    let (job, q, marked) = last.expect("a filter job");
+    let d = app.data.clone().unwrap();
+    let answer = filter_now(&d, job, &q, &marked, &AtomicBool::new(false)).unwrap();
+    pump(&mut app, answer);
+    assert_eq!(app.marks.to_pairs(), want);
+    pump(&mut settled, ch('R'));
+    assert!(
+        matches!(app.dialog, Some(Dialog::Review(_)))
+            && matches!(settled.dialog, Some(Dialog::Review(_))),
+        "the review came after the marks, as when typed slowly"
+    );
+    // The same screen but for the status line (the replayed marking's).
+    let but_last = |s: String| s.lines().rev().skip(1).collect::<Vec<_>>().join("\n");
+    assert_eq!(but_last(screen(&app)), but_last(screen(&settled)));
 }

@@ -315,6 +315,9 @@ pub struct App {
     pub marks_file: Option<PathBuf>,
     /// The marks before each change, newest last: `u` undoes.
     undo: Vec<Marks>,
+    /// Actions on "the matching chats" typed while the filter ran: done
+    /// when it answers.
+    after_filter: Vec<Action>,
     /// Where `enter` on a chat came from, innermost last: `back` returns.
     back: Vec<Place>,
     /// The record and chat to select once the filter being run answers
@@ -443,6 +446,7 @@ impl App {
             after_hash: None,
             home_warning: None,
             back: Vec::new(),
+            after_filter: Vec::new(),
             restore_to: None,
             marks_file: None,
             undo: Vec::new(),
@@ -617,7 +621,13 @@ impl App {
                 // Keep the selection on the same record or chat when it
                 // still matches.
                 self.select_place(keep, keep_chat);
-                vec![]
+                let mut fx = Vec::new();
+                // In order; one that reruns a filter depending on the
+                // marks makes the next wait again.
+                for a in std::mem::take(&mut self.after_filter) {
+                    fx.extend(self.act(a));
+                }
+                fx
             }
             Msg::Wrote { path, what, error } => {
                 self.status = Some(match error {
@@ -744,6 +754,17 @@ impl App {
     }
 
     pub fn act(&mut self, a: Action) -> Vec<Effect> {
+        // Behind a marking that waits for the filter, what uses the marks
+        // waits too, in the order it was typed.
+        if !self.after_filter.is_empty()
+            && matches!(
+                a,
+                Action::Mark | Action::UnmarkAll | Action::Undo | Action::Export | Action::Review
+            )
+        {
+            self.after_filter.push(a);
+            return vec![];
+        }
         if matches!(
             a,
             Action::SignIn
@@ -827,6 +848,15 @@ impl App {
                 }
                 return fx;
             }
+            // "The matching chats" are the filter's answer: keys typed
+            // ahead of it (a fast typist, a paste, a slow link) wait for
+            // it rather than act on the rows of the filter before (what
+            // uses the marks then waits behind them: see `act`).
+            Action::MarkAll | Action::Invert if self.filter.running => {
+                self.after_filter.push(a);
+                self.status = Some("the filter is still running: marking when it answers".into());
+            }
+
             Action::MarkAll => return self.mark_matching(Some(true)),
             Action::Invert => return self.mark_matching(None),
             Action::UnmarkAll => {
