@@ -1227,6 +1227,64 @@ mod run_screens {
         assert!(app.dialog.is_none());
     }
 
+    /// `enter` on a run's row shows the target value by value, each whole
+    /// (the table cuts them), and `y` there offers each to copy.
+    #[test]
+    fn a_run_row_opens_whole_and_its_values_copy() {
+        let long = Failure {
+            status: Some(503),
+            code: Some("ServiceUnavailable".into()),
+            message: "The service is temporarily unavailable. Please retry later; the request \
+                      was not processed by the Teams chat service backend."
+                .into(),
+            request_id: Some("7a5c0d2e-91b4-4c1f-8e3a-2b6d9f0c4e17".into()),
+            date: Some("Thu, 03 Dec 2026 12:31:38 GMT".into()),
+        };
+        let open = |app: &mut App| {
+            let n = start(app);
+            ev(
+                app,
+                Event::Target {
+                    index: n - 1,
+                    state: TargetState::Failed(long.clone()),
+                },
+            );
+            pump(app, key(KeyCode::End));
+            pump(app, key(KeyCode::Enter));
+        };
+        snap("run_target_detail", open);
+        let mut app = fixture_app((80, 24));
+        open(&mut app);
+        let s = screen(&app);
+        let flat: String = s
+            .lines()
+            .map(|l| l.trim_matches(|c| c == '"' || c == '│' || c == ' '))
+            .collect::<Vec<_>>()
+            .join(" ");
+        for whole in [
+            "7a5c0d2e-91b4-4c1f-8e3a-2b6d9f0c4e17",
+            "Please retry later;",
+            "backend.",
+        ] {
+            assert!(flat.contains(whole), "{whole}: {s}");
+        }
+        pump(&mut app, ch('y'));
+        let Some(Dialog::Copy { items, .. }) = &app.dialog else {
+            panic!("{:?}", app.dialog)
+        };
+        assert!(
+            items
+                .iter()
+                .any(|(l, v)| l == "Request id" && v == "7a5c0d2e-91b4-4c1f-8e3a-2b6d9f0c4e17"),
+            "{items:?}"
+        );
+        // Any other key closes it.
+        let mut app = fixture_app((80, 24));
+        open(&mut app);
+        pump(&mut app, ch('z'));
+        assert!(app.dialog.is_none());
+    }
+
     /// A run stopped by a refused session says how to sign in again, with
     /// the key the keymap gives it (the library names no command).
     #[test]

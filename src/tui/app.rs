@@ -878,6 +878,19 @@ impl App {
                 self.status = Some(format!("undone: {} target(s) marked", self.marks.len()));
                 return self.marks_changed();
             }
+            Action::Open if self.view == View::Run => {
+                if let Some(r) = &self.run {
+                    let i = r.cursor.sel;
+                    let fields = r.target_fields(i);
+                    if !fields.is_empty() {
+                        self.dialog = Some(Dialog::Detail {
+                            title: format!("Target {} of {}", i + 1, r.targets.len()),
+                            fields: fields.into_iter().map(|(n, v)| (n.to_owned(), v)).collect(),
+                            scroll: 0,
+                        });
+                    }
+                }
+            }
             Action::Open => return self.open_chat(),
             Action::Raw => {
                 self.raw = !self.raw;
@@ -1239,17 +1252,8 @@ impl App {
             }
             View::Run => {
                 let Some(r) = &self.run else { return vec![] };
-                let Some(t) = r.targets.get(r.cursor.sel) else {
-                    return vec![];
-                };
-                add("Chat id", &t.chat_id);
-                add("User id", t.user_id.as_deref().unwrap_or(""));
-                add("Tenant id", &t.tenant_id);
-                if let crate::graph::runner::TargetState::Failed(f) = &r.states[r.cursor.sel] {
-                    add("Request id", f.request_id.as_deref().unwrap_or(""));
-                }
-                if let Some(j) = &r.journal {
-                    add("Journal path", &j.display().to_string());
+                for (name, value) in r.target_fields(r.cursor.sel) {
+                    add(name, &value);
                 }
             }
             View::Chats => {

@@ -94,7 +94,7 @@ actions! {
     UnmarkAll List "unmark_all" "unmark everything (undoable)" "" [c('U')];
     Undo List "undo" "undo the last change of the marks" "" [c('u')];
     Invert List "invert" "invert the marks of the matching external chats" "" [c('i')];
-    Open List "open" "chats: show the chat's records in the events view" "" [p(Enter)];
+    Open List "open" "chats: show the chat's records in the events view; run: the selected target, every value whole" "" [p(Enter)];
     Raw List "raw" "show or hide the raw AuditData" "raw" [c('r')];
     DetailsUp List "details_up" "scroll the details up" "" [c('K'), c('[')];
     DetailsDown List "details_down" "scroll the details down" "" [c('J'), c(']')];

@@ -71,6 +71,76 @@ pub struct RunCounts {
 }
 
 impl RunState {
+    /// Target `i` value by value, each whole, empty values left out: the
+    /// run view's details, its detail dialog and what `y` offers to copy.
+    pub fn target_fields(&self, i: usize) -> Vec<(&'static str, String)> {
+        let (Some(tg), Some(st)) = (self.targets.get(i), self.states.get(i)) else {
+            return vec![];
+        };
+        let mut out = Vec::new();
+        let mut field = |name: &'static str, value: &str| {
+            if !value.trim().is_empty() {
+                out.push((name, value.to_owned()));
+            }
+        };
+        field("Chat name", tg.chat_name.as_deref().unwrap_or(""));
+        field("Chat id", &tg.chat_id);
+        field("User", &tg.user_upn);
+        let user_id = match st {
+            TargetState::Resolved { user_id } => Some(user_id.as_str()),
+            _ => tg.user_id.as_deref(),
+        };
+        field("User id", user_id.unwrap_or(""));
+        field("Tenant id", &tg.tenant_id);
+        let answer = |f: &crate::graph::runner::Failure| {
+            format!(
+                "{}{}{}",
+                f.status.map(|s| format!("{s} ")).unwrap_or_default(),
+                f.code
+                    .as_deref()
+                    .map(|c| format!("{c}: "))
+                    .unwrap_or_default(),
+                f.message
+            )
+        };
+        match st {
+            TargetState::Removed {
+                status,
+                request_id,
+                date,
+            } => {
+                field("Answer", &format!("{status} (removed)"));
+                field("Request id", request_id.as_deref().unwrap_or(""));
+                field("Date", date.as_deref().unwrap_or(""));
+            }
+            TargetState::Failed(fl) => {
+                field("Answer", &answer(fl));
+                field("Request id", fl.request_id.as_deref().unwrap_or(""));
+                field("Date", fl.date.as_deref().unwrap_or(""));
+            }
+            TargetState::Retrying {
+                attempt,
+                wait,
+                failure,
+            } => {
+                field(
+                    "Attempt",
+                    &format!("{attempt}, again in {:.1}s", wait.as_secs_f64()),
+                );
+                field("Last answer", &answer(failure));
+                field("Request id", failure.request_id.as_deref().unwrap_or(""));
+            }
+            TargetState::Skipped { run, at } => {
+                field("Removed", &format!("at {at} by run {run}"));
+            }
+            _ => {}
+        }
+        if let Some(j) = &self.journal {
+            field("Journal", &j.display().to_string());
+        }
+        out
+    }
+
     pub fn counts(&self) -> RunCounts {
         let mut c = RunCounts::default();
         for s in &self.states {

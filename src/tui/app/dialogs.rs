@@ -39,6 +39,12 @@ pub enum Dialog {
         lines: Vec<String>,
         scroll: u16,
     },
+    /// One table row, value by value, each whole: (label, value).
+    Detail {
+        title: String,
+        fields: Vec<(String, String)>,
+        scroll: u16,
+    },
 }
 
 /// What a file written from a dialog holds.
@@ -124,6 +130,26 @@ impl Dialog {
                 }
                 match scrolled(scroll) {
                     Some(scroll) => DialogKey::Open(Dialog::Report { lines, scroll }),
+                    None => DialogKey::closed(),
+                }
+            }
+            Dialog::Detail {
+                title,
+                fields,
+                scroll,
+            } => {
+                if action == Some(Action::Copy) {
+                    return DialogKey::Open(Dialog::Copy {
+                        items: fields,
+                        sel: 0,
+                    });
+                }
+                match scrolled(scroll) {
+                    Some(scroll) => DialogKey::Open(Dialog::Detail {
+                        title,
+                        fields,
+                        scroll,
+                    }),
                     None => DialogKey::closed(),
                 }
             }

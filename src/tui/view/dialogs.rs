@@ -22,6 +22,43 @@ pub(super) fn dialog(f: &mut Frame, app: &App, d: &Dialog, area: Rect) {
         Dialog::QuitRun => quit_dialog(f, app, area),
         Dialog::CancelRun => cancel_dialog(f, app, area),
         Dialog::Report { lines, scroll } => report_dialog(f, app, lines, *scroll, area),
+        Dialog::Detail {
+            title,
+            fields,
+            scroll,
+        } => {
+            let r = centered(
+                area,
+                area.width.saturating_sub(4).min(100),
+                area.height.saturating_sub(2),
+            );
+            let label = fields.iter().map(|(n, _)| n.width()).max().unwrap_or(0);
+            let lines: Vec<Line> = fields
+                .iter()
+                .map(|(n, v)| {
+                    Line::from(vec![
+                        Span::styled(format!("{n:<label$}  "), t.style(Role::Dim)),
+                        Span::raw(safe(v)),
+                    ])
+                })
+                .collect();
+            f.render_widget(Clear, r);
+            f.render_widget(
+                Paragraph::new(lines)
+                    .wrap(Wrap { trim: false })
+                    .scroll((*scroll, 0))
+                    .block(block(
+                        app,
+                        format!(
+                            " {} ({} scroll · {} copies a value · any other key closes) ",
+                            safe(title),
+                            app.keymap.pair(Action::Up, Action::Down),
+                            app.keymap.key(Action::Copy)
+                        ),
+                    )),
+                r,
+            );
+        }
         Dialog::Help { scroll } => {
             let r = centered(area, 76, area.height.saturating_sub(4));
             let mut lines = vec![Line::styled("Keys", t.style(Role::Title))];

@@ -257,5 +257,42 @@ pub(super) fn run_details(f: &mut Frame, app: &App, area: Rect) {
         },
         t.style(Role::Dim),
     ));
+    // The selected target with every value whole (the table above cuts
+    // them to fit): what a ticket or Microsoft support asks for.
+    lines.extend(selected_target(app, r));
     f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), lines_area);
+}
+
+/// The selected row of the run table, value by value, nothing cut.
+fn selected_target<'a>(app: &App, r: &crate::tui::run::RunState) -> Vec<Line<'a>> {
+    let t = &app.theme;
+    let i = r.cursor.sel;
+    let (Some(_), Some(st)) = (r.targets.get(i), r.states.get(i)) else {
+        return vec![];
+    };
+    let (label, role) = state_label(st, r.ended.is_some());
+    let mut out = vec![
+        Line::raw(""),
+        Line::from(vec![
+            Span::styled(
+                format!("Target {} of {} ", i + 1, r.targets.len()),
+                t.style(Role::Title),
+            ),
+            Span::styled(label, t.style(role)),
+            Span::styled(
+                format!("  ({} copies its ids)", app.keymap.key(Action::Copy)),
+                t.style(Role::Dim),
+            ),
+        ]),
+    ];
+    for (name, value) in r.target_fields(i) {
+        if name == "Journal" {
+            continue; // said above
+        }
+        out.push(Line::from(vec![
+            Span::styled(format!("{name:<12}"), t.style(Role::Dim)),
+            Span::raw(safe(&value)),
+        ]));
+    }
+    out
 }
