@@ -99,6 +99,9 @@ pub struct FileSettings {
     pub ascii: Option<bool>,
     /// The application: no colours (as `NO_COLOR`).
     pub no_color: Option<bool>,
+    /// The application: `false` leaves the mouse to the terminal (its own
+    /// selection and copying), as `--no-mouse`.
+    pub mouse: Option<bool>,
 }
 
 /// One value or a list of them.

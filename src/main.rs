@@ -82,6 +82,7 @@ fn application(app: AppArgs) -> u8 {
         files: app.files,
         no_color: app.no_color,
         ascii: app.ascii,
+        no_mouse: app.no_mouse,
         graph: app.graph,
         max_rate: app.max_rate,
         demo: None,
@@ -105,6 +106,7 @@ fn demo(a: DemoArgs) -> u8 {
     open(tui::Options {
         no_color: a.no_color,
         ascii: a.ascii,
+        no_mouse: a.no_mouse,
         demo: Some(tui::Demo {
             faults,
             rate: a.rate,

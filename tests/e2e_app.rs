@@ -112,3 +112,27 @@ fn marks_survive_quitting_and_undo_works() {
     t.send("q");
     assert_eq!(t.wait_exit(20).exit_code(), 0);
 }
+
+/// The application asks for clicks and the wheel only (no motion, which
+/// floods a slow link), in SGR coordinates; a click selects the row under
+/// it; quitting gives the mouse back. `--no-mouse` never takes it.
+#[test]
+fn the_mouse_is_taken_for_clicks_only_and_given_back() {
+    use vt100::{MouseProtocolEncoding as E, MouseProtocolMode as M};
+    let export = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/demo-export.csv");
+    let mut t = Pty::spawn(&[export], 120, 40);
+    t.wait_for("Events (1,130)", 30);
+    assert_eq!(t.mouse(), (M::PressRelease, E::Sgr));
+    // A left click on the third row of the list (screen line 6, 1-based:
+    // header line, title, column names, rows): its record is shown.
+    t.send("\x1b[<0;30;6M\x1b[<0;30;6m");
+    t.wait_for("Record · demo-export.csv:4", 10);
+    t.send("q");
+    assert!(t.wait_exit(20).success());
+    assert_eq!(t.mouse(), (M::None, E::Default));
+    let mut t = Pty::spawn(&["--no-mouse", export], 120, 40);
+    t.wait_for("Events (1,130)", 30);
+    assert_eq!(t.mouse().0, M::None);
+    t.send("q");
+    assert!(t.wait_exit(20).success());
+}

@@ -1952,3 +1952,74 @@ fn marking_typed_ahead_of_the_filter_waits_for_its_answer() {
     let but_last = |s: String| s.lines().rev().skip(1).collect::<Vec<_>>().join("\n");
     assert_eq!(but_last(screen(&app)), but_last(screen(&settled)));
 }
+
+fn mouse(kind: crossterm::event::MouseEventKind, column: u16, row: u16) -> Msg {
+    Msg::Mouse(crossterm::event::MouseEvent {
+        kind,
+        column,
+        row,
+        modifiers: KeyModifiers::NONE,
+    })
+}
+
+/// A click selects the row under it, a click on the list's title
+/// switches the view, the wheel scrolls the list or the details under
+/// it, and in a dialog the wheel scrolls it.
+#[test]
+fn the_mouse_clicks_and_scrolls() {
+    use crossterm::event::{MouseButton, MouseEventKind as K};
+    let mut app = fixture_app((120, 40));
+    let a = chatevict::tui::layout::areas(ratatui::layout::Rect::new(0, 0, 120, 40));
+    let click = K::Down(MouseButton::Left);
+    // The fourth row shown (the title and the column header come first).
+    pump(&mut app, mouse(click, 20, a.table.y + 2 + 3));
+    assert_eq!(app.events.sel, 3);
+    // What the screen shows at that line is the selected record.
+    let s = screen(&app);
+    let line = s.lines().nth(usize::from(a.table.y + 2 + 3)).unwrap();
+    let d = app.data.clone().unwrap();
+    let r = &d.ds.records[app.rows[3] as usize];
+    assert!(line.contains(d.ds.str(r.operation)), "{line}");
+    // A click on the column header or below the rows does nothing.
+    pump(&mut app, mouse(click, 20, a.table.y + 1));
+    pump(&mut app, mouse(click, 20, a.table.bottom() - 1));
+    assert_eq!(app.events.sel, 3);
+    // The wheel: three rows a notch, and the details pane scrolls apart.
+    pump(&mut app, mouse(K::ScrollDown, 20, a.table.y + 4));
+    assert_eq!(app.events.sel, 6);
+    pump(&mut app, mouse(K::ScrollUp, 20, a.table.y + 4));
+    assert_eq!(app.events.sel, 3);
+    pump(&mut app, mouse(K::ScrollDown, 20, a.details.y + 4));
+    assert_eq!(app.events.sel, 3);
+    // As three presses of the details' scrolling key.
+    let mut keys = fixture_app((120, 40));
+    pump(&mut keys, key(KeyCode::Down));
+    pump(&mut keys, key(KeyCode::Down));
+    pump(&mut keys, key(KeyCode::Down));
+    for _ in 0..3 {
+        pump(&mut keys, ch('J'));
+    }
+    assert!(app.details_scroll > 0);
+    assert_eq!(app.details_scroll, keys.details_scroll);
+    // The title switches to the chats, where a click selects a chat.
+    pump(&mut app, mouse(click, 20, a.table.y));
+    assert_eq!(app.view, View::Chats);
+    pump(&mut app, mouse(click, 20, a.table.y + 2 + 1));
+    assert_eq!(app.chats.sel, 1);
+    // Motion means nothing; typing in the filter ignores the mouse.
+    pump(&mut app, mouse(K::Moved, 20, a.table.y + 2));
+    assert_eq!(app.chats.sel, 1);
+    pump(&mut app, ch('/'));
+    pump(&mut app, mouse(click, 20, a.table.y + 2));
+    assert_eq!(app.chats.sel, 1);
+    pump(&mut app, key(KeyCode::Esc));
+    // In the help, the wheel scrolls it and leaves the list alone.
+    pump(&mut app, ch('?'));
+    pump(&mut app, mouse(K::ScrollDown, 20, 10));
+    assert!(
+        matches!(app.dialog, Some(Dialog::Help { scroll: 3 })),
+        "{:?}",
+        app.dialog
+    );
+    assert_eq!(app.chats.sel, 1);
+}

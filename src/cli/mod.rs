@@ -58,6 +58,10 @@ pub struct AppArgs {
     /// ASCII borders and marks.
     #[arg(long)]
     pub ascii: bool,
+    /// Leave the mouse to the terminal (its own selection and copying):
+    /// no clicks or wheel in the application.
+    #[arg(long)]
+    pub no_mouse: bool,
     /// Removal requests per second for runs started from the screen.
     #[arg(long, env = "CHATEVICT_MAX_RATE", value_name = "R")]
     pub max_rate: Option<f64>,
@@ -114,6 +118,9 @@ pub struct DemoArgs {
     /// ASCII borders and marks.
     #[arg(long)]
     pub ascii: bool,
+    /// Leave the mouse to the terminal: no clicks or wheel.
+    #[arg(long)]
+    pub no_mouse: bool,
 }
 
 /// Options shared by every command that loads exports.

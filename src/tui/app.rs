@@ -234,6 +234,8 @@ pub enum Effect {
 /// What reaches `update`.
 pub enum Msg {
     Key(KeyEvent),
+    /// A click or the wheel (when the mouse is the application's).
+    Mouse(crossterm::event::MouseEvent),
     Resize(u16, u16),
     Loaded(Box<Data>),
     LoadFailed(String),
@@ -534,6 +536,7 @@ impl App {
     fn handle(&mut self, msg: Msg) -> Vec<Effect> {
         match msg {
             Msg::Key(k) => self.key_or_esc_then_key(k),
+            Msg::Mouse(m) => self.mouse(m),
             Msg::Resize(w, h) => {
                 self.size = (w, h);
                 let p = self.page();
@@ -944,6 +947,90 @@ impl App {
                 fx
             }
             BarKey::Quit => vec![Effect::Quit],
+        }
+    }
+
+    /// A click selects a row, a click on the list's title switches the
+    /// view, the wheel scrolls the list or the details under it; in a
+    /// dialog the wheel acts as its scrolling keys. Typing in a bar
+    /// ignores the mouse.
+    fn mouse(&mut self, m: crossterm::event::MouseEvent) -> Vec<Effect> {
+        use super::mouse::{Pointer, pointer};
+        use crossterm::event::MouseEventKind;
+        if self.data.is_none() || self.filter.editing || self.search.bar.editing {
+            self.dirty = false;
+            return vec![];
+        }
+        if let Some(d) = &self.dialog {
+            let scrolls = matches!(
+                d,
+                Dialog::Help { .. } | Dialog::Report { .. } | Dialog::Detail { .. }
+            );
+            let a = match m.kind {
+                MouseEventKind::ScrollDown => Some(Action::Down),
+                MouseEventKind::ScrollUp => Some(Action::Up),
+                _ => None,
+            };
+            let key = a
+                .filter(|_| scrolls)
+                .and_then(|a| self.keymap.keys(a).first().copied());
+            let Some(k) = key else {
+                self.dirty = false;
+                return vec![];
+            };
+            let mut fx = Vec::new();
+            for _ in 0..super::mouse::WHEEL {
+                if let Some(d) = self.dialog.take() {
+                    fx.extend(self.dialog_key(d, k.to_event()));
+                }
+            }
+            return fx;
+        }
+        match pointer(&m, self.size) {
+            Pointer::ScrollList(n) => {
+                let a = if n > 0 { Action::Down } else { Action::Up };
+                (0..n.unsigned_abs()).flat_map(|_| self.act(a)).collect()
+            }
+            Pointer::ScrollDetails(n) => {
+                let a = if n > 0 {
+                    Action::DetailsDown
+                } else {
+                    Action::DetailsUp
+                };
+                (0..n.unsigned_abs()).flat_map(|_| self.act(a)).collect()
+            }
+            Pointer::Title => self.act(Action::NextView),
+            Pointer::Row(i) => {
+                let page = self.page();
+                match self.view {
+                    View::Events if self.events.offset + i < self.rows.len() => {
+                        self.events.sel = self.events.offset + i;
+                        self.events.fit(self.rows.len(), page);
+                    }
+                    View::Chats if self.chats.offset + i < self.chat_rows.len() => {
+                        self.chats.sel = self.chats.offset + i;
+                        self.chats.fit(self.chat_rows.len(), page);
+                    }
+                    View::Run => {
+                        if let Some(r) = &mut self.run
+                            && r.cursor.offset + i < r.targets.len()
+                        {
+                            r.cursor.sel = r.cursor.offset + i;
+                        }
+                    }
+                    _ => {
+                        self.dirty = false;
+                        return vec![];
+                    }
+                }
+                self.details_scroll = 0;
+                self.refresh_raw();
+                vec![]
+            }
+            Pointer::Nothing => {
+                self.dirty = false;
+                vec![]
+            }
         }
     }
 

@@ -144,6 +144,19 @@ impl Key {
         }
     }
 
+    /// The key as a terminal would send it (the mouse's wheel in a
+    /// dialog acts as the keys bound to scrolling).
+    pub fn to_event(self) -> KeyEvent {
+        let mut m = KeyModifiers::NONE;
+        if self.ctrl {
+            m |= KeyModifiers::CONTROL;
+        }
+        if self.alt {
+            m |= KeyModifiers::ALT;
+        }
+        KeyEvent::new(self.code, m)
+    }
+
     const fn plain(code: KeyCode) -> Key {
         Key {
             code,

@@ -11,6 +11,7 @@ pub mod cursor;
 pub mod gapfill;
 pub mod keymap;
 pub mod layout;
+pub mod mouse;
 pub mod osc52;
 pub mod remote;
 pub mod run;
@@ -53,6 +54,8 @@ pub struct Options {
     pub files: Vec<PathBuf>,
     pub no_color: bool,
     pub ascii: bool,
+    /// Leave the mouse to the terminal.
+    pub no_mouse: bool,
     /// Where sign-in and Graph are (flags and environment).
     pub graph: crate::config::GraphArgs,
     pub max_rate: Option<f64>,
@@ -98,6 +101,7 @@ fn spawn_input(tx: Sender<Msg>) {
             let msg = match crossterm::event::read() {
                 Ok(Event::Key(k)) if k.kind != KeyEventKind::Release => Msg::Key(k),
                 Ok(Event::Resize(w, h)) => Msg::Resize(w, h),
+                Ok(Event::Mouse(m)) => Msg::Mouse(m),
                 Ok(_) => continue,
                 Err(_) => return,
             };

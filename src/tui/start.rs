@@ -9,6 +9,7 @@ use crossbeam_channel::{Sender, unbounded};
 use ratatui::backend::CrosstermBackend;
 
 use super::app::{App, Msg};
+use super::mouse;
 use super::{
     DEMO_EXPORT, Options, Screen, TERMINAL_TAKEN, event_loop, keymap, marks_file, remote, run,
     setup, spawn_input, spawn_load, spawn_marks_saver,
@@ -108,6 +109,10 @@ pub fn run_application(mut opts: Options) -> Result<u8, StartError> {
             StartError::Terminal(e)
         })?;
     TERMINAL_TAKEN.store(true, Ordering::SeqCst);
+    let mouse = !opts.no_mouse && file.mouse.unwrap_or(true);
+    if mouse {
+        mouse::capture();
+    }
     let size = terminal
         .size()
         .map(|s| (s.width, s.height))
@@ -169,6 +174,9 @@ pub fn run_application(mut opts: Options) -> Result<u8, StartError> {
     drop(saver);
     let _ = saving.join();
     progress.cancel.store(true, Ordering::Relaxed);
+    if mouse {
+        mouse::release();
+    }
     ratatui::restore();
     TERMINAL_TAKEN.store(false, Ordering::SeqCst);
     Ok(code)

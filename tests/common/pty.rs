@@ -97,6 +97,16 @@ impl Pty {
         (p.screen().alternate_screen(), p.screen().hide_cursor())
     }
 
+    /// The mouse reports the program asked of the terminal.
+    #[allow(dead_code)]
+    pub fn mouse(&self) -> (vt100::MouseProtocolMode, vt100::MouseProtocolEncoding) {
+        let p = self.parser.lock().unwrap();
+        (
+            p.screen().mouse_protocol_mode(),
+            p.screen().mouse_protocol_encoding(),
+        )
+    }
+
     /// Waits until the screen shows `what`; the screen on failure.
     pub fn wait_for(&self, what: &str, secs: u64) -> String {
         let until = Instant::now() + Duration::from_secs(secs);
