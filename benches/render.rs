@@ -25,10 +25,16 @@ fn pump(app: &mut App, msg: Msg) {
     let mut q = vec![msg];
     while let Some(m) = q.pop() {
         for e in app.update(m) {
-            if let Effect::Filter { job, query, marked } = e {
+            if let Effect::Filter {
+                job,
+                query,
+                marked,
+                order,
+            } = e
+            {
                 let d = app.data.clone().unwrap();
                 let never = AtomicBool::new(false);
-                q.push(filter_now(&d, job, &query, &marked, &never).unwrap());
+                q.push(filter_now(&d, job, &query, &marked, order, &never).unwrap());
             }
         }
     }

@@ -204,3 +204,38 @@ fn jsonl_and_csv_hold_exactly_the_normalised_records() {
         out.replace(&file, "[fixtures]/purview-8col.csv")
     );
 }
+
+/// `--sort`: the same orders as the application's sort key, from the
+/// library; file order stays the default for scripts.
+#[test]
+fn sort_orders_the_records_and_the_chats() {
+    let lines = |args: &[&str]| -> Vec<serde_json::Value> {
+        let (code, out, err) = run(args);
+        assert_eq!(code, 0, "{err}");
+        out.lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let key = |v: &serde_json::Value, k: &str| v[k].as_str().unwrap_or("").to_owned();
+    let d = demo();
+    let file = lines(&["events", "--format", "jsonl", &d]);
+    let newest = lines(&["events", "--format", "jsonl", "--sort", "newest", &d]);
+    assert_eq!(file.len(), newest.len());
+    let t = |v: &serde_json::Value| key(v, "time");
+    assert!(newest.windows(2).all(|w| t(&w[0]) >= t(&w[1])));
+    assert!(t(&newest[0]) > t(&newest[newest.len() - 1]));
+    let oldest = lines(&["events", "--format", "jsonl", "--sort", "oldest", &d]);
+    assert!(oldest.windows(2).all(|w| t(&w[0]) <= t(&w[1])));
+    // Purview exports newest first: file order is that, and stays.
+    assert!(file == newest, "the demo export is in Purview's order");
+    let user = lines(&["events", "--format", "jsonl", "--sort", "user", &d]);
+    let u = |v: &serde_json::Value| key(v, "user_id").to_lowercase();
+    assert!(user.windows(2).all(|w| u(&w[0]) <= u(&w[1])));
+    let chats = lines(&["chats", "--format", "jsonl", "--sort", "records", &d]);
+    let n = |v: &serde_json::Value| v["records"].as_u64().unwrap();
+    assert!(chats.len() > 2);
+    assert!(chats.windows(2).all(|w| n(&w[0]) >= n(&w[1])));
+    let (code, _, err) = run(&["events", "--sort", "size", &d]);
+    assert_eq!(code, 2);
+    assert!(err.contains("newest, oldest"), "{err}");
+}

@@ -74,7 +74,10 @@ fn chat_row<'a>(ds: &'a Dataset, chats: &'a Chats, c: &'a Chat) -> ChatRow<'a> {
 
 pub fn run(args: &ChatsArgs) -> u8 {
     triage::with(&args.load, args.filter.as_deref(), |t| {
-        let chats = t.selected_chats();
+        let mut chats = t.selected_chats();
+        if let Some(order) = args.sort {
+            order.sort(&t.ds, &t.ix, &mut chats);
+        }
         let out = io::stdout();
         let tty = out.is_terminal();
         let mut w = io::BufWriter::new(out.lock());

@@ -59,11 +59,12 @@ pub fn run(args: &EventsArgs) -> u8 {
     }
     triage::with(&args.load, args.filter.as_deref(), |t| {
         // Counting needs no list of every record when nothing is filtered.
-        let selected = if args.stats && t.query.is_none() {
+        let mut selected = if args.stats && t.query.is_none() {
             Vec::new()
         } else {
             t.selected()
         };
+        args.sort.sort(&t.ds, &t.ix, &mut selected);
         let rows = || selected.iter().map(|&i| i as usize);
         let result = if args.stats {
             write_stats(t, t.query.is_some().then_some(selected.len()))

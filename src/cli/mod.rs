@@ -152,6 +152,11 @@ pub struct EventsArgs {
     /// Output format [default: table].
     #[arg(long, value_enum)]
     pub format: Option<Format>,
+    /// Order of the records: newest, oldest, user, operation, chat, or
+    /// file (as loaded) [default: file, stable for scripts; the
+    /// application starts with newest].
+    #[arg(long, value_name = "ORDER", default_value = "file")]
+    pub sort: crate::triage::order::EventOrder,
     /// Print counts as one JSON object instead of the records (its format
     /// is JSON: `--format` may only say `jsonl`).
     #[arg(long)]
@@ -168,6 +173,10 @@ pub struct ChatsArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = ChatsFormat::Table)]
     pub format: ChatsFormat,
+    /// Order of the chats: last-seen (latest first), records, home-users
+    /// (most first) or name [default: as first seen in the exports].
+    #[arg(long, value_name = "ORDER")]
+    pub sort: Option<crate::triage::order::ChatOrder>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -5,6 +5,7 @@
 pub mod chats;
 pub mod external;
 pub mod index;
+pub mod order;
 pub mod plan;
 pub mod query;
 pub mod reasons;

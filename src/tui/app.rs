@@ -16,6 +16,7 @@ use super::layout;
 use super::theme::Theme;
 use crate::journal::Key;
 use crate::triage::index::Index;
+use crate::triage::order::{ChatOrder, EventOrder};
 use crate::triage::plan::{self, Plan};
 
 mod dialogs;
@@ -36,6 +37,8 @@ pub struct Data {
     /// The marks saved by the last session on these exports:
     /// (chat id, UPN).
     pub saved_marks: Vec<(String, String)>,
+    /// The records in each order, computed once each.
+    pub orders: crate::triage::order::Orders,
 }
 
 impl Data {
@@ -45,6 +48,7 @@ impl Data {
             ix,
             files,
             saved_marks: Vec::new(),
+            orders: Default::default(),
         }
     }
 }
@@ -58,6 +62,13 @@ pub enum View {
 }
 
 pub use super::cursor::Cursor;
+
+/// The lists' orders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Order {
+    pub events: EventOrder,
+    pub chats: ChatOrder,
+}
 
 /// Run controls, as effects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -183,6 +194,7 @@ pub enum Effect {
         job: Job,
         query: Query,
         marked: Vec<bool>,
+        order: Order,
     },
     /// Put this text on the clipboard (OSC 52).
     Copy(String),
@@ -278,6 +290,8 @@ pub struct App {
     pub details_scroll: u16,
     pub filter: FilterBar,
     pub search: Search,
+    /// How the events and the chats are ordered.
+    pub order: Order,
     pub marks: Marks,
     pub dialog: Option<Dialog>,
     pub status: Option<String>,
@@ -425,6 +439,7 @@ impl App {
             details_scroll: 0,
             filter: FilterBar::default(),
             search: Search::default(),
+            order: Order::default(),
             marks: Marks::default(),
             dialog: None,
             status: None,
@@ -658,6 +673,7 @@ impl App {
             },
             query,
             marked: self.marks.chats(),
+            order: self.order,
         }]
     }
 
@@ -835,6 +851,16 @@ impl App {
                 }
             }
             Action::Quit => return vec![Effect::Quit],
+            Action::Sort => {
+                match self.view {
+                    View::Events => self.order.events = self.order.events.next(),
+                    View::Chats => self.order.chats = self.order.chats.next(),
+                    View::Run => return vec![],
+                }
+                // The same filter again, in the new order, on the same row.
+                self.restore_to = Some((self.selected_record(), self.selected_chat()));
+                return self.start_filter(self.filter.applied.clone());
+            }
             Action::Search => {
                 self.search.bar.open();
                 self.search.from = Some((self.selected_record(), self.selected_chat()));
@@ -1090,6 +1116,7 @@ impl App {
             },
             query,
             marked: self.marks.chats(),
+            order: self.order,
         }]
     }
 
@@ -1299,8 +1326,10 @@ impl App {
     /// Selects `record` in the events and `chat` in the chats, where
     /// they are listed.
     fn select_place(&mut self, record: Option<usize>, chat: Option<usize>) {
+        // Rows are in the list's order, not the records': found by a
+        // scan (a few hundred microseconds at 500,000 rows).
         if let Some(r) = record
-            && let Ok(i) = self.rows.binary_search(&(r as u32))
+            && let Some(i) = self.rows.iter().position(|&x| x == r as u32)
         {
             self.events.sel = i;
         }

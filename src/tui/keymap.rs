@@ -84,6 +84,7 @@ actions! {
     Bottom List "bottom" "last row" "" [p(End), c('G')];
     NextView List "next_view" "switch between events and chats" "chats/events" [p(Tab), p(BackTab)];
     Filter List "filter" "edit the filter (live; confirm keeps it, cancel undoes it, up and down walk the history)" "filter" [c('/')];
+    Sort List "sort" "order the list: events newest, oldest, by user, operation, chat, file order; chats by last seen, records, home users, name" "sort" [c('S')];
     Search List "search" "search the list (the filter language; live), keeping every row" "find" [c('f')];
     SearchNext List "search_next" "next row the search found" "" [c('n')];
     SearchPrev List "search_prev" "previous row the search found" "" [c('N')];

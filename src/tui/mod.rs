@@ -233,11 +233,12 @@ pub fn spawn_filter(
     job: app::Job,
     query: crate::triage::query::Query,
     marked: Vec<bool>,
+    order: app::Order,
     cancel: Arc<AtomicBool>,
     tx: Sender<Msg>,
 ) {
     std::thread::spawn(move || {
-        if let Some(m) = filter_now(&data, job, &query, &marked, &cancel) {
+        if let Some(m) = filter_now(&data, job, &query, &marked, order, &cancel) {
             let _ = tx.send(m);
         }
     });
@@ -249,11 +250,19 @@ pub fn filter_now(
     job: app::Job,
     query: &crate::triage::query::Query,
     marked: &[bool],
+    order: app::Order,
     cancel: &AtomicBool,
 ) -> Option<Msg> {
     let f = Filter::compile(query, &data.ds, &data.ix, cancel)?;
     let is_marked = |c: usize| marked.get(c).copied().unwrap_or(false);
-    let rows = f.select(&data.ds, &data.ix, &is_marked, cancel)?;
+    let mut rows = f.select(&data.ds, &data.ix, &is_marked, cancel)?;
+    // The filter's rows in the list's order; a search's are a set.
+    if job.scan == app::Scan::Filter {
+        rows = data.orders.arrange(&data.ds, &data.ix, order.events, rows);
+        if cancel.load(Ordering::Relaxed) {
+            return None;
+        }
+    }
     let mut seen = vec![false; data.ix.chats.list.len()];
     let mut chats = Vec::new();
     for &r in &rows {
@@ -263,6 +272,9 @@ pub fn filter_now(
             seen[c] = true;
             chats.push(c);
         }
+    }
+    if job.scan == app::Scan::Filter {
+        order.chats.sort(&data.ds, &data.ix, &mut chats);
     }
     Some(Msg::Filtered { job, rows, chats })
 }
@@ -385,12 +397,17 @@ fn event_loop(
                         let _ = tx.send(Msg::Remote(app::RemoteMsg::Report(lines)));
                     });
                 }
-                Effect::Filter { job, query, marked } => {
+                Effect::Filter {
+                    job,
+                    query,
+                    marked,
+                    order,
+                } => {
                     let slot = &mut cancel[job.scan as usize];
                     slot.store(true, Ordering::Relaxed);
                     *slot = Arc::new(AtomicBool::new(false));
                     if let Some(d) = app.data.clone() {
-                        spawn_filter(d, job, query, marked, slot.clone(), tx.clone());
+                        spawn_filter(d, job, query, marked, order, slot.clone(), tx.clone());
                     }
                 }
                 Effect::SaveMarks { path, json } => {

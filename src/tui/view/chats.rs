@@ -21,9 +21,10 @@ pub(super) fn chats_table(f: &mut Frame, app: &App, area: Rect) {
         .filter(|&&c| d.ix.chats.list[c].external)
         .count();
     let title = format!(
-        " Chats ({}, {} external) ",
+        " Chats ({}, {} external) · {} ",
         thousands(app.chat_rows.len()),
-        thousands(ext)
+        thousands(ext),
+        app.order.chats.label()
     );
     let w = window(
         app.chats.offset,

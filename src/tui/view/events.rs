@@ -16,12 +16,17 @@ pub(super) fn events_table(f: &mut Frame, app: &App, area: Rect) {
     let t = &app.theme;
     let total = d.ds.records.len();
     let title = if app.filter.applied_text.is_empty() {
-        format!(" Events ({}) ", thousands(total))
+        format!(
+            " Events ({}) · {} ",
+            thousands(total),
+            app.order.events.label()
+        )
     } else {
         format!(
-            " Events ({} of {}) ",
+            " Events ({} of {}) · {} ",
             thousands(app.rows.len()),
-            thousands(total)
+            thousands(total),
+            app.order.events.label()
         )
     };
     let wide = area.width >= 110;
