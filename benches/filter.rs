@@ -50,6 +50,34 @@ fn triage(c: &mut Criterion) {
             })
         });
     }
+    // The list's order: each order of the whole dataset once (the first
+    // time it is asked for), then a filter's rows put in it per keystroke.
+    use chatevict::triage::order::{EventOrder, Orders};
+    for order in [EventOrder::Newest, EventOrder::User] {
+        g.bench_function(format!("order {} whole (once)", order.name()), |b| {
+            b.iter(|| {
+                let mut all: Vec<u32> = (0..ds.records.len() as u32).collect();
+                order.sort(&ds, &ix, &mut all);
+                all.len()
+            })
+        });
+    }
+    let orders = Orders::default();
+    let rows = {
+        let f = Filter::compile(&query::parse("ext:yes").unwrap(), &ds, &ix, &never).unwrap();
+        f.select(&ds, &ix, &query::no_marks, &never).unwrap()
+    };
+    orders.arrange(&ds, &ix, EventOrder::Newest, rows.clone());
+    g.bench_function(
+        "order newest: a filter's rows arranged (per keystroke)",
+        |b| {
+            b.iter(|| {
+                orders
+                    .arrange(&ds, &ix, EventOrder::Newest, rows.clone())
+                    .len()
+            })
+        },
+    );
     g.finish();
 }
 

@@ -86,9 +86,24 @@ fn render(c: &mut Criterion) {
         })
     });
 
+    let page_down = || Msg::Key(KeyEvent::new(KeyCode::PageDown, KeyModifiers::NONE));
+    let page_up = || Msg::Key(KeyEvent::new(KeyCode::PageUp, KeyModifiers::NONE));
+    c.bench_function("render/move one page and draw", |b| {
+        let mut flip = false;
+        b.iter(|| {
+            flip = !flip;
+            pump(&mut app, if flip { page_down() } else { page_up() });
+            t.draw(|f| view::draw(f, &app)).unwrap();
+        })
+    });
+
+    // The bytes a real terminal gets, through the application's backend.
     let sink = Sink::default();
     let mut real = Terminal::with_options(
-        CrosstermBackend::new(sink.clone()),
+        chatevict::tui::gapfill::GapFill::with_area(
+            CrosstermBackend::new(sink.clone()),
+            Rect::new(0, 0, 120, 40),
+        ),
         TerminalOptions {
             viewport: Viewport::Fixed(Rect::new(0, 0, 120, 40)),
         },
@@ -108,9 +123,21 @@ fn render(c: &mut Criterion) {
             scrolling = scrolling.max(n);
         }
     }
+    let mut pages = Vec::new();
+    for _ in 0..20 {
+        sink.0.lock().unwrap().clear();
+        pump(&mut app, page_down());
+        real.draw(|f| view::draw(f, &app)).unwrap();
+        pages.push(sink.0.lock().unwrap().len());
+    }
+    pages.sort_unstable();
     eprintln!(
-        "one row down at 120x40 writes at most {within} bytes within the page (budget 1024), \
-         {scrolling} bytes when the page scrolls"
+        "{} order: one row down at 120x40 writes at most {within} bytes within the page \
+         (budget 1024), {scrolling} bytes when the page scrolls; a page down {} bytes \
+         (median of 20), {} at most",
+        app.order.events.label(),
+        pages[pages.len() / 2],
+        pages[pages.len() - 1]
     );
 }
 

@@ -5,6 +5,12 @@
 //! between them. When the run is a few cells of the same style, writing
 //! them again is cheaper than jumping over them; this wrapper keeps a copy
 //! of what the screen shows so that it can do that.
+//!
+//! With that copy it also sees a list scroll: when a band of whole rows
+//! of the new frame is the band of the screen moved up or down a few
+//! rows, it asks the terminal to scroll just those rows (a scrolling
+//! region, `ESC[t;br ESC[nS ESC[r`, some 15 bytes) and writes only what
+//! still differs, instead of every row of the list again.
 
 use ratatui::backend::{Backend, ClearType, WindowSize};
 use ratatui::buffer::{Buffer, Cell};
@@ -13,6 +19,54 @@ use unicode_width::UnicodeWidthStr;
 
 /// Gaps up to this many cells are written over rather than jumped.
 const GAP: u16 = 8;
+
+/// Scrolls of up to this many rows are looked for (the wheel moves 3).
+const MAX_SHIFT: u16 = 3;
+
+/// A band of fewer rows than this is cheaper to write than to scroll.
+const MIN_BAND: u16 = 4;
+
+/// Rows `region` of the screen moved `by` rows (up when positive).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Shift {
+    region: std::ops::Range<u16>,
+    by: i32,
+}
+
+/// The longest band of rows of `new` that is `old` moved up or down by
+/// 1 to `MAX_SHIFT` rows, if one is long enough to be worth a scroll.
+fn find_shift(old: &Buffer, new: &Buffer) -> Option<Shift> {
+    let a = old.area;
+    if a != new.area || a.height < MIN_BAND + 1 {
+        return None;
+    }
+    fn row(b: &Buffer, y: u16) -> &[Cell] {
+        let w = usize::from(b.area.width);
+        let start = usize::from(y - b.area.y) * w;
+        &b.content[start..start + w]
+    }
+    let mut best: Option<(u16, Shift)> = None;
+    for k in 1..=MAX_SHIFT.min(a.height - 1) {
+        for up in [true, false] {
+            // Scrolling up by k: new row y shows old row y + k.
+            let mut run = 0u16;
+            for y in a.y..a.bottom() - k {
+                let (n, o) = if up { (y, y + k) } else { (y + k, y) };
+                // A blank row is no evidence of a scroll.
+                let same =
+                    row(new, n) == row(old, o) && row(old, o).iter().any(|c| c.symbol() != " ");
+                run = if same { run + 1 } else { 0 };
+                if run >= MIN_BAND && best.as_ref().is_none_or(|(r, _)| run > *r) {
+                    let first = y + 1 - run;
+                    let region = first..y + 1 + k;
+                    let by = if up { i32::from(k) } else { -i32::from(k) };
+                    best = Some((run, Shift { region, by }));
+                }
+            }
+        }
+    }
+    best.map(|(_, s)| s)
+}
 
 pub struct GapFill<B: Backend> {
     inner: B,
@@ -62,6 +116,54 @@ impl<B: Backend> GapFill<B> {
     }
 }
 
+impl<B: Backend> GapFill<B> {
+    /// Scrolls `s.region` on the terminal and in the copy of the screen;
+    /// the rows scrolled in are blank, as the terminal makes them.
+    fn scroll(&mut self, s: &Shift) -> Result<(), B::Error> {
+        let k = s.by.unsigned_abs() as u16;
+        if s.by > 0 {
+            self.inner.scroll_region_up(s.region.clone(), k)?;
+        } else {
+            self.inner.scroll_region_down(s.region.clone(), k)?;
+        }
+        shift_rows(&mut self.shown, s);
+        Ok(())
+    }
+}
+
+/// `b`'s rows in `s.region` moved as a terminal scrolls them.
+fn shift_rows(b: &mut Buffer, s: &Shift) {
+    let w = usize::from(b.area.width);
+    let k = s.by.unsigned_abs() as u16;
+    let (top, bottom) = (s.region.start, s.region.end);
+    let idx = |y: u16| usize::from(y - b.area.y) * w;
+    if s.by > 0 {
+        for y in top..bottom {
+            if y + k < bottom {
+                let (src, dst) = (idx(y + k), idx(y));
+                for i in 0..w {
+                    b.content[dst + i] = b.content[src + i].clone();
+                }
+            } else {
+                let dst = idx(y);
+                b.content[dst..dst + w].fill(Cell::EMPTY);
+            }
+        }
+    } else {
+        for y in (top..bottom).rev() {
+            if y >= top + k {
+                let (src, dst) = (idx(y - k), idx(y));
+                for i in 0..w {
+                    b.content[dst + i] = b.content[src + i].clone();
+                }
+            } else {
+                let dst = idx(y);
+                b.content[dst..dst + w].fill(Cell::EMPTY);
+            }
+        }
+    }
+}
+
 impl<B: Backend> Backend for GapFill<B> {
     type Error = B::Error;
 
@@ -70,7 +172,28 @@ impl<B: Backend> Backend for GapFill<B> {
         I: Iterator<Item = (u16, u16, &'a Cell)>,
     {
         self.fit();
-        let updates: Vec<(u16, u16, Cell)> = content.map(|(x, y, c)| (x, y, c.clone())).collect();
+        let mut updates: Vec<(u16, u16, Cell)> =
+            content.map(|(x, y, c)| (x, y, c.clone())).collect();
+        if self.known && updates.len() > usize::from(self.shown.area.width) * 2 {
+            let mut new = self.shown.clone();
+            for (x, y, c) in &updates {
+                if let Some(cell) = new.cell_mut((*x, *y)) {
+                    *cell = c.clone();
+                }
+            }
+            if let Some(s) = find_shift(&self.shown, &new) {
+                self.scroll(&s)?;
+                // What still differs from the scrolled screen, anywhere
+                // (rows ratatui saw unchanged may have moved too), by
+                // ratatui's own diff (it knows wide characters).
+                updates = self
+                    .shown
+                    .diff(&new)
+                    .into_iter()
+                    .map(|(x, y, c)| (x, y, c.clone()))
+                    .collect();
+            }
+        }
         let mut out: Vec<(u16, u16, Cell)> = Vec::with_capacity(updates.len());
         let area = self.shown.area;
         for (x, y, cell) in updates {
@@ -152,5 +275,35 @@ impl<B: Backend> Backend for GapFill<B> {
 
     fn flush(&mut self) -> Result<(), Self::Error> {
         self.inner.flush()
+    }
+
+    fn scroll_region_up(
+        &mut self,
+        region: std::ops::Range<u16>,
+        n: u16,
+    ) -> Result<(), Self::Error> {
+        shift_rows(
+            &mut self.shown,
+            &Shift {
+                region: region.clone(),
+                by: i32::from(n),
+            },
+        );
+        self.inner.scroll_region_up(region, n)
+    }
+
+    fn scroll_region_down(
+        &mut self,
+        region: std::ops::Range<u16>,
+        n: u16,
+    ) -> Result<(), Self::Error> {
+        shift_rows(
+            &mut self.shown,
+            &Shift {
+                region: region.clone(),
+                by: -i32::from(n),
+            },
+        );
+        self.inner.scroll_region_down(region, n)
     }
 }
