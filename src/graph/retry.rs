@@ -27,6 +27,21 @@ pub struct Failure {
     pub date: Option<String>,
 }
 
+impl Failure {
+    /// `503 ServiceUnavailable: message`: what the server said, in one line.
+    pub fn answer(&self) -> String {
+        format!(
+            "{}{}{}",
+            self.status.map(|s| format!("{s} ")).unwrap_or_default(),
+            self.code
+                .as_deref()
+                .map(|c| format!("{c}: "))
+                .unwrap_or_default(),
+            self.message
+        )
+    }
+}
+
 /// Why a run stops before its end.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Stop {

@@ -131,36 +131,20 @@ impl<B: Backend> GapFill<B> {
     }
 }
 
-/// `b`'s rows in `s.region` moved as a terminal scrolls them.
+/// `b`'s rows in `s.region` moved as a terminal scrolls them: the rows
+/// scrolled in are blank.
 fn shift_rows(b: &mut Buffer, s: &Shift) {
     let w = usize::from(b.area.width);
-    let k = s.by.unsigned_abs() as u16;
-    let (top, bottom) = (s.region.start, s.region.end);
     let idx = |y: u16| usize::from(y - b.area.y) * w;
+    let band = &mut b.content[idx(s.region.start)..idx(s.region.end)];
+    let n = (s.by.unsigned_abs() as usize * w).min(band.len());
+    let len = band.len();
     if s.by > 0 {
-        for y in top..bottom {
-            if y + k < bottom {
-                let (src, dst) = (idx(y + k), idx(y));
-                for i in 0..w {
-                    b.content[dst + i] = b.content[src + i].clone();
-                }
-            } else {
-                let dst = idx(y);
-                b.content[dst..dst + w].fill(Cell::EMPTY);
-            }
-        }
+        band.rotate_left(n);
+        band[len - n..].fill(Cell::EMPTY);
     } else {
-        for y in (top..bottom).rev() {
-            if y >= top + k {
-                let (src, dst) = (idx(y - k), idx(y));
-                for i in 0..w {
-                    b.content[dst + i] = b.content[src + i].clone();
-                }
-            } else {
-                let dst = idx(y);
-                b.content[dst..dst + w].fill(Cell::EMPTY);
-            }
-        }
+        band.rotate_right(n);
+        band[..n].fill(Cell::EMPTY);
     }
 }
 

@@ -92,17 +92,7 @@ impl RunState {
         };
         field("User id", user_id.unwrap_or(""));
         field("Tenant id", &tg.tenant_id);
-        let answer = |f: &crate::graph::runner::Failure| {
-            format!(
-                "{}{}{}",
-                f.status.map(|s| format!("{s} ")).unwrap_or_default(),
-                f.code
-                    .as_deref()
-                    .map(|c| format!("{c}: "))
-                    .unwrap_or_default(),
-                f.message
-            )
-        };
+        let answer = crate::graph::runner::Failure::answer;
         match st {
             TargetState::Removed {
                 status,

@@ -53,18 +53,7 @@ pub(super) fn run_table(f: &mut Frame, app: &App, area: Rect) {
             let st = &r.states[i];
             let (label, role) = state_label(st, r.ended.is_some());
             let (detail, request_id) = match st {
-                TargetState::Failed(fl) => (
-                    format!(
-                        "{}{}{}",
-                        fl.status.map(|s| format!("{s} ")).unwrap_or_default(),
-                        fl.code
-                            .as_deref()
-                            .map(|c| format!("{c}: "))
-                            .unwrap_or_default(),
-                        fl.message
-                    ),
-                    fl.request_id.clone(),
-                ),
+                TargetState::Failed(fl) => (fl.answer(), fl.request_id.clone()),
                 TargetState::Retrying {
                     attempt,
                     wait,
