@@ -1655,6 +1655,23 @@ fn ascii_means_pure_ascii_on_every_screen() {
             pump(&mut app, key(KeyCode::Esc));
             pump(&mut app, ch('R'));
             screens.push(screen(&app));
+            // Sorted, searched, and a report (Markdown rendered).
+            pump(&mut app, key(KeyCode::Esc));
+            pump(&mut app, key(KeyCode::Tab));
+            pump(&mut app, ch('S'));
+            pump(&mut app, ch('f'));
+            typed(&mut app, "ext:yes");
+            screens.push(screen(&app));
+            pump(&mut app, key(KeyCode::Enter));
+            app.dialog = Some(chatevict::tui::app::Dialog::Report {
+                lines: std::fs::read_to_string(common::fixture("report-run.md"))
+                    .unwrap()
+                    .lines()
+                    .map(str::to_owned)
+                    .collect(),
+                scroll: 0,
+            });
+            screens.push(screen(&app));
             for s in &screens {
                 let odd: String = s.chars().filter(|c| !c.is_ascii()).collect();
                 assert!(odd.is_empty(), "not ASCII: {odd:?}\n{s}");
