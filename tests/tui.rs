@@ -1917,6 +1917,15 @@ fn search_finds_rows_without_hiding_any() {
         "{:?}",
         app.status
     );
+    // Enter on a search that is not a query says the search, not the
+    // filter, stays as it was.
+    pump(&mut app, ch('f'));
+    typed(&mut app, " op:");
+    pump(&mut app, key(KeyCode::Enter));
+    assert_eq!(
+        app.status.as_deref(),
+        Some("not applied (`op:` needs a value); the search stays `op:NoSuchThing`")
+    );
 }
 
 /// In the chats view the search finds chats with a found record.

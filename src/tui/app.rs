@@ -26,7 +26,7 @@ mod search;
 use crate::triage::query::Query;
 use crate::ual::Dataset;
 pub use dialogs::{Dialog, DialogKey, Export};
-pub use filter_bar::{BarKey, FilterBar};
+pub use filter_bar::{BarKey, FilterBar, not_applied};
 pub use search::{Hits, Job, Scan, Search, next_hit};
 
 /// What was loaded.
@@ -966,8 +966,8 @@ impl App {
         match self.filter.key(k, &self.keymap) {
             BarKey::Nothing => vec![],
             BarKey::Changed => self.filter_changed(),
-            BarKey::NotApplied(said) => {
-                self.status = Some(said);
+            BarKey::NotApplied { reason, kept } => {
+                self.status = Some(not_applied("filter", &reason, &kept));
                 let fx = self.filter_changed();
                 self.dirty = true;
                 fx
@@ -1079,8 +1079,8 @@ impl App {
                 vec![]
             }
             BarKey::Changed => self.search_changed(),
-            BarKey::NotApplied(said) => {
-                self.status = Some(said.replace("the filter stays", "the search stays"));
+            BarKey::NotApplied { reason, kept } => {
+                self.status = Some(not_applied("search", &reason, &kept));
                 self.search.from = None;
                 self.dirty = true;
                 self.search_changed()

@@ -35,10 +35,24 @@ pub enum BarKey {
     Nothing,
     /// The text changed: run it if it is a query ([`FilterBar::wanted`]).
     Changed,
-    /// Enter on a text that is not a query: the bar went back to the
-    /// filter from before; the text says so.
-    NotApplied(String),
+    /// Enter on a text that is not a query (`reason`): the bar went back
+    /// to the text from before (`kept`); [`not_applied`] says so.
+    NotApplied {
+        reason: String,
+        kept: String,
+    },
     Quit,
+}
+
+/// What the status says when enter meets a text that is not a query:
+/// `what` is the bar's name (filter, search).
+pub fn not_applied(what: &str, reason: &str, kept: &str) -> String {
+    let kept = if kept.is_empty() {
+        "empty".to_owned()
+    } else {
+        format!("`{kept}`")
+    };
+    format!("not applied ({reason}); the {what} stays {kept}")
 }
 
 impl Default for FilterBar {
@@ -87,17 +101,12 @@ impl FilterBar {
                     // Not applied: the bar and the list go back together
                     // to the filter from before, and the user is told.
                     let before = std::mem::take(&mut self.before);
-                    let said = format!(
-                        "not applied ({}); the filter stays {}",
-                        e.reason,
-                        if before.trim().is_empty() {
-                            "empty".to_owned()
-                        } else {
-                            format!("`{}`", before.trim())
-                        }
-                    );
+                    let kept = before.trim().to_owned();
                     self.input = Input::new(before);
-                    return BarKey::NotApplied(said);
+                    return BarKey::NotApplied {
+                        reason: e.reason,
+                        kept,
+                    };
                 }
                 let text = self.input.value().trim().to_owned();
                 if !text.is_empty() {
@@ -209,9 +218,10 @@ mod tests {
         typed(&mut bar, &km, "ext:maybe");
         assert_eq!(bar.wanted(), None);
         assert!(bar.error.is_some());
-        let BarKey::NotApplied(said) = bar.key(key(KeyCode::Enter), &km) else {
+        let BarKey::NotApplied { reason, kept } = bar.key(key(KeyCode::Enter), &km) else {
             panic!()
         };
+        let said = not_applied("filter", &reason, &kept);
         assert!(said.contains("the filter stays empty"), "{said}");
         assert_eq!(bar.input.value(), "");
         assert!(bar.history.is_empty());
