@@ -773,14 +773,19 @@ impl App {
     }
 
     pub fn act(&mut self, a: Action) -> Vec<Effect> {
-        // Behind a marking that waits for the filter, what uses the marks
-        // waits too, in the order it was typed.
-        if !self.after_filter.is_empty()
-            && matches!(
-                a,
-                Action::Mark | Action::UnmarkAll | Action::Undo | Action::Export | Action::Review
-            )
-        {
+        // "The matching chats" are the filter's answer: marking them typed
+        // ahead of it (a fast typist, a paste, a slow link) waits for it
+        // rather than act on the rows of the filter before, and what uses
+        // the marks waits behind such a marking, in the order typed.
+        let on_matching = matches!(a, Action::MarkAll | Action::Invert);
+        let on_marks = matches!(
+            a,
+            Action::Mark | Action::UnmarkAll | Action::Undo | Action::Export | Action::Review
+        );
+        if (on_matching && self.filter.running) || (on_marks && !self.after_filter.is_empty()) {
+            if on_matching {
+                self.status = Some("the filter is still running: marking when it answers".into());
+            }
             self.after_filter.push(a);
             return vec![];
         }
@@ -877,15 +882,6 @@ impl App {
                 }
                 return fx;
             }
-            // "The matching chats" are the filter's answer: keys typed
-            // ahead of it (a fast typist, a paste, a slow link) wait for
-            // it rather than act on the rows of the filter before (what
-            // uses the marks then waits behind them: see `act`).
-            Action::MarkAll | Action::Invert if self.filter.running => {
-                self.after_filter.push(a);
-                self.status = Some("the filter is still running: marking when it answers".into());
-            }
-
             Action::MarkAll => return self.mark_matching(Some(true)),
             Action::Invert => return self.mark_matching(None),
             Action::UnmarkAll => {
