@@ -266,14 +266,10 @@ impl<B: Backend> Backend for GapFill<B> {
         region: std::ops::Range<u16>,
         n: u16,
     ) -> Result<(), Self::Error> {
-        shift_rows(
-            &mut self.shown,
-            &Shift {
-                region: region.clone(),
-                by: i32::from(n),
-            },
-        );
-        self.inner.scroll_region_up(region, n)
+        self.scroll(&Shift {
+            region,
+            by: i32::from(n),
+        })
     }
 
     fn scroll_region_down(
@@ -281,13 +277,9 @@ impl<B: Backend> Backend for GapFill<B> {
         region: std::ops::Range<u16>,
         n: u16,
     ) -> Result<(), Self::Error> {
-        shift_rows(
-            &mut self.shown,
-            &Shift {
-                region: region.clone(),
-                by: -i32::from(n),
-            },
-        );
-        self.inner.scroll_region_down(region, n)
+        self.scroll(&Shift {
+            region,
+            by: -i32::from(n),
+        })
     }
 }
