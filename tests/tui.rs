@@ -1928,22 +1928,40 @@ fn search_finds_rows_without_hiding_any() {
     );
 }
 
-/// In the chats view the search finds chats with a found record.
+/// In the chats view the search finds chats with a found record, from
+/// where the selection is, and `n` walks exactly those.
 #[test]
 fn search_in_the_chats_view() {
     let mut app = fixture_app((120, 40));
     pump(&mut app, key(KeyCode::Tab));
-    pump(&mut app, ch('f'));
-    typed(&mut app, "op:MessageSent");
-    pump(&mut app, key(KeyCode::Enter));
     let d = app.data.clone().unwrap();
-    let c = app.chat_rows[app.chats.sel];
-    let has =
+    let has = |c: usize| {
         d.ix.chats
             .records(&d.ix.chats.list[c])
             .iter()
-            .any(|&r| d.ds.str(d.ds.records[r as usize].operation) == "MessageSent");
-    assert!(has, "the selected chat has a message");
+            .any(|&r| d.ds.str(d.ds.records[r as usize].operation) == "MessageSent")
+    };
+    let want: Vec<usize> = (0..app.chat_rows.len())
+        .filter(|&i| has(app.chat_rows[i]))
+        .collect();
+    assert!(!want.is_empty() && want.len() < app.chat_rows.len());
+    // Start on a chat without a message, after the first that has one.
+    let start = (want[0] + 1..app.chat_rows.len())
+        .find(|i| !want.contains(i))
+        .expect("a chat without a message after one with");
+    app.chats.sel = start;
+    pump(&mut app, ch('f'));
+    typed(&mut app, "op:MessageSent");
+    pump(&mut app, key(KeyCode::Enter));
+    let first = *want.iter().find(|&&i| i > start).unwrap_or(&want[0]);
+    assert_eq!(app.chats.sel, first);
+    let mut seen = vec![app.chats.sel];
+    for _ in 1..want.len() {
+        pump(&mut app, ch('n'));
+        seen.push(app.chats.sel);
+    }
+    seen.sort_unstable();
+    assert_eq!(seen, want, "n visits every chat with a message once");
 }
 
 #[test]
