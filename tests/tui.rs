@@ -15,6 +15,19 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
+/// What a backend writes, shared with the test.
+#[derive(Clone, Default)]
+struct Sink(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+impl std::io::Write for Sink {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 fn key(c: KeyCode) -> Msg {
     Msg::Key(KeyEvent::new(c, KeyModifiers::NONE))
 }
@@ -556,18 +569,6 @@ fn idle_keys_do_not_redraw_and_one_row_writes_little() {
         !app.dirty,
         "an unbound key changes nothing and draws nothing"
     );
-    // What the backend writes, shared with the test.
-    #[derive(Clone, Default)]
-    struct Sink(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-    impl std::io::Write for Sink {
-        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(b);
-            Ok(b.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
     let sink = Sink::default();
     // A pipe cannot be asked its size: a fixed viewport.
     let mut t2 = Terminal::with_options(
@@ -1724,17 +1725,6 @@ fn gap_filling_shows_exactly_the_frames_drawn() {
 /// frame; the bytes of each one-row move that scrolled the events list.
 fn frames_match(files: &[PathBuf], w: u16, h: u16, steps: &[&str]) -> Vec<usize> {
     use ratatui::backend::CrosstermBackend;
-    #[derive(Clone, Default)]
-    struct Sink(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-    impl std::io::Write for Sink {
-        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(b);
-            Ok(b.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
     let sink = Sink::default();
     let area = ratatui::layout::Rect::new(0, 0, w, h);
     let mut term = Terminal::with_options(
@@ -2139,6 +2129,14 @@ fn sorting_orders_every_row_and_keeps_the_selection() {
     let d = app.data.clone().unwrap();
     let rec = |r: u32| &d.ds.records[r as usize];
     let lower = |s: &str| s.to_lowercase();
+    // By chat: its name (else id) ignoring case, records of no chat last.
+    let chat_key = |r: u32| {
+        let label = d.ix.chats.of_record(r as usize).map(|c| {
+            let name = c.name.map(|n| d.ds.str(n)).filter(|n| !n.trim().is_empty());
+            lower(name.unwrap_or_else(|| d.ds.str(c.id)))
+        });
+        (label.is_none(), label)
+    };
     // Newest first by default, across the whole list.
     assert_eq!(app.order.events, EventOrder::Newest);
     assert!(
@@ -2168,7 +2166,7 @@ fn sorting_orders_every_row_and_keeps_the_selection() {
                 EventOrder::Oldest => a.time <= b.time,
                 EventOrder::User => lower(d.ds.opt(a.user_id)) <= lower(d.ds.opt(b.user_id)),
                 EventOrder::Operation => d.ds.str(a.operation) <= d.ds.str(b.operation),
-                EventOrder::Chat => true, // checked by chat below
+                EventOrder::Chat => chat_key(w[0]) <= chat_key(w[1]),
                 EventOrder::File => w[0] < w[1],
             }
         });
