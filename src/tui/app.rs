@@ -748,7 +748,7 @@ impl App {
     }
 
     fn key(&mut self, k: KeyEvent) -> Vec<Effect> {
-        self.status = None;
+        self.status = self.waiting_for_hash();
         if self.data.is_none() {
             // While loading (or after a failed load) only quitting works.
             return match self.keymap.action(&k) {
@@ -830,10 +830,17 @@ impl App {
             }
             Action::Filter => self.filter.open(),
             Action::Back => {
-                // Back out of the innermost thing: the raw view, the
-                // search's highlights, the place `enter` on a chat came
-                // from, then the filter.
-                if self.raw {
+                // Back out of the innermost thing: a plan waiting for the
+                // hash, the raw view, the search's highlights, the place
+                // `enter` on a chat came from, then the filter.
+                if let Some(gone) = self.after_hash.take() {
+                    self.status = Some(match gone {
+                        PlanUse::Review => "the review will not open by itself".into(),
+                        PlanUse::Export(p) => {
+                            format!("the plan will not be written to {}", p.display())
+                        }
+                    });
+                } else if self.raw {
                     self.raw = false;
                 } else if self.search.hits.is_some() {
                     self.end_search();
@@ -1414,10 +1421,7 @@ impl App {
             Err(PlanNotReady::NoData) => None,
             Err(PlanNotReady::Hashing) => {
                 self.after_hash = Some(then);
-                self.status = Some(
-                    "fingerprinting the exports for the plan (SHA-256); it follows when done"
-                        .into(),
-                );
+                self.status = self.waiting_for_hash();
                 None
             }
             Err(PlanNotReady::Unreadable(e)) => {
@@ -1425,6 +1429,19 @@ impl App {
                 None
             }
         }
+    }
+
+    /// What the status line says while a plan waits for the hash: kept
+    /// over every key until the hash answers or the wait is given up.
+    fn waiting_for_hash(&self) -> Option<String> {
+        let then = match self.after_hash.as_ref()? {
+            PlanUse::Review => "the review opens",
+            PlanUse::Export(_) => "the plan is written",
+        };
+        Some(format!(
+            "fingerprinting the exports for the plan (SHA-256); {then} when done · {} gives up",
+            self.keymap.key(Action::Back)
+        ))
     }
 
     /// Writes the plan of the marks to `path` (off the loop).

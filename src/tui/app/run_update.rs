@@ -1,9 +1,8 @@
 //! How keys and the runner's events change the sign-in, review and run
 //! state (`tui::run`): part of `App::update`.
 
-use crossterm::event::{KeyCode, KeyEvent};
+use crossterm::event::KeyEvent;
 use tui_input::Input;
-use tui_input::backend::crossterm::EventHandler;
 
 use super::{App, Dialog, Effect, PlanUse, RemoteMsg, RunControl, View};
 use crate::graph::cache::Account;
@@ -12,7 +11,7 @@ use crate::graph::runner::{Event, TargetState};
 use crate::journal::{EndReason, Key};
 use crate::tui::keymap::Action;
 use crate::tui::layout;
-use crate::tui::run::{Review, ReviewState, RunState, SignIn};
+use crate::tui::run::{Review, ReviewKey, ReviewState, RunState, SignIn, SignInKey};
 
 impl App {
     pub fn account(&self) -> Option<&Account> {
@@ -165,99 +164,18 @@ impl App {
     }
 
     pub(super) fn review_key(&mut self, mut r: Box<Review>, k: KeyEvent) -> Vec<Effect> {
-        let rows = r.prepared().map_or(0, |(p, _)| p.targets().len());
-        r.note = None;
-        let dialog = self.keymap.dialog_action(&k);
-        let list = self.keymap.action(&k);
-        let typing = matches!(k.code, KeyCode::Char(c) if c.is_ascii_digit())
-            || matches!(
-                k.code,
-                KeyCode::Backspace | KeyCode::Delete | KeyCode::Left | KeyCode::Right
-            );
-        if typing {
-            r.input.handle_event(&crossterm::event::Event::Key(k));
-            self.dialog = Some(Dialog::Review(r));
-            return vec![];
+        let signed_in = self.account().is_some();
+        match r.key(k, &self.keymap, signed_in) {
+            ReviewKey::Stay => {
+                self.dialog = Some(Dialog::Review(r));
+                vec![]
+            }
+            ReviewKey::Closed(why) => {
+                self.status = Some(why);
+                vec![]
+            }
+            ReviewKey::Start { prepared, hidden } => self.start_run(*prepared, hidden, r.seq),
         }
-        let used = matches!(
-            dialog,
-            Some(Action::Cancel | Action::DryRun | Action::Confirm)
-        ) || matches!(
-            list,
-            Some(Action::Up | Action::Down | Action::PageUp | Action::PageDown)
-        );
-        if !used && let KeyCode::Char(c) = k.code {
-            // Said, not swallowed: only the count is typed here.
-            r.note = Some(match r.to_send() {
-                Some(n) if n > 0 => {
-                    format!("{c:?} is not a digit: type {n}, the number of removals to send")
-                }
-                _ => format!("{c:?} does nothing here"),
-            });
-            self.dialog = Some(Dialog::Review(r));
-            return vec![];
-        }
-        match (dialog, list) {
-            (Some(Action::Cancel), _) => {
-                self.status = Some("review closed: nothing was sent".into());
-                return vec![];
-            }
-            (_, Some(Action::Up)) => r.sel = r.sel.saturating_sub(1),
-            (_, Some(Action::Down)) => r.sel = (r.sel + 1).min(rows.saturating_sub(1)),
-            (_, Some(Action::PageUp)) => r.sel = r.sel.saturating_sub(10),
-            (_, Some(Action::PageDown)) => r.sel = (r.sel + 10).min(rows.saturating_sub(1)),
-            // Without a session only a dry run is possible.
-            (Some(Action::DryRun), _) if self.account().is_some() => {
-                r.dry_run = !r.dry_run;
-                if let ReviewState::Ready { prepared, .. } = &mut r.state {
-                    prepared.dry_run = r.dry_run;
-                }
-            }
-            (Some(Action::DryRun), _) => {
-                r.note = Some("not signed in: only a dry run is possible".into());
-            }
-            (Some(Action::Confirm), _) => {
-                let typed = r.input.value().trim().to_owned();
-                match (&r.state, r.to_send()) {
-                    (_, Some(0)) => {
-                        self.status = Some(
-                            "nothing to send: an earlier run removed every marked target".into(),
-                        );
-                        return vec![];
-                    }
-                    (_, Some(n)) if typed == n.to_string() => {
-                        let ReviewState::Ready { prepared, hidden } =
-                            std::mem::replace(&mut r.state, ReviewState::Preparing)
-                        else {
-                            unreachable!("to_send is Some only when ready")
-                        };
-                        return self.start_run(*prepared, hidden, r.seq);
-                    }
-                    (_, Some(n)) => {
-                        r.note = Some(if typed.is_empty() {
-                            format!(
-                                "type {n}, the number of removals to send, then {}",
-                                self.keymap.key(Action::Confirm)
-                            )
-                        } else {
-                            format!("{typed} is not {n}: type the number of removals to send")
-                        });
-                    }
-                    (ReviewState::Preparing, None) => {
-                        r.note = Some("still checking the plan…".into());
-                    }
-                    (_, None) => {
-                        r.note = Some(format!(
-                            "this plan cannot be run (see above); {} closes",
-                            self.keymap.key(Action::Cancel)
-                        ));
-                    }
-                }
-            }
-            _ => {}
-        }
-        self.dialog = Some(Dialog::Review(r));
-        vec![]
     }
 
     /// The run view for a prepared run, and the effect that starts it.
@@ -432,79 +350,32 @@ impl App {
     }
 
     pub(super) fn sign_in_key(&mut self, k: KeyEvent) -> Vec<Effect> {
-        if let SignIn::Browser { url, input, .. } = &mut self.sign_in {
-            // Typing the address the browser ended on.
-            match self.keymap.input_action(&k) {
-                Some(Action::Cancel) => {
-                    self.sign_in = SignIn::Out;
-                    self.status = Some("sign-in cancelled".into());
-                    return vec![Effect::CancelSignIn];
-                }
-                Some(Action::CopyShown) => {
-                    let u = url.clone();
-                    self.dialog = Some(Dialog::SignIn);
-                    self.status = Some("copied the address to the clipboard".into());
-                    return vec![Effect::Copy(u)];
-                }
-                Some(Action::Confirm) => {
-                    let text = input.value().trim().to_owned();
-                    self.dialog = Some(Dialog::SignIn);
-                    if text.is_empty() {
-                        return vec![];
-                    }
-                    *input = Input::default();
-                    return vec![Effect::PasteRedirect(text)];
-                }
-                _ => {
-                    input.handle_event(&crossterm::event::Event::Key(k));
-                    self.dialog = Some(Dialog::SignIn);
-                    return vec![];
-                }
-            }
+        let run_open = self.run_open();
+        let answer = self.sign_in.key(k, &self.keymap, run_open);
+        if !matches!(
+            answer,
+            SignInKey::Close | SignInKey::Cancelled | SignInKey::SignOut
+        ) {
+            self.dialog = Some(Dialog::SignIn);
         }
-        let dialog = self.keymap.dialog_action(&k);
-        let copy =
-            dialog == Some(Action::CopyShown) || self.keymap.action(&k) == Some(Action::Copy);
-        match (dialog, &self.sign_in) {
-            (Some(Action::Confirm), SignIn::In(_)) => {
-                self.sign_in = SignIn::Starting;
-                self.dialog = Some(Dialog::SignIn);
-                vec![Effect::SignIn]
+        match answer {
+            SignInKey::Stay | SignInKey::Close => vec![],
+            SignInKey::Said(why) => {
+                self.status = Some(why);
+                vec![]
             }
-            (Some(Action::SignOut), SignIn::In(_)) => {
-                if self.run_open() {
-                    self.dialog = Some(Dialog::SignIn);
-                    self.status = Some("a run is open: end it before signing out".into());
-                    return vec![];
-                }
-                vec![Effect::SignOut]
-            }
-            (Some(Action::Cancel), SignIn::Code { .. } | SignIn::Starting) => {
-                self.sign_in = SignIn::Out;
+            SignInKey::Cancelled => {
                 self.status = Some("sign-in cancelled".into());
                 vec![Effect::CancelSignIn]
             }
-            (Some(Action::Cancel), _) => vec![],
-            (_, SignIn::Code { user_code, .. }) if copy => {
-                let c = user_code.clone();
-                self.dialog = Some(Dialog::SignIn);
-                self.status = Some("copied the code to the clipboard".into());
-                vec![Effect::Copy(c)]
+            SignInKey::Start => vec![Effect::SignIn],
+            SignInKey::StartBrowser => vec![Effect::SignInBrowser],
+            SignInKey::SignOut => vec![Effect::SignOut],
+            SignInKey::Copy { text, what } => {
+                self.status = Some(format!("copied the {what} to the clipboard"));
+                vec![Effect::Copy(text)]
             }
-            (Some(Action::Browser), SignIn::Code { .. } | SignIn::Failed(_) | SignIn::Out) => {
-                self.sign_in = SignIn::Starting;
-                self.dialog = Some(Dialog::SignIn);
-                vec![Effect::SignInBrowser]
-            }
-            (Some(Action::Confirm), SignIn::Failed(_) | SignIn::Out) => {
-                self.sign_in = SignIn::Starting;
-                self.dialog = Some(Dialog::SignIn);
-                vec![Effect::SignIn]
-            }
-            _ => {
-                self.dialog = Some(Dialog::SignIn);
-                vec![]
-            }
+            SignInKey::Paste(text) => vec![Effect::PasteRedirect(text)],
         }
     }
 
