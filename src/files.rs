@@ -47,6 +47,16 @@ pub fn open_private_append(path: &Path) -> std::io::Result<File> {
 /// makes it 0600 (the temporary file is always 0600; a plan the user
 /// names keeps the usual mode of a new file).
 pub fn write_atomic(path: &Path, bytes: &[u8], private: bool) -> std::io::Result<()> {
+    write_atomic_with(path, private, |w| w.write_all(bytes))
+}
+
+/// As [`write_atomic`], with the content written by `fill` (a file too
+/// large to hold in memory, copied in from elsewhere).
+pub fn write_atomic_with(
+    path: &Path,
+    private: bool,
+    fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     let err = |e| named(path, e);
     // `-o /dev/null`, a FIFO or a terminal: written into, never replaced
     // (renaming over /dev/null as root would replace the device).
@@ -60,7 +70,8 @@ pub fn write_atomic(path: &Path, bytes: &[u8], private: bool) -> std::io::Result
             )));
         }
         let mut f = OpenOptions::new().write(true).open(path).map_err(err)?;
-        return f.write_all(bytes).and_then(|()| f.flush()).map_err(err);
+        let mut w = std::io::BufWriter::new(&mut f);
+        return fill(&mut w).and_then(|()| w.flush()).map_err(err);
     }
     // A symbolic link keeps pointing where it did: its target is replaced.
     let resolved;
@@ -79,8 +90,10 @@ pub fn write_atomic(path: &Path, bytes: &[u8], private: bool) -> std::io::Result
         .prefix(".chatevict")
         .tempfile_in(dir)
         .map_err(err)?;
-    tmp.write_all(bytes).map_err(err)?;
-    tmp.flush().map_err(err)?;
+    {
+        let mut w = std::io::BufWriter::new(tmp.as_file_mut());
+        fill(&mut w).and_then(|()| w.flush()).map_err(err)?;
+    }
     #[cfg(unix)]
     if !private {
         use std::os::unix::fs::PermissionsExt;

@@ -42,6 +42,7 @@ fn dispatch(command: Command) -> u8 {
         Command::Events(a) => cli::events::run(&a),
         Command::Chats(a) => cli::chats::run(&a),
         Command::Plan(a) => cli::plan::run(&a),
+        Command::Fetch(a) => cli::fetch::run(&a),
         Command::Apply(a) => cli::apply::run(&a),
         Command::Report(a) => cli::report::run(&a),
         Command::Login(a) => cli::signin::login(&a),

@@ -53,6 +53,17 @@ pub struct EmulatorArgs {
     /// run.
     #[arg(long, hide_short_help = true)]
     pub seed: Option<u64>,
+    /// Seconds an audit log query takes to succeed (a real tenant takes
+    /// minutes).
+    #[arg(long, default_value_t = 3.0, value_name = "SECONDS")]
+    pub audit_delay: f64,
+    /// Records per page of an audit log query's results.
+    #[arg(long, default_value_t = 100, value_name = "N")]
+    pub audit_page_size: usize,
+    /// The most records an audit log query returns; past it the query
+    /// says it hit its limit.
+    #[arg(long, value_name = "N")]
+    pub audit_record_limit: Option<usize>,
     /// Serve HTTPS with a fresh self-signed certificate for localhost,
     /// 127.0.0.1 and ::1 (clients such as MSAL refuse an http authority).
     #[arg(long)]
@@ -103,6 +114,9 @@ pub fn run(args: &EmulatorArgs) -> u8 {
             .then(|| Duration::from_secs_f64(args.approve_after.max(0.0))),
         device_interval: args.device_interval.max(1),
         access_token_lifetime: Duration::from_secs(args.token_lifetime.max(1)),
+        audit_delay: Duration::from_secs_f64(args.audit_delay.clamp(0.0, 86_400.0)),
+        audit_page_size: args.audit_page_size.max(1),
+        audit_record_limit: args.audit_record_limit,
         ..Config::default()
     };
     if faults == Profile::Hostile {

@@ -5,6 +5,7 @@ pub mod apply;
 pub mod chats;
 pub mod emulator;
 pub mod events;
+pub mod fetch;
 mod load;
 mod output;
 pub mod plan;
@@ -79,6 +80,11 @@ pub enum Command {
     /// Write the removal plan: one target per home user of every selected
     /// external chat.
     Plan(PlanArgs),
+    /// Search the tenant's audit log through Graph (AuditLogsQuery.Read.All)
+    /// and save the records as an export. Exit codes: 0 complete, 3 the
+    /// file is incomplete (record limit reached, broken records), 4
+    /// cancelled (the query is kept: --resume goes on with it).
+    Fetch(fetch::FetchArgs),
     /// Remove chat access for every target of a plan, paced, retried and
     /// journaled. Exit codes: 0 all removed, 3 some failed, 4 cancelled.
     Apply(apply::ApplyArgs),

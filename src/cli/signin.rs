@@ -98,7 +98,7 @@ pub fn login(args: &LoginArgs) -> u8 {
     };
     runtime().block_on(async {
         let signed_in = tokio::select! {
-            r = sign_in(&ctx, args) => r,
+            r = interactive(&ctx.auth, args.browser, args.port) => r,
             _ = tokio::signal::ctrl_c() => {
                 crate::safe_eprintln!("\nchatevict: sign-in cancelled");
                 return exit::CANCELLED;
@@ -120,24 +120,26 @@ pub fn login(args: &LoginArgs) -> u8 {
     })
 }
 
-async fn sign_in(ctx: &Context, args: &LoginArgs) -> Result<Session, AuthError> {
-    if args.browser {
-        return browser(ctx, args.port).await;
+/// Signs in with `auth`'s permissions: a device code, or `browser`
+/// (authorization code with PKCE on a loopback `port`).
+pub async fn interactive(auth: &Auth, browser: bool, port: u16) -> Result<Session, AuthError> {
+    if browser {
+        return in_browser(auth, port).await;
     }
-    let dc = ctx.auth.start_device_code().await?;
+    let dc = auth.start_device_code().await?;
     crate::safe_eprintln!("{}", for_terminal(&dc.message));
     crate::safe_eprintln!(
         "(The code expires in {} minutes; Ctrl-C cancels.)",
         dc.expires_in.as_secs().div_ceil(60)
     );
-    ctx.auth.finish_device_code(&dc).await
+    auth.finish_device_code(&dc).await
 }
 
-async fn browser(ctx: &Context, port: u16) -> Result<Session, AuthError> {
+async fn in_browser(auth: &Auth, port: u16) -> Result<Session, AuthError> {
     let mut lb = Loopback::bind(port)
         .await
         .map_err(|e| AuthError::Browser(format!("cannot listen on 127.0.0.1:{port}: {e}")))?;
-    let flow = ctx.auth.browser_start(&lb.redirect_uri())?;
+    let flow = auth.browser_start(&lb.redirect_uri())?;
     let p = lb.port;
     crate::safe_eprintln!("Open this address in a browser:\n\n  {}\n", flow.url);
     crate::safe_eprintln!(
@@ -163,7 +165,7 @@ async fn browser(ctx: &Context, port: u16) -> Result<Session, AuthError> {
         Some(u) = pasted.recv() => u,
         else => return Err(AuthError::Browser("no address came back".into())),
     };
-    ctx.auth.browser_finish(flow, &returned).await
+    auth.browser_finish(flow, &returned).await
 }
 
 pub fn logout(args: &GraphArgs) -> u8 {

@@ -22,14 +22,26 @@ use super::server::DropConnection;
 use super::state::{Grant, Refusal, Removal, State, scope_name};
 
 /// The requests of one Graph call, as the handler sees them.
-struct Call {
+pub struct Call {
     request_id: String,
     client_request_id: Option<String>,
-    version: String,
+    pub version: String,
 }
 
 impl Call {
-    fn reply(&self, status: StatusCode, body: Option<Value>) -> Response {
+    /// A JSON body written by hand (a page whose JSON is broken on
+    /// purpose cannot go through `Value`).
+    pub fn reply_raw(&self, status: StatusCode, body: String) -> Response {
+        let mut r = self.reply(status, None);
+        *r.body_mut() = axum::body::Body::from(body);
+        r.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json; odata.metadata=minimal"),
+        );
+        r
+    }
+
+    pub fn reply(&self, status: StatusCode, body: Option<Value>) -> Response {
         let mut r = match body {
             Some(b) => (status, axum::Json(b)).into_response(),
             None => status.into_response(),
@@ -52,7 +64,7 @@ impl Call {
         r
     }
 
-    fn error(&self, status: StatusCode, code: &str, message: &str) -> Response {
+    pub fn error(&self, status: StatusCode, code: &str, message: &str) -> Response {
         let date = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S").to_string();
         self.reply(
             status,
@@ -88,7 +100,7 @@ impl Call {
         r
     }
 
-    fn context(&self, base: &str, what: &str) -> String {
+    pub fn context(&self, base: &str, what: &str) -> String {
         format!("{base}/{}/$metadata#{what}", self.version)
     }
 }
@@ -258,7 +270,6 @@ fn handle(
     if grant.expires <= Instant::now() {
         return call.unauthorized(base, "Lifetime validation failed, the token is expired.");
     }
-    let _ = query;
     let seg = |i: usize| segs.get(i).map(String::as_str);
     match (method.as_str(), seg(0), seg(1), seg(2), segs.len()) {
         ("GET", Some("me"), _, _, 1) => {
@@ -279,6 +290,24 @@ fn handle(
                     "mail": u.upn,
                 })),
             )
+        }
+        ("POST" | "GET", Some("security"), Some("auditLog"), Some("queries"), _) => {
+            if !has_scope(&grant, &[super::audit::PERMISSION]) {
+                return missing_scope(call, &grant, &[super::audit::PERMISSION]);
+            }
+            match (method.as_str(), seg(3), seg(4), segs.len()) {
+                ("POST", None, None, 3) => super::audit::create(st, base, call, &grant, body),
+                ("GET", None, None, 3) => super::audit::list(st, base, call, &grant),
+                ("GET", Some(id), None, 4) => super::audit::get(st, base, call, &grant, id),
+                ("GET", Some(id), Some("records"), 5) => {
+                    super::audit::records(st, base, call, &grant, id, query)
+                }
+                _ => call.error(
+                    StatusCode::BAD_REQUEST,
+                    "BadRequest",
+                    &format!("Resource not found for the segment '{}'.", segs.join("/")),
+                ),
+            }
         }
         // Graph: a UPN that starts with `$` goes in the `users('…')` form.
         ("GET", Some("users"), Some(key), None, 2) if key.starts_with('$') => call.error(

@@ -18,6 +18,7 @@
 //! every access token expires now), `device/approve` and
 //! `device/decline` (POST `{"user_code"}`).
 
+pub mod audit;
 pub mod entra;
 pub mod faults;
 pub mod graph;

@@ -57,6 +57,8 @@ pub struct Seed {
     pub tenants: Vec<Tenant>,
     pub users: Vec<User>,
     pub chats: Vec<Chat>,
+    /// Every record of the exports, as the tenant's audit log.
+    pub audit_log: Vec<super::audit::LogRecord>,
 }
 
 /// A stable GUID for a name the exports give no id for.
@@ -95,7 +97,14 @@ impl Seed {
     }
 
     pub fn from_dataset(ds: &Dataset, ix: &Index) -> Seed {
-        let mut seed = Seed::default();
+        let mut seed = Seed {
+            audit_log: ds
+                .records
+                .iter()
+                .filter_map(|r| super::audit::log_record(ds, r))
+                .collect(),
+            ..Seed::default()
+        };
         // Tenants by how many chats they are home to, most first.
         let mut homes: BTreeMap<String, usize> = BTreeMap::new();
         for c in &ix.chats.list {

@@ -33,6 +33,12 @@ pub struct Config {
     pub seed: Option<u64>,
     /// The answers Microsoft does not document.
     pub assume: Assumptions,
+    /// How long an audit log query takes to succeed.
+    pub audit_delay: Duration,
+    /// Records per page of a query's results.
+    pub audit_page_size: usize,
+    /// The most records a query returns (`None`: no limit).
+    pub audit_record_limit: Option<usize>,
 }
 
 /// Answers to `removeAllAccessForUser` that Microsoft does not document,
@@ -144,6 +150,9 @@ impl Default for Config {
             device_interval: 5,
             seed: None,
             assume: Assumptions::default(),
+            audit_delay: Duration::from_secs(3),
+            audit_page_size: 100,
+            audit_record_limit: None,
         }
     }
 }
@@ -266,6 +275,10 @@ pub struct State {
     pub faults_injected: u64,
     /// slow_down answers to device-code polls.
     pub slow_downs: u64,
+    /// The tenant's audit log (the seed exports' records).
+    pub audit_log: Vec<super::audit::LogRecord>,
+    /// Audit log queries created.
+    pub queries: Vec<super::audit::Query>,
 }
 
 #[derive(Debug, Clone)]
@@ -313,6 +326,8 @@ impl State {
             throttled: 0,
             faults_injected: 0,
             slow_downs: 0,
+            audit_log: seed.audit_log,
+            queries: Vec::new(),
         }
     }
 

@@ -166,6 +166,9 @@ struct AuthInner {
     tenant: String,
     client_id: String,
     scopes: Vec<String>,
+    /// The Graph resource scopes are qualified with
+    /// (`https://graph.microsoft.com`).
+    resource: String,
     cache: TokenCache,
 }
 
@@ -178,7 +181,41 @@ impl Auth {
                 tenant: settings.tenant.clone(),
                 client_id: settings.client_id.clone(),
                 scopes: settings.cloud.scopes(),
+                resource: settings
+                    .cloud
+                    .graph_base()
+                    .as_str()
+                    .trim_end_matches('/')
+                    .to_owned(),
                 cache,
+            }),
+        }
+    }
+
+    /// The same sign-in asking for one more Graph permission as well
+    /// (`AuditLogsQuery.Read.All` when fetching the audit log): the
+    /// session and its cache are shared, only what is asked for grows.
+    pub fn with_scope(&self, permission: &str) -> Auth {
+        let i = &self.inner;
+        let mut scopes = i.scopes.clone();
+        let full = format!("{}/{permission}", i.resource);
+        if !scopes.contains(&full) {
+            // Before the OpenID scopes, with the other Graph ones.
+            let at = scopes
+                .iter()
+                .position(|s| !s.contains('/'))
+                .unwrap_or(scopes.len());
+            scopes.insert(at, full);
+        }
+        Auth {
+            inner: Arc::new(AuthInner {
+                http: i.http.clone(),
+                login_url: i.login_url.clone(),
+                tenant: i.tenant.clone(),
+                client_id: i.client_id.clone(),
+                scopes,
+                resource: i.resource.clone(),
+                cache: TokenCache::new(i.cache.path().to_path_buf()),
             }),
         }
     }
@@ -419,6 +456,9 @@ pub struct Session {
 
 struct Live {
     access: AccessToken,
+    /// The permissions the token response says were granted (names, not
+    /// qualified); `None` when it did not say.
+    granted: Option<Vec<String>>,
     expires_at: Instant,
     refresh: RefreshToken,
     account: Account,
@@ -431,6 +471,11 @@ impl Live {
     fn new(tr: &TokenResp, account: Account, refresh: RefreshToken) -> Live {
         Live {
             access: tr.access_token().clone(),
+            granted: tr.scopes().map(|ss| {
+                ss.iter()
+                    .map(|s| s.as_str().rsplit('/').next().unwrap_or("").to_owned())
+                    .collect()
+            }),
             expires_at: Instant::now() + tr.expires_in().unwrap_or(Duration::from_secs(3600)),
             refresh,
             account,
@@ -449,6 +494,15 @@ pub struct Bearer {
 impl Session {
     pub async fn account(&self) -> Account {
         self.live.lock().await.account.clone()
+    }
+
+    /// Whether the last token was granted `permission`; `None` when Entra
+    /// did not list what it granted.
+    pub async fn granted(&self, permission: &str) -> Option<bool> {
+        let live = self.live.lock().await;
+        live.granted
+            .as_ref()
+            .map(|g| g.iter().any(|s| s.eq_ignore_ascii_case(permission)))
     }
 
     /// A token valid for at least a couple of minutes.

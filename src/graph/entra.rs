@@ -89,8 +89,9 @@ pub fn explain_code(code: u32) -> Option<&'static str> {
         65001 => {
             "Nobody has consented to this application's permissions in your tenant. An \
              administrator must grant admin consent for Chat.ReadWrite.All and \
-             User.ReadBasic.All to the client id in use (Enterprise applications in the \
-             Entra admin center), or sign in once as an admin and consent for the organisation."
+             User.ReadBasic.All (and AuditLogsQuery.Read.All, to fetch the audit log) to the \
+             client id in use (Enterprise applications in the Entra admin center), or sign in \
+             once as an admin and consent for the organisation."
         }
         7000218 => {
             "The application does not allow public client flows, which device code and \

@@ -143,6 +143,29 @@ impl GraphUrls {
         self.with(&["me"])
     }
 
+    /// `POST /security/auditLog/queries` (and `GET`, the list).
+    pub fn audit_queries(&self) -> Url {
+        self.with(&["security", "auditLog", "queries"])
+    }
+
+    /// `GET /security/auditLog/queries/{id}`
+    pub fn audit_query(&self, id: &str) -> Url {
+        self.with(&["security", "auditLog", "queries", id])
+    }
+
+    /// `GET /security/auditLog/queries/{id}/records`, the first page.
+    pub fn audit_records(&self, id: &str) -> Url {
+        self.with(&["security", "auditLog", "queries", id, "records"])
+    }
+
+    /// Is `u` a URL of this Graph (scheme, host and port)? A next page
+    /// elsewhere is not followed: the token would go with it.
+    pub fn same_origin(&self, u: &Url) -> bool {
+        u.scheme() == self.root.scheme()
+            && u.host_str() == self.root.host_str()
+            && u.port_or_known_default() == self.root.port_or_known_default()
+    }
+
     /// `GET /users/{upn}?$select=id`. A UPN that begins with `$` is
     /// written `/users('$…')`, as Graph documents, since `/users/$…` is
     /// read as a system query segment; `#` (in guest UPNs) and other

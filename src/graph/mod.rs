@@ -2,12 +2,14 @@
 //! cache, the HTTP client, and the removal runner. Knows nothing of
 //! terminals; the command line and the application sit on top.
 
+pub mod audit;
 pub mod auth;
 pub mod cache;
 pub mod check;
 pub mod client;
 pub mod cloud;
 pub mod entra;
+pub mod fetch;
 pub mod http;
 pub mod ids;
 pub mod loopback;

@@ -1,0 +1,264 @@
+//! `chatevict fetch` as an admin runs it: the binary against the
+//! emulator's audit log query API, under faults, killed and resumed.
+
+mod common;
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use chatevict::emulator::{Config, Emulator, Profile};
+use common::emu;
+use serde_json::Value;
+
+struct Env {
+    dir: tempfile::TempDir,
+    emu: Emulator,
+    export: PathBuf,
+}
+
+/// An emulator whose audit log is a generated export of `chats` external
+/// chats, and a session signed in (without the audit permission: the
+/// fetch asks for it).
+async fn env(chats: usize, cfg: Config) -> Env {
+    let dir = tempfile::tempdir().unwrap();
+    let export = emu::write_export(dir.path(), chats);
+    let emu = emu::start(std::slice::from_ref(&export), cfg).await;
+    let e = Env { dir, emu, export };
+    let s = emu::settings(&e.emu, "organizations");
+    emu::sign_in(&emu::auth(
+        &s,
+        &e.state().join("chatevict/token-cache.json"),
+    ))
+    .await;
+    e
+}
+
+fn cfg(faults: Profile, page: usize, delay: Duration) -> Config {
+    Config {
+        audit_page_size: page,
+        audit_delay: delay,
+        ..emu::config(faults, 50.0)
+    }
+}
+
+impl Env {
+    fn state(&self) -> PathBuf {
+        self.dir.path().join("state")
+    }
+
+    fn out(&self) -> PathBuf {
+        self.dir.path().join("fetched.json")
+    }
+
+    fn fetch(&self, extra: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_chatevict"));
+        c.arg("fetch")
+            .args(["--poll", "0.1", "--timeout", "2"])
+            .args(extra)
+            .current_dir(self.dir.path())
+            .env("XDG_STATE_HOME", self.state())
+            .env("XDG_CONFIG_HOME", self.dir.path().join("config"))
+            .env("CHATEVICT_LOGIN_URL", self.emu.url())
+            .env("CHATEVICT_GRAPH_URL", self.emu.url())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        c
+    }
+
+    /// The saved state of the fetch under way, once there is one.
+    fn saved(&self) -> Option<Value> {
+        let dir = self.state().join("chatevict/fetches");
+        let id = std::fs::read_to_string(dir.join("last")).ok()?;
+        serde_json::from_slice(&std::fs::read(dir.join(format!("{id}.json"))).ok()?).ok()
+    }
+}
+
+async fn finish(mut c: Command) -> (i32, String) {
+    let out = tokio::task::spawn_blocking(move || c.output().unwrap())
+        .await
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The `Id`s of a file's records, each as often as it occurs.
+fn ids(file: &Path) -> Vec<String> {
+    let ds = common::load(&[file.to_path_buf()]);
+    assert!(ds.problems.is_empty(), "{:?}", ds.problems);
+    ds.records.iter().map(|r| r.id.to_string()).collect()
+}
+
+/// (chat, user, user id, tenant) of every target of a plan of `file`.
+fn targets(file: &Path) -> HashSet<(String, String, Option<String>, String)> {
+    emu::targets(&[file.to_path_buf()])
+        .into_iter()
+        .map(|t| (t.chat_id, t.user_upn, t.user_id, t.tenant_id))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fetch_under_faults_plans_the_same_targets_as_the_seed_export() {
+    let e = env(30, cfg(Profile::Flaky, 7, Duration::from_millis(600))).await;
+    let out = e.out();
+    let (code, err) = finish(e.fetch(&[
+        "--since",
+        "2026-10-01",
+        "--until",
+        "2026-12-01",
+        "-o",
+        out.to_str().unwrap(),
+    ]))
+    .await;
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("Audit log query ") && err.contains("--resume"),
+        "{err}"
+    );
+    assert!(err.contains("Wrote 50 record(s)"), "{err}");
+    let mut fetched = ids(&out);
+    let n = fetched.len();
+    fetched.sort();
+    fetched.dedup();
+    assert_eq!(fetched.len(), n, "no record twice");
+    let mut seeded = ids(&e.export);
+    seeded.sort();
+    assert_eq!(fetched, seeded, "every record of the log, once");
+    assert_eq!(targets(&out), targets(&e.export));
+    assert_eq!(targets(&out).len(), 60);
+    // The fetch is forgotten once written; nothing to resume.
+    assert!(e.saved().is_none());
+    let (code, err) = finish(e.fetch(&["--resume"])).await;
+    assert_ne!(code, 0);
+    assert!(err.contains("no fetch to resume"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_while_polling_and_while_paging_then_resumed_loses_and_repeats_nothing() {
+    let e = env(60, cfg(Profile::Flaky, 3, Duration::from_secs(2))).await;
+    let out = e.out();
+    let wait_for = |what: &str, ok: &dyn Fn(&Value) -> bool| {
+        let t0 = Instant::now();
+        loop {
+            if let Some(s) = e.saved()
+                && ok(&s)
+            {
+                return s;
+            }
+            assert!(t0.elapsed() < Duration::from_secs(60), "never {what}");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    };
+    // Killed while the service works on the query.
+    let mut child = e
+        .fetch(&["--since", "2026-10-01", "-o", out.to_str().unwrap()])
+        .spawn()
+        .unwrap();
+    let s = wait_for("polling", &|s| s["phase"] == "polling");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let id = s["query_id"].as_str().unwrap().to_owned();
+    assert!(!out.exists(), "nothing written yet");
+    // Resumed, then killed while reading pages (three records a page,
+    // each request delayed or failed now and then by the faults).
+    let mut child = e.fetch(&["--resume", &id]).spawn().unwrap();
+    let s = wait_for("paging", &|s| {
+        s["phase"] == "reading" && s["pages"].as_u64() >= Some(5)
+    });
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(!out.exists(), "the file is written whole or not at all");
+    let read_before = s["records"].as_u64().unwrap();
+    assert!((15..80).contains(&read_before), "{s}");
+    // The last fetch, without naming it: goes on to the end.
+    let (code, err) = finish(e.fetch(&["--resume"])).await;
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("Resuming audit log query"), "{err}");
+    let mut fetched = ids(&out);
+    let n = fetched.len();
+    fetched.sort();
+    fetched.dedup();
+    assert_eq!(fetched.len(), n, "no record twice");
+    let mut seeded = ids(&e.export);
+    seeded.sort();
+    assert_eq!(fetched, seeded, "no record lost");
+    // One query in the tenant: resuming made no other.
+    assert_eq!(e.emu.shared.state.lock().unwrap().queries.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broken_record_costs_itself_and_a_cut_result_is_said_with_exit_3() {
+    // `hostile`: the first page carries a record whose JSON is broken.
+    let e = env(10, cfg(Profile::Hostile, 4, Duration::from_millis(200))).await;
+    let out = e.out();
+    let (code, err) =
+        finish(e.fetch(&["--since", "2026-10-01", "-o", out.to_str().unwrap()])).await;
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("page 1, record 2"), "{err}");
+    assert!(err.contains("left out"), "{err}");
+    assert_eq!(ids(&out).len(), 29, "every other record is kept: {err}");
+    assert!(!err.contains('\u{1b}'), "nothing raw reaches the terminal");
+
+    // A query past the service's record limit: kept, and said.
+    let mut c = cfg(Profile::None, 50, Duration::from_millis(100));
+    c.audit_record_limit = Some(12);
+    let e = env(10, c).await;
+    let (code, err) = finish(e.fetch(&[
+        "--since",
+        "2026-10-01",
+        "--api-version",
+        "beta",
+        "-o",
+        out.to_str().unwrap(),
+    ]))
+    .await;
+    assert_eq!(code, 3, "{err}");
+    assert!(
+        err.contains("record limit") && err.contains("Narrow it"),
+        "{err}"
+    );
+    assert_eq!(ids(&out).len(), 12);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_consent_for_the_permission_the_fetch_says_why() {
+    let e = env(2, cfg(Profile::None, 50, Duration::from_millis(100))).await;
+    // The application is consented for removals only.
+    emu::control(
+        &e.emu,
+        "consent",
+        serde_json::json!({
+            "client_id": chatevict::graph::settings::DEFAULT_CLIENT_ID,
+            "scopes": ["Chat.ReadWrite.All", "User.ReadBasic.All"],
+        }),
+    )
+    .await;
+    let (code, err) = finish(e.fetch(&[])).await;
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("AuditLogsQuery.Read.All"), "{err}");
+    assert!(
+        err.contains("Signing in again"),
+        "it tries a new sign-in: {err}"
+    );
+    assert!(err.contains("consent"), "{err}");
+    assert!(e.saved().is_none(), "no query was made");
+}
+
+#[test]
+fn other_clouds_and_bad_periods_are_refused_before_anything_is_sent() {
+    let (code, _, err) = common::run(&["fetch", "--cloud", "usgov"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("global service only"), "{err}");
+    for bad in [
+        &["fetch", "--since", "yesterday"][..],
+        &["fetch", "--since", "1d", "--until", "2d"],
+        &["fetch", "--record-type", "Nope"],
+    ] {
+        let (code, _, err) = common::run(bad);
+        assert_eq!(code, 2, "{bad:?}: {err}");
+    }
+}
