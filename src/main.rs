@@ -59,7 +59,7 @@ fn dispatch(command: Command) -> u8 {
 
 /// `chatevict FILE...`: the application on the user's exports.
 fn application(app: AppArgs) -> u8 {
-    if app.files.is_empty() {
+    if app.files.is_empty() && !app.fetch {
         let _ = Cli::command().print_help();
         return exit::USAGE;
     }
@@ -87,6 +87,7 @@ fn application(app: AppArgs) -> u8 {
         graph: app.graph,
         max_rate: app.max_rate,
         demo: None,
+        fetch: app.fetch,
     })
 }
 
@@ -113,6 +114,7 @@ fn demo(a: DemoArgs) -> u8 {
             rate: a.rate,
             approve_after: a.approve_after.max(0.0),
         }),
+        fetch: a.fetch,
         ..Default::default()
     })
 }

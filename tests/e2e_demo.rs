@@ -183,3 +183,28 @@ fn demo_browser_sign_in_comes_back_to_the_loopback_port() {
     let status = t.wait_exit(20);
     assert_eq!(status.exit_code(), 0, "{status:?}");
 }
+
+#[test]
+fn demo_fetches_the_audit_log_from_its_emulated_tenant_with_f() {
+    let mut t = Pty::spawn(&["demo", "--approve-after", "0"], 120, 40);
+    t.wait_for("Events (1,130)", 30);
+    t.send("F");
+    t.wait_for("Search the tenant's audit log for Teams records", 10);
+    // Since the first of November: every Teams record of the demo export.
+    t.send("\x7f\x7f\x7f2026-11-01");
+    t.send("\r");
+    // Not signed in yet: the dialog says so, and enter signs in asking
+    // for the audit permission; the fetch goes on by itself after.
+    t.wait_for("cannot be searched yet: not signed in", 20);
+    t.send("\r");
+    t.wait_for("fetched and saved", 60);
+    // Every fetched record is one the demo export holds: merged, none
+    // twice.
+    let done = t.wait_for("0 new, 460 already open", 30);
+    assert!(done.contains("460 record(s) fetched"), "{done}");
+    assert!(t.text().contains("Events (1,130)"));
+    t.send("\r");
+    t.wait_for("fetched records saved in", 10);
+    t.send("q");
+    t.wait_exit(10);
+}

@@ -46,9 +46,10 @@ fn journals() -> PathBuf {
     JOURNALS.with(|d| d.path().to_path_buf())
 }
 
-/// Runs the effects `update` asks for, as the loop would (filters and
-/// the review's preparation synchronously, with the library function the
-/// loop calls); returns what else it asked for.
+/// Runs the effects `update` asks for, as the loop would (filters, the
+/// review's preparation, merging fetched records and hashing,
+/// synchronously, with the library function the loop calls); returns what
+/// else it asked for.
 fn pump(app: &mut App, msg: Msg) -> Vec<Effect> {
     let mut queue = vec![msg];
     let mut other = Vec::new();
@@ -64,6 +65,19 @@ fn pump(app: &mut App, msg: Msg) -> Vec<Effect> {
                     let d = app.data.clone().unwrap();
                     let never = AtomicBool::new(false);
                     queue.push(filter_now(&d, job, &query, &marked, order, &never).unwrap());
+                }
+                Effect::Merge {
+                    data,
+                    path,
+                    records,
+                } => {
+                    let (d, appended) = Data::with_fetched(data, &path, &records);
+                    queue.push(Msg::Merged(Box::new(d), appended));
+                }
+                Effect::Hash(sources) => {
+                    let hashed = chatevict::triage::plan::hash_sources(&sources)
+                        .map_err(|(_, e)| e.to_string());
+                    queue.push(Msg::Hashed(hashed));
                 }
                 Effect::Prepare { plan, dry_run, seq } => {
                     let source = chatevict::graph::prepare::PlanSource {
@@ -2342,4 +2356,196 @@ fn on_500k_rows_r_leaves_the_loop_answering_keys_while_the_hash_runs() {
         panic!("not the review: {:?}", app.dialog.is_some())
     };
     assert!(!review.plan.targets.is_empty());
+}
+
+mod fetch_screens {
+    use super::*;
+    use chatevict::tui::app::{FetchMsg, FetchPhase, RemoteMsg};
+    use std::time::Duration;
+
+    fn fetch(m: FetchMsg) -> Msg {
+        Msg::Remote(RemoteMsg::Fetch(m))
+    }
+
+    /// The Graph records of a fixture, as a page brings them.
+    fn graph_page() -> Vec<String> {
+        let v: Vec<serde_json::Value> =
+            serde_json::from_slice(&std::fs::read(common::fixture("graph-records.json")).unwrap())
+                .unwrap();
+        v.iter().map(|r| r.to_string()).collect()
+    }
+
+    fn started(app: &mut App) {
+        pump(app, ch('F'));
+        let fx = pump(app, key(KeyCode::Enter));
+        assert!(
+            matches!(fx.as_slice(), [Effect::Fetch(spec)] if spec.record_types == ["MicrosoftTeams"]),
+            "{fx:?}"
+        );
+        pump(
+            app,
+            fetch(FetchMsg::Created {
+                query_id: "168ec429-084b-a489-90d8-504a87846305".into(),
+                output: "audit-2f1a7c3e-20261103T1400-20261203T1400.json".into(),
+            }),
+        );
+    }
+
+    #[test]
+    fn the_fetch_dialog_at_each_step() {
+        snap("fetch_form", |app| {
+            pump(app, ch('F'));
+        });
+        snap("fetch_form_error", |app| {
+            pump(app, ch('F'));
+            for _ in 0..3 {
+                pump(app, key(KeyCode::Backspace));
+            }
+            typed(app, "yesterday");
+            assert!(pump(app, key(KeyCode::Enter)).is_empty(), "nothing starts");
+        });
+        snap("fetch_waiting", |app| {
+            started(app);
+            pump(
+                app,
+                fetch(FetchMsg::Status {
+                    status: "running".into(),
+                    elapsed: Duration::from_secs(42),
+                }),
+            );
+            pump(
+                app,
+                fetch(FetchMsg::Waiting("throttled (429); waiting 3 s".into())),
+            );
+        });
+        snap("fetch_streaming", |app| {
+            started(app);
+            pump(
+                app,
+                fetch(FetchMsg::Page {
+                    records: graph_page(),
+                    broken: 0,
+                    total: 5,
+                }),
+            );
+        });
+        snap("fetch_done", |app| {
+            started(app);
+            pump(
+                app,
+                fetch(FetchMsg::Page {
+                    records: graph_page(),
+                    broken: 1,
+                    total: 5,
+                }),
+            );
+            pump(
+                app,
+                fetch(FetchMsg::Done {
+                    output: "audit-2f1a7c3e-20261103T1400-20261203T1400.json".into(),
+                    records: 5,
+                    broken: vec!["page 1, record 2: broken JSON: control character".into()],
+                    limit_exceeded: true,
+                }),
+            );
+        });
+        snap("fetch_failed", |app| {
+            started(app);
+            pump(
+                app,
+                fetch(FetchMsg::Failed(
+                    "Graph refused the audit log query: \u{1b}[31mForbidden\u{1b}]52;c;eA==\u{7} (HTTP 403)"
+                        .into(),
+                )),
+            );
+        });
+    }
+
+    #[test]
+    fn fetched_records_join_the_list_once_and_the_marks_stay() {
+        let mut app = fixture_app((120, 40));
+        pump(&mut app, ch('a'));
+        let marked = app.marks.len();
+        assert!(marked > 0);
+        let before = app.rows.len();
+        let records = app.data.as_ref().unwrap().ds.records.len();
+        started(&mut app);
+        pump(
+            &mut app,
+            fetch(FetchMsg::Page {
+                records: graph_page(),
+                broken: 0,
+                total: 5,
+            }),
+        );
+        let d = app.data.clone().unwrap();
+        assert_eq!(d.ds.records.len(), records + 5, "five new records");
+        assert_eq!(app.rows.len(), before + 5, "and on the screen");
+        assert_eq!(app.marks.len(), marked, "the marks stay");
+        // The same records again (a second fetch of the same period): none
+        // is added twice.
+        pump(
+            &mut app,
+            fetch(FetchMsg::Page {
+                records: graph_page(),
+                broken: 0,
+                total: 10,
+            }),
+        );
+        assert_eq!(app.data.as_ref().unwrap().ds.records.len(), records + 5);
+        let job = app.fetch.as_ref().unwrap();
+        assert_eq!((job.merged.added, job.merged.duplicates), (5, 5));
+        // The details of a fetched record read back from memory (the
+        // file is written only at the end).
+        let d = app.data.clone().unwrap();
+        let r = d.ds.records.last().unwrap();
+        assert!(d.ds.raw_audit_data(r).unwrap().contains("CreationTime"));
+    }
+
+    #[test]
+    fn esc_stops_a_fetch_and_what_follows_is_dropped() {
+        let mut app = fixture_app((120, 40));
+        started(&mut app);
+        let fx = pump(&mut app, key(KeyCode::Esc));
+        assert!(matches!(fx.as_slice(), [Effect::CancelFetch]), "{fx:?}");
+        assert_eq!(app.fetch.as_ref().unwrap().phase, FetchPhase::Stopped);
+        assert!(screen(&app).contains("chatevict fetch --resume 168ec429"));
+        let records = app.data.as_ref().unwrap().ds.records.len();
+        pump(
+            &mut app,
+            fetch(FetchMsg::Page {
+                records: graph_page(),
+                broken: 0,
+                total: 5,
+            }),
+        );
+        assert_eq!(app.data.as_ref().unwrap().ds.records.len(), records);
+        pump(&mut app, key(KeyCode::Enter));
+        assert!(app.dialog.is_none());
+    }
+
+    #[test]
+    fn a_session_without_the_permission_signs_in_again_then_the_fetch_starts() {
+        let mut app = fixture_app((120, 40));
+        started(&mut app);
+        pump(
+            &mut app,
+            fetch(FetchMsg::NeedsSignIn("not signed in".into())),
+        );
+        assert!(screen(&app).contains("AuditLogsQuery.Read.All"));
+        let fx = pump(&mut app, key(KeyCode::Enter));
+        assert!(matches!(fx.as_slice(), [Effect::SignInForAudit]), "{fx:?}");
+        assert!(matches!(app.dialog, Some(Dialog::SignIn)));
+        let fx = pump(
+            &mut app,
+            Msg::Remote(RemoteMsg::SignedIn(chatevict::graph::cache::Account {
+                username: "admin@contoso.com".into(),
+                name: None,
+                tenant_id: "2f1a7c3e-0b5d-4c6e-9a8f-1d2e3f4a5b6c".into(),
+                object_id: None,
+            })),
+        );
+        assert!(matches!(fx.as_slice(), [Effect::Fetch(_)]), "{fx:?}");
+        assert!(matches!(app.dialog, Some(Dialog::Fetch)));
+    }
 }

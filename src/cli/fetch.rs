@@ -9,11 +9,11 @@ use std::time::Duration;
 use crate::config::GraphArgs;
 use crate::graph::audit::{
     AUDIT_PERMISSION, DEFAULT_DAYS, FetchState, FetchStore, Phase, QuerySpec, TEAMS_RECORD_TYPE,
-    default_output, parse_when,
+    default_output, parse_when, unused_name,
 };
-use crate::graph::auth::{AuthError, Session};
+use crate::graph::auth::Session;
 use crate::graph::cloud::Cloud;
-use crate::graph::fetch::{self, AuditApi, FetchError, FetchEvent, Outcome};
+use crate::graph::fetch::{self, AuditApi, AuditSession, FetchError, FetchEvent, Outcome};
 use crate::sanitize::for_terminal;
 
 use super::exit;
@@ -90,22 +90,6 @@ fn spec_of(args: &FetchArgs, now: chrono::DateTime<chrono::Utc>) -> Result<Query
     spec.keyword = args.keyword.clone().filter(|k| !k.trim().is_empty());
     spec.check()?;
     Ok(spec)
-}
-
-/// A default file name that names no file yet.
-fn free_name(p: PathBuf) -> PathBuf {
-    if !p.exists() {
-        return p;
-    }
-    let stem = p
-        .file_stem()
-        .unwrap_or_default()
-        .to_string_lossy()
-        .into_owned();
-    (2..)
-        .map(|n| p.with_file_name(format!("{stem}-{n}.json")))
-        .find(|c| !c.exists())
-        .expect("a free name")
 }
 
 pub fn run(args: &FetchArgs) -> u8 {
@@ -187,7 +171,7 @@ pub fn run(args: &FetchArgs) -> u8 {
                 let output = args
                     .output
                     .clone()
-                    .unwrap_or_else(|| free_name(default_output(&account.tenant_id, &spec)));
+                    .unwrap_or_else(|| unused_name(default_output(&account.tenant_id, &spec)));
                 let tty = progress.tty;
                 let mut on = |e: FetchEvent| progress.event(e);
                 let started = tokio::select! {
@@ -248,17 +232,10 @@ pub fn run(args: &FetchArgs) -> u8 {
 /// The saved session with the audit permission, or a new sign-in for it.
 async fn session(ctx: &Context, args: &FetchArgs) -> Result<Session, u8> {
     let auth = ctx.auth.with_scope(AUDIT_PERMISSION);
-    let why = match auth.resume().await {
-        Ok(s) => match s.granted(AUDIT_PERMISSION).await {
-            Some(false) => format!(
-                "the saved session was not granted {AUDIT_PERMISSION}, which searching the \
-                 audit log needs"
-            ),
-            _ => return Ok(s),
-        },
-        Err(AuthError::NotSignedIn(_)) => "not signed in".to_owned(),
-        Err(e) if e.needs_login() => format!("{e}"),
-        Err(e) => return Err(fail(&e)),
+    let why = match fetch::audit_session(&auth).await {
+        AuditSession::Ready(s) => return Ok(s),
+        AuditSession::SignIn(why) => why,
+        AuditSession::Failed(e) => return Err(fail(&e)),
     };
     crate::safe_eprintln!(
         "chatevict: {}. Signing in again, asking for {AUDIT_PERMISSION} too.",

@@ -66,6 +66,10 @@ pub struct AppArgs {
     /// Removal requests per second for runs started from the screen.
     #[arg(long, env = "CHATEVICT_MAX_RATE", value_name = "R")]
     pub max_rate: Option<f64>,
+    /// Fetch the audit log from the tenant at once (the last 30 days of
+    /// Teams records); with no FILE, the fetched records are all there is.
+    #[arg(long)]
+    pub fetch: bool,
     #[command(flatten)]
     pub graph: crate::config::GraphArgs,
 }
@@ -127,6 +131,9 @@ pub struct DemoArgs {
     /// Leave the mouse to the terminal: no clicks or wheel.
     #[arg(long)]
     pub no_mouse: bool,
+    /// Start fetching the audit log from the emulated tenant at once.
+    #[arg(long)]
+    pub fetch: bool,
 }
 
 /// Options shared by every command that loads exports.

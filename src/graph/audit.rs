@@ -356,6 +356,27 @@ impl FetchStore {
     }
 }
 
+/// `p`, or `p` with `-2`, `-3`… before its extension when `p` exists: a
+/// default name never replaces a file.
+pub fn unused_name(p: PathBuf) -> PathBuf {
+    if !p.exists() {
+        return p;
+    }
+    let stem = p
+        .file_stem()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .into_owned();
+    let ext = p
+        .extension()
+        .map(|e| format!(".{}", e.to_string_lossy()))
+        .unwrap_or_default();
+    (2..)
+        .map(|n| p.with_file_name(format!("{stem}-{n}{ext}")))
+        .find(|c| !c.exists())
+        .expect("a free name")
+}
+
 /// The default file name of a fetch: `audit-<tenant>-<start>-<end>.json`.
 pub fn default_output(tenant: &str, spec: &QuerySpec) -> PathBuf {
     let t: String = tenant

@@ -21,8 +21,8 @@ use tokio::time::Instant;
 use url::Url;
 
 use super::audit::{
-    BrokenRecord, FETCH_STATE_VERSION, FetchState, FetchStore, Phase, QueryInfo, QuerySpec,
-    QueryStatus,
+    AUDIT_PERMISSION, BrokenRecord, FETCH_STATE_VERSION, FetchState, FetchStore, Phase, QueryInfo,
+    QuerySpec, QueryStatus,
 };
 use super::auth::{AuthError, Bearer, Session};
 use super::cloud::ApiVersion;
@@ -125,6 +125,32 @@ pub enum FetchEvent<'a> {
     },
 }
 
+/// Whether a session can search the audit log.
+pub enum AuditSession {
+    Ready(Session),
+    /// Signing in again (asking for the permission) is the remedy; why.
+    SignIn(String),
+    Failed(AuthError),
+}
+
+/// The saved session, refreshed with [`AUDIT_PERMISSION`] asked too: ready
+/// when Entra grants it, or why a new sign-in is needed. `auth` must ask
+/// for the permission ([`super::auth::Auth::with_scope`]).
+pub async fn audit_session(auth: &super::auth::Auth) -> AuditSession {
+    match auth.resume().await {
+        Ok(s) => match s.granted(AUDIT_PERMISSION).await {
+            Some(false) => AuditSession::SignIn(format!(
+                "the saved session was not granted {AUDIT_PERMISSION}, which searching the \
+                 audit log needs"
+            )),
+            _ => AuditSession::Ready(s),
+        },
+        Err(AuthError::NotSignedIn(_)) => AuditSession::SignIn("not signed in".into()),
+        Err(e) if e.needs_login() => AuditSession::SignIn(e.to_string()),
+        Err(e) => AuditSession::Failed(e),
+    }
+}
+
 /// The audit log query API, for one signed-in session.
 pub struct AuditApi {
     http: Http,
@@ -149,7 +175,7 @@ impl AuditApi {
         method: Method,
         url: &Url,
         body: Option<&Value>,
-        on: &mut dyn FnMut(FetchEvent),
+        on: &mut (dyn FnMut(FetchEvent) + Send),
     ) -> Result<Reply, FetchError> {
         let mut bearer: Bearer = self.session.bearer().await?;
         let mut refreshed = false;
@@ -204,7 +230,7 @@ impl AuditApi {
     pub async fn create(
         &mut self,
         spec: &QuerySpec,
-        on: &mut dyn FnMut(FetchEvent),
+        on: &mut (dyn FnMut(FetchEvent) + Send),
     ) -> Result<QueryInfo, FetchError> {
         let url = self.urls.audit_queries();
         let r = self
@@ -220,7 +246,7 @@ impl AuditApi {
     pub async fn query(
         &mut self,
         id: &str,
-        on: &mut dyn FnMut(FetchEvent),
+        on: &mut (dyn FnMut(FetchEvent) + Send),
     ) -> Result<QueryInfo, FetchError> {
         let url = self.urls.audit_query(id);
         let r = self.call(Method::GET, &url, None, on).await?;
@@ -235,7 +261,7 @@ impl AuditApi {
         &mut self,
         id: &str,
         next: Option<&str>,
-        on: &mut dyn FnMut(FetchEvent),
+        on: &mut (dyn FnMut(FetchEvent) + Send),
     ) -> Result<graph_page::Page, FetchError> {
         let url = match next {
             None => self.urls.audit_records(id),
@@ -319,7 +345,7 @@ pub async fn start(
     tenant_id: &str,
     account: &str,
     output: std::path::PathBuf,
-    on: &mut dyn FnMut(FetchEvent),
+    on: &mut (dyn FnMut(FetchEvent) + Send),
 ) -> Result<FetchState, FetchError> {
     let info = api.create(&spec, on).await?;
     let state = new_state(&info, version, graph_url, tenant_id, account, spec, output);
@@ -339,7 +365,7 @@ pub async fn run(
     store: &FetchStore,
     state: &mut FetchState,
     poll: Duration,
-    on: &mut dyn FnMut(FetchEvent),
+    on: &mut (dyn FnMut(FetchEvent) + Send),
 ) -> Result<Outcome, FetchError> {
     let io = |e: std::io::Error| FetchError::Io(e.to_string());
     let began = Instant::now();

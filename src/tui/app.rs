@@ -20,12 +20,14 @@ use crate::triage::order::{ChatOrder, EventOrder};
 use crate::triage::plan::{self, Plan};
 
 mod dialogs;
+mod fetch;
 mod filter_bar;
 mod run_update;
 mod search;
 use crate::triage::query::Query;
 use crate::ual::Dataset;
 pub use dialogs::{Dialog, DialogKey, Export};
+pub use fetch::{FIELDS as FETCH_FIELDS, FetchForm, FetchJob, FetchMsg, FetchPhase};
 pub use filter_bar::{BarKey, FilterBar, not_applied};
 pub use search::{Hits, Job, Scan, Search, next_hit};
 
@@ -41,6 +43,15 @@ pub struct Data {
     pub orders: crate::triage::order::Orders,
 }
 
+impl std::fmt::Debug for Data {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Data")
+            .field("records", &self.ds.records.len())
+            .field("files", &self.files)
+            .finish()
+    }
+}
+
 impl Data {
     pub fn new(ds: Dataset, ix: Index, files: Vec<PathBuf>) -> Data {
         Data {
@@ -50,6 +61,29 @@ impl Data {
             saved_marks: Vec::new(),
             orders: Default::default(),
         }
+    }
+
+    /// The data with records fetched from the tenant taken in (as records
+    /// of the fetch's file `path`, deduplicated against what is open),
+    /// the chats worked out again. The original is copied only while
+    /// something else (a filter) still reads it.
+    pub fn with_fetched(
+        data: Arc<Data>,
+        path: &std::path::Path,
+        records: &[String],
+    ) -> (Data, crate::ual::fetched::Appended) {
+        let (mut ds, mut files, saved_marks) = match Arc::try_unwrap(data) {
+            Ok(d) => (d.ds, d.files, d.saved_marks),
+            Err(d) => (d.ds.clone(), d.files.clone(), d.saved_marks.clone()),
+        };
+        let appended = crate::ual::fetched::append_graph_records(&mut ds, path, records);
+        if !files.iter().any(|f| f == path) {
+            files.push(path.to_path_buf());
+        }
+        let ix = Index::build(&ds);
+        let mut d = Data::new(ds, ix, files);
+        d.saved_marks = saved_marks;
+        (d, appended)
     }
 }
 
@@ -108,6 +142,7 @@ pub enum RemoteMsg {
     Run(u64, Box<crate::graph::runner::Event>),
     /// The report of the run's journal, as Markdown lines.
     Report(Vec<String>),
+    Fetch(FetchMsg),
 }
 
 /// Marks are keyed by target (chat id, UPN), so they survive any filter.
@@ -240,6 +275,20 @@ pub enum Effect {
         journal: PathBuf,
         run: Option<String>,
     },
+    /// Search the tenant's audit log.
+    Fetch(Box<crate::graph::audit::QuerySpec>),
+    /// Stop the fetch (its query is kept, resumable).
+    CancelFetch,
+    /// Sign in again asking for the audit log permission too.
+    SignInForAudit,
+    /// Take fetched records into the data, off the loop.
+    Merge {
+        data: Arc<Data>,
+        path: PathBuf,
+        records: Vec<String>,
+    },
+    /// Fingerprint the exports again (a fetched file joined them).
+    Hash(Vec<(PathBuf, Option<String>)>),
     Quit,
 }
 
@@ -271,6 +320,8 @@ pub enum Msg {
     /// Loading progressed: bytes read of the total.
     Progress(u64, u64),
     Remote(RemoteMsg),
+    /// Fetched records taken in: the new data, and what the batch did.
+    Merged(Box<Data>, crate::ual::fetched::Appended),
     /// Time passed (spinners, the run's clock) while something runs.
     Tick,
 }
@@ -331,6 +382,10 @@ pub struct App {
     pub marks_file: Option<PathBuf>,
     /// The marks before each change, newest last: `u` undoes.
     undo: Vec<Marks>,
+    /// The fetch from the tenant shown in its dialog (`F`).
+    pub fetch: Option<FetchJob>,
+    /// Start a fetch once loaded (`--fetch`).
+    pub fetch_at_start: bool,
     /// Actions on "the matching chats" typed while the filter ran: done
     /// when it answers.
     after_filter: Vec<Action>,
@@ -349,7 +404,13 @@ pub struct App {
 /// changed, the chat is not external) is dropped: only the index decides
 /// who is a target.
 fn restore_marks(marks: &mut Marks, d: &Data) -> usize {
-    if d.saved_marks.is_empty() {
+    restore_pairs(marks, d, &d.saved_marks)
+}
+
+/// Marks the pairs (chat id, UPN) that are targets of `d`; returns how
+/// many.
+fn restore_pairs(marks: &mut Marks, d: &Data, pairs: &[(String, String)]) -> usize {
+    if pairs.is_empty() {
         return 0;
     }
     let by_id: HashMap<&str, usize> =
@@ -361,7 +422,7 @@ fn restore_marks(marks: &mut Marks, d: &Data) -> usize {
             .map(|(i, c)| (d.ds.str(c.id).trim(), i))
             .collect();
     let mut n = 0;
-    for (chat, upn) in &d.saved_marks {
+    for (chat, upn) in pairs {
         let Some(&c) = by_id.get(chat.trim()) else {
             continue;
         };
@@ -467,6 +528,8 @@ impl App {
             restore_to: None,
             marks_file: None,
             undo: Vec::new(),
+            fetch: None,
+            fetch_at_start: false,
         }
     }
 
@@ -591,8 +654,13 @@ impl App {
                     ));
                 }
                 self.data = Some(Arc::from(d));
-                self.start_filter(Query::All)
+                let mut fx = self.start_filter(Query::All);
+                if std::mem::take(&mut self.fetch_at_start) {
+                    fx.extend(self.fetch_now());
+                }
+                fx
             }
+            Msg::Merged(d, appended) => self.merged(d, appended),
             Msg::Hashed(r) => {
                 self.sources = Some(r);
                 match self.after_hash.take() {
@@ -799,6 +867,9 @@ impl App {
                 | Action::Report
         ) {
             return self.run_action(a);
+        }
+        if a == Action::Fetch {
+            return self.open_fetch();
         }
         if a == Action::Quit && self.run_active() {
             self.dialog = Some(Dialog::QuitRun);
@@ -1235,6 +1306,7 @@ impl App {
             }],
             DialogKey::Unhandled(Dialog::SignIn) => self.sign_in_key(k),
             DialogKey::Unhandled(Dialog::Review(r)) => self.review_key(r, k),
+            DialogKey::Unhandled(Dialog::Fetch) => self.fetch_key(k),
             DialogKey::Unhandled(d) => {
                 self.dialog = Some(d);
                 vec![]

@@ -104,6 +104,7 @@ actions! {
     Help List "help" "this help" "help" [c('?'), p(F(1))];
     SignIn List "sign_in" "sign in to Entra ID (device code)" "sign in" [c('s')];
     Review List "review" "review the marked targets, then run their removal" "run" [c('R')];
+    Fetch List "fetch" "fetch the audit log from the tenant (Graph's audit log query); the records join what is open" "fetch" [c('F')];
     Pause List "pause" "run: pause or resume" "" [c('p')];
     CancelRun List "cancel_run" "run: cancel (requests in flight finish); end a finished run" "" [c('x')];
     RetryFailed List "retry_failed" "run: try the failed targets again" "" [c('t')];

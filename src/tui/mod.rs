@@ -62,6 +62,8 @@ pub struct Options {
     /// `chatevict demo`: the bundled export against an in-process
     /// emulator.
     pub demo: Option<Demo>,
+    /// `--fetch`: start fetching the audit log from the tenant at once.
+    pub fetch: bool,
 }
 
 /// The demo's settings.
@@ -368,6 +370,30 @@ fn event_loop(
                 Effect::PasteRedirect(text) => remote.paste(text),
                 Effect::CancelSignIn => remote.cancel_sign_in(),
                 Effect::SignOut => remote.sign_out(),
+                Effect::Fetch(spec) => remote.fetch(*spec, None),
+                Effect::CancelFetch => remote.cancel_fetch(),
+                Effect::SignInForAudit => remote.sign_in_for_audit(),
+                Effect::Merge {
+                    data,
+                    path,
+                    records,
+                } => {
+                    // Copying and indexing a large dataset takes a while:
+                    // off the loop, answered by a message.
+                    let tx = tx.clone();
+                    std::thread::spawn(move || {
+                        let (d, appended) = Data::with_fetched(data, &path, &records);
+                        let _ = tx.send(Msg::Merged(Box::new(d), appended));
+                    });
+                }
+                Effect::Hash(sources) => {
+                    let tx = tx.clone();
+                    std::thread::spawn(move || {
+                        let hashed = crate::triage::plan::hash_sources(&sources)
+                            .map_err(|(p, e)| format!("cannot read {} again: {e}", p.display()));
+                        let _ = tx.send(Msg::Hashed(hashed));
+                    });
+                }
                 Effect::Prepare { plan, dry_run, seq } => {
                     remote.prepare(*plan, dry_run, app.account().cloned(), seq)
                 }

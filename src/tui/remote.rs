@@ -7,12 +7,14 @@ use std::sync::Arc;
 
 use crossbeam_channel::Sender;
 
-use super::app::{Msg, RemoteMsg, RunControl};
+use super::app::{FetchMsg, Msg, RemoteMsg, RunControl};
 use crate::config::Settings;
+use crate::graph::audit::{self, AUDIT_PERMISSION, FetchStore, QuerySpec};
 use crate::graph::auth::{Auth, AuthError, Session};
 use crate::graph::cache::{Account, TokenCache};
 use crate::graph::check::CheckedPlan;
 use crate::graph::client::Graph;
+use crate::graph::fetch::{self, AuditApi, AuditSession, FetchEvent};
 use crate::graph::http::Http;
 use crate::graph::ids::GraphUrls;
 use crate::graph::prepare::{PlanSource, PrepareError, Prepared, prepare, prepare_checked};
@@ -45,6 +47,15 @@ pub struct Remote {
     tx: Sender<Msg>,
     /// The demo's emulator, kept alive with the application.
     pub emulator: Option<crate::emulator::Emulator>,
+    /// The sign-in that also asks for the audit log permission; sign-ins
+    /// use it once a fetch needed it.
+    audit_auth: Auth,
+    wants_audit: bool,
+    http: Http,
+    fetches: PathBuf,
+    fetch: Option<tokio::task::JoinHandle<()>>,
+    /// Where fetched records are saved (the demo: its own directory).
+    pub out_dir: PathBuf,
 }
 
 impl Remote {
@@ -57,10 +68,15 @@ impl Remote {
     ) -> Result<Remote, String> {
         let http = Http::for_settings(&settings).map_err(|e| e.to_string())?;
         let auth = Auth::new(&settings, http.clone(), TokenCache::new(token_cache));
+        let audit_auth = auth.with_scope(AUDIT_PERMISSION);
         let graph = Graph::new(
-            http,
+            http.clone(),
             GraphUrls::new(&settings.graph_url, settings.api_version),
         );
+        // Beside the journals: `<state>/fetches`.
+        let fetches = journals
+            .parent()
+            .map_or_else(|| PathBuf::from("fetches"), |p| p.join("fetches"));
         Ok(Remote {
             rt,
             settings,
@@ -74,7 +90,123 @@ impl Remote {
             last: None,
             tx,
             emulator: None,
+            audit_auth,
+            wants_audit: false,
+            http,
+            fetches,
+            fetch: None,
+            out_dir: PathBuf::from("."),
         })
+    }
+
+    /// The sign-in that sign-in dialogs use.
+    fn sign_in_auth(&self) -> Auth {
+        if self.wants_audit {
+            self.audit_auth.clone()
+        } else {
+            self.auth.clone()
+        }
+    }
+
+    /// Signs in again asking for the audit log permission too (a fetch
+    /// said the session lacks it).
+    pub fn sign_in_for_audit(&mut self) {
+        self.wants_audit = true;
+        self.sign_in();
+    }
+
+    /// Searches the audit log for `spec` and reads its records into
+    /// `output` (the current directory's default name when `None`); the
+    /// steps come back as [`RemoteMsg::Fetch`]. The query is kept in the
+    /// state directory at each step: a fetch stopped here can be resumed
+    /// with `chatevict fetch --resume`.
+    pub fn fetch(&mut self, spec: QuerySpec, output: Option<PathBuf>) {
+        self.cancel_fetch();
+        let tx = self.tx.clone();
+        let auth = self.audit_auth.clone();
+        let http = self.http.clone();
+        let settings = self.settings.clone();
+        let store = FetchStore::new(self.fetches.clone());
+        let out_dir = self.out_dir.clone();
+        let send = move |m: FetchMsg| {
+            let _ = tx.send(Msg::Remote(RemoteMsg::Fetch(m)));
+        };
+        self.fetch = Some(self.rt.spawn(async move {
+            if settings.cloud != crate::graph::cloud::Cloud::Global {
+                return send(FetchMsg::Failed(format!(
+                    "the audit log query API is offered in the global service only, not in the \
+                     {} cloud: export the audit log from the Purview portal and open the file",
+                    settings.cloud
+                )));
+            }
+            let session = match fetch::audit_session(&auth).await {
+                AuditSession::Ready(s) => s,
+                AuditSession::SignIn(why) => return send(FetchMsg::NeedsSignIn(why)),
+                AuditSession::Failed(e) => return send(FetchMsg::Failed(e.to_string())),
+            };
+            let account = session.account().await;
+            let mut api = AuditApi::new(http, &settings.graph_url, settings.api_version, session);
+            let output = output.unwrap_or_else(|| {
+                audit::unused_name(out_dir.join(audit::default_output(&account.tenant_id, &spec)))
+            });
+            let mut on = |e: FetchEvent| send(FetchMsg::from_event(e));
+            let started = fetch::start(
+                &mut api,
+                &store,
+                spec,
+                settings.api_version,
+                &settings.graph_url,
+                &account.tenant_id,
+                &account.username,
+                output.clone(),
+                &mut on,
+            )
+            .await;
+            let mut state = match started {
+                Ok(s) => s,
+                Err(e) => return send(FetchMsg::Failed(e.to_string())),
+            };
+            send(FetchMsg::Created {
+                query_id: state.query_id.clone(),
+                output,
+            });
+            let poll = std::time::Duration::from_secs(5);
+            let outcome = match fetch::run(&mut api, &store, &mut state, poll, &mut on).await {
+                Ok(o) => o,
+                Err(e) => return send(FetchMsg::Failed(e.to_string())),
+            };
+            let written = tokio::task::spawn_blocking(move || {
+                fetch::write_output(&store, &state).map(|n| (n, state.output))
+            })
+            .await;
+            match written {
+                Ok(Ok((records, output))) => send(FetchMsg::Done {
+                    output,
+                    records,
+                    broken: outcome
+                        .broken
+                        .iter()
+                        .map(|b| {
+                            format!(
+                                "page {}, record {}: {}",
+                                b.page, b.broken.element, b.broken.reason
+                            )
+                        })
+                        .collect(),
+                    limit_exceeded: outcome.limit_exceeded,
+                }),
+                Ok(Err(e)) => send(FetchMsg::Failed(format!("cannot write the records: {e}"))),
+                Err(e) => send(FetchMsg::Failed(e.to_string())),
+            }
+        }));
+    }
+
+    /// Stops the fetch under way; its query stays in the tenant and in
+    /// the state directory, resumable.
+    pub fn cancel_fetch(&mut self) {
+        if let Some(h) = self.fetch.take() {
+            h.abort();
+        }
     }
 
     pub fn runtime(&self) -> &tokio::runtime::Runtime {
@@ -106,7 +238,7 @@ impl Remote {
     /// Starts a device-code sign-in.
     pub fn sign_in(&mut self) {
         self.cancel_sign_in();
-        let auth = self.auth.clone();
+        let auth = self.sign_in_auth();
         let tx = self.tx.clone();
         let slot = self.session.clone();
         self.sign_in = Some(self.rt.spawn(async move {
@@ -136,7 +268,7 @@ impl Remote {
     /// a loopback port, or to an address pasted with [`Remote::paste`].
     pub fn sign_in_browser(&mut self) {
         self.cancel_sign_in();
-        let auth = self.auth.clone();
+        let auth = self.sign_in_auth();
         let tx = self.tx.clone();
         let slot = self.session.clone();
         let (paste_tx, mut pasted) = tokio::sync::mpsc::channel::<String>(4);

@@ -119,6 +119,7 @@ pub fn run_application(mut opts: Options) -> Result<u8, StartError> {
         .unwrap_or((80, 24));
     let mut app = App::new(opts.files.clone(), keymap, theme, size);
     app.max_rate = remote.settings.max_rate;
+    app.fetch_at_start = opts.fetch;
     if let Some(e) = &remote.emulator {
         app.demo_banner = Some("DEMO".into());
         let k = |a: keymap::Action| app.keymap.key(a);
@@ -230,5 +231,8 @@ fn remote_for(
     let mut r =
         remote::Remote::new(rt, settings, cache, journals, tx).map_err(StartError::Network)?;
     r.emulator = emulator;
+    if let Some(d) = demo_dir {
+        r.out_dir = d.to_path_buf();
+    }
     Ok(r)
 }

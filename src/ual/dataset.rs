@@ -54,7 +54,10 @@ pub struct FileFailure {
     pub message: String,
 }
 
-/// Everything loaded from a set of exports.
+/// Everything loaded from a set of exports. Cloned only to grow a copy
+/// while the screen keeps showing the original (records fetched from the
+/// tenant, merged in).
+#[derive(Clone)]
 pub struct Dataset {
     pub records: Vec<Record>,
     pub sources: Vec<SourceFile>,

@@ -16,6 +16,7 @@
 mod csv_rows;
 mod csv_scan;
 mod dataset;
+pub mod fetched;
 mod fields;
 pub mod graph_page;
 mod input;

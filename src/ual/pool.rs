@@ -17,6 +17,24 @@ pub enum Strings {
     Frozen(lasso::RodeoResolver<Sym>),
 }
 
+impl Clone for Strings {
+    /// A frozen pool is cloned open (lasso cannot clone a resolver): its
+    /// strings interned again in handle order keep their handles.
+    fn clone(&self) -> Self {
+        match self {
+            Strings::Open(p) => Strings::Open(p.clone()),
+            Strings::Frozen(r) => {
+                let mut p = new_pool();
+                for (k, s) in r.iter() {
+                    let again = p.get_or_intern(s);
+                    debug_assert_eq!(again, k);
+                }
+                Strings::Open(p)
+            }
+        }
+    }
+}
+
 impl Default for Strings {
     fn default() -> Self {
         Strings::Open(new_pool())

@@ -31,6 +31,9 @@ pub enum Dialog {
     },
     SignIn,
     Review(Box<crate::tui::run::Review>),
+    /// Fetching the audit log: the form, then the fetch's progress (the
+    /// state is the application's `fetch`).
+    Fetch,
     /// Quit while a run is in progress?
     QuitRun,
     /// Cancel the run?
@@ -99,7 +102,7 @@ impl Dialog {
             _ => None,
         };
         match self {
-            Dialog::SignIn | Dialog::Review(_) => DialogKey::Unhandled(self),
+            Dialog::SignIn | Dialog::Review(_) | Dialog::Fetch => DialogKey::Unhandled(self),
             Dialog::QuitRun => match keymap.dialog_action(&k) {
                 Some(Action::Yes) => DialogKey::Closed {
                     status: None,

@@ -277,6 +277,8 @@ impl App {
                 self.sign_in = SignIn::In(a);
                 if matches!(self.dialog, Some(Dialog::SignIn)) {
                     self.dialog = None;
+                    // A fetch that asked for this sign-in goes on.
+                    return self.fetch_after_sign_in();
                 }
             }
             RemoteMsg::SignInFailed(e) => {
@@ -296,6 +298,7 @@ impl App {
             RemoteMsg::Report(lines) => {
                 self.dialog = Some(Dialog::Report { lines, scroll: 0 });
             }
+            RemoteMsg::Fetch(m) => return self.fetch_msg(m),
             RemoteMsg::Run(seq, e) => {
                 let Some(r) = self.run.as_mut().filter(|r| r.seq == seq) else {
                     return vec![];

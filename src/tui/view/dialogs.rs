@@ -18,6 +18,7 @@ pub(super) fn dialog(f: &mut Frame, app: &App, d: &Dialog, area: Rect) {
     let t = &app.theme;
     match d {
         Dialog::SignIn => sign_in_dialog(f, app, area),
+        Dialog::Fetch => super::fetch::fetch_dialog(f, app, area),
         Dialog::Review(r) => review_dialog(f, app, r, area),
         Dialog::QuitRun => quit_dialog(f, app, area),
         Dialog::CancelRun => cancel_dialog(f, app, area),

@@ -4,6 +4,7 @@ mod chats;
 mod details;
 mod dialogs;
 mod events;
+mod fetch;
 mod markdown;
 mod run;
 pub mod widgets;
