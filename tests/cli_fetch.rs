@@ -19,19 +19,19 @@ struct Env {
 }
 
 /// An emulator whose audit log is a generated export of `chats` external
-/// chats, and a session signed in (without the audit permission: the
-/// fetch asks for it).
+/// chats, and a session signed in by `chatevict login` (without the audit
+/// permission: the fetch asks for it).
 async fn env(chats: usize, cfg: Config) -> Env {
     let dir = tempfile::tempdir().unwrap();
     let export = emu::write_export(dir.path(), chats);
     let emu = emu::start(std::slice::from_ref(&export), cfg).await;
     let e = Env { dir, emu, export };
-    let s = emu::settings(&e.emu, "organizations");
-    emu::sign_in(&emu::auth(
-        &s,
-        &e.state().join("chatevict/token-cache.json"),
-    ))
-    .await;
+    // `chatevict login`, as the admin runs it (the emulator approves the
+    // device code by itself). It does not ask for the audit permission.
+    let mut login = e.command("login");
+    login.args(["--timeout", "10"]);
+    let (code, err) = finish(login).await;
+    assert_eq!(code, 0, "{err}");
     e
 }
 
@@ -53,10 +53,15 @@ impl Env {
     }
 
     fn fetch(&self, extra: &[&str]) -> Command {
+        let mut c = self.command("fetch");
+        c.args(["--poll", "0.1", "--timeout", "2"]).args(extra);
+        c
+    }
+
+    /// `chatevict COMMAND` with this test's state, against its emulator.
+    fn command(&self, command: &str) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_chatevict"));
-        c.arg("fetch")
-            .args(["--poll", "0.1", "--timeout", "2"])
-            .args(extra)
+        c.arg(command)
             .current_dir(self.dir.path())
             .env("XDG_STATE_HOME", self.state())
             .env("XDG_CONFIG_HOME", self.dir.path().join("config"))

@@ -2549,3 +2549,83 @@ mod fetch_screens {
         assert!(matches!(app.dialog, Some(Dialog::Fetch)));
     }
 }
+
+/// Every frame of a fetch that fills an empty screen page by page under
+/// its dialog, then a filter, marking and the review, fed to vt100
+/// through GapFill: what the terminal shows is what was drawn.
+#[test]
+fn frames_stay_exact_while_fetched_records_stream_in() {
+    use chatevict::tui::app::{FetchMsg, RemoteMsg};
+    use ratatui::backend::CrosstermBackend;
+    let export = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/demo-export.csv");
+    let ds = common::load(std::slice::from_ref(&export));
+    let graph: Vec<String> = ds
+        .records
+        .iter()
+        .filter(|r| r.is_teams())
+        .filter_map(|r| chatevict::emulator::audit::log_record(&ds, r))
+        .map(|l| l.json.to_string())
+        .collect();
+    assert!(graph.len() > 300);
+    // The fetch's file, as it is once written: the plan fingerprints it.
+    let dir = tempfile::tempdir().unwrap();
+    let output = dir.path().join("audit.json");
+    std::fs::write(&output, format!("[\n{}\n]\n", graph.join(",\n"))).unwrap();
+    for (w, h) in [(100, 30), (120, 40), (80, 24)] {
+        let sink = Sink::default();
+        let area = ratatui::layout::Rect::new(0, 0, w, h);
+        let mut term = Terminal::with_options(
+            chatevict::tui::gapfill::GapFill::with_area(CrosstermBackend::new(sink.clone()), area),
+            ratatui::TerminalOptions {
+                viewport: ratatui::Viewport::Fixed(area),
+            },
+        )
+        .unwrap();
+        let nz = |n: u16| std::num::NonZeroU16::new(n).unwrap();
+        let mut vt = vt100::Parser::new(nz(h), nz(w), 0);
+        let mut app = app_with(vec![], (w, h));
+        let fetch = |m: FetchMsg| Msg::Remote(RemoteMsg::Fetch(m));
+        let mut steps: Vec<Msg> = vec![ch('F'), key(KeyCode::Enter)];
+        steps.push(fetch(FetchMsg::Created {
+            query_id: "q".into(),
+            output: output.clone(),
+        }));
+        for (i, page) in graph.chunks(100).enumerate() {
+            steps.push(fetch(FetchMsg::Page {
+                records: page.to_vec(),
+                broken: 0,
+                total: ((i + 1) * 100) as u64,
+            }));
+        }
+        steps.push(fetch(FetchMsg::Done {
+            output: output.clone(),
+            records: graph.len() as u64,
+            broken: vec![],
+            limit_exceeded: false,
+        }));
+        steps.push(key(KeyCode::Enter));
+        steps.push(ch('/'));
+        steps.extend("initiated:external".chars().map(ch));
+        steps.push(key(KeyCode::Enter));
+        steps.extend(['a', 'j', 'j', 'R'].map(ch));
+        for (i, step) in std::iter::once(None).chain(steps.into_iter().map(Some)).enumerate() {
+            if let Some(m) = step {
+                pump(&mut app, m);
+            }
+            term.draw(|f| view::draw(f, &app)).unwrap();
+            vt.process(&std::mem::take(&mut *sink.0.lock().unwrap()));
+            let want: Vec<String> = screen(&app)
+                .lines()
+                .map(|l| l.split("\" Hidden by multi-width").next().unwrap_or(l))
+                .map(|l| l.trim_matches('"').trim_end().to_owned())
+                .collect();
+            let got: Vec<String> = vt
+                .screen()
+                .rows(0, w)
+                .map(|r| r.trim_end().to_owned())
+                .collect();
+            assert_eq!(got, want, "{w}x{h} frame {i}");
+        }
+        assert!(matches!(app.dialog, Some(Dialog::Review(_))), "the review is up");
+    }
+}

@@ -466,3 +466,35 @@ pub fn write_output(store: &FetchStore, state: &FetchState) -> std::io::Result<u
     store.forget(&state.query_id);
     Ok(n)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reply(status: u16, body: &str) -> Reply {
+        Reply {
+            status,
+            request_id: Some("r-1".into()),
+            date: None,
+            retry_after: None,
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    #[test]
+    fn a_refusal_says_which_role_and_permission_and_keeps_the_request_id() {
+        let e = FetchError::from_reply(&reply(
+            403,
+            r#"{"error":{"code":"Forbidden","message":"Missing role permissions on the request."}}"#,
+        ));
+        let text = e.to_string();
+        assert!(text.contains("Purview") && text.contains("AuditLogsQuery.Read.All"), "{text}");
+        assert!(text.contains("request-id r-1"), "{text}");
+        // Another status is Graph's own words, with its code.
+        let e = FetchError::from_reply(&reply(400, r#"{"error":{"code":"BadRequest","message":"x"}}"#));
+        assert!(e.to_string().contains("HTTP 400 BadRequest: x"), "{e}");
+        // A body that is not Graph's error shape is cut, not dumped.
+        let e = FetchError::from_reply(&reply(502, &"<html>".repeat(100)));
+        assert!(e.to_string().len() < 400, "{e}");
+    }
+}
