@@ -98,23 +98,15 @@ impl Env {
     }
 
     fn apply(&self, extra: &[&str]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_chatevict"));
-        c.arg("apply")
-            .arg(&self.plan)
+        let mut c = emu::command(&self.emu, self.dir.path(), "apply");
+        c.arg(&self.plan)
             .args([
                 "--journal",
                 self.journal().to_str().unwrap(),
                 "--timeout",
                 "1",
             ])
-            .args(extra)
-            .env("XDG_STATE_HOME", self.state())
-            .env("XDG_CONFIG_HOME", self.dir.path().join("config"))
-            .env("CHATEVICT_LOGIN_URL", self.emu.url())
-            .env("CHATEVICT_GRAPH_URL", self.emu.url())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+            .args(extra);
         c
     }
 }

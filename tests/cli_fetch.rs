@@ -5,7 +5,7 @@ mod common;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use chatevict::emulator::{Config, Emulator, Profile};
@@ -60,17 +60,7 @@ impl Env {
 
     /// `chatevict COMMAND` with this test's state, against its emulator.
     fn command(&self, command: &str) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_chatevict"));
-        c.arg(command)
-            .current_dir(self.dir.path())
-            .env("XDG_STATE_HOME", self.state())
-            .env("XDG_CONFIG_HOME", self.dir.path().join("config"))
-            .env("CHATEVICT_LOGIN_URL", self.emu.url())
-            .env("CHATEVICT_GRAPH_URL", self.emu.url())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        c
+        emu::command(&self.emu, self.dir.path(), command)
     }
 
     /// The saved state of the fetch under way, once there is one.
@@ -96,6 +86,18 @@ fn ids(file: &Path) -> Vec<String> {
     let ds = common::load(&[file.to_path_buf()]);
     assert!(ds.problems.is_empty(), "{:?}", ds.problems);
     ds.records.iter().map(|r| r.id.to_string()).collect()
+}
+
+/// The fetched file holds every record of the log, none twice.
+fn every_record_once(fetched: &Path, log: &Path) {
+    let mut got = ids(fetched);
+    let n = got.len();
+    got.sort();
+    got.dedup();
+    assert_eq!(got.len(), n, "no record twice");
+    let mut want = ids(log);
+    want.sort();
+    assert_eq!(got, want, "no record lost");
 }
 
 /// (chat, user, user id, tenant) of every target of a plan of `file`.
@@ -125,14 +127,7 @@ async fn a_fetch_under_faults_plans_the_same_targets_as_the_seed_export() {
         "{err}"
     );
     assert!(err.contains("Wrote 50 record(s)"), "{err}");
-    let mut fetched = ids(&out);
-    let n = fetched.len();
-    fetched.sort();
-    fetched.dedup();
-    assert_eq!(fetched.len(), n, "no record twice");
-    let mut seeded = ids(&e.export);
-    seeded.sort();
-    assert_eq!(fetched, seeded, "every record of the log, once");
+    every_record_once(&out, &e.export);
     assert_eq!(targets(&out), targets(&e.export));
     assert_eq!(targets(&out).len(), 60);
     // The fetch is forgotten once written; nothing to resume.
@@ -183,14 +178,7 @@ async fn killed_while_polling_and_while_paging_then_resumed_loses_and_repeats_no
     let (code, err) = finish(e.fetch(&["--resume"])).await;
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("Resuming audit log query"), "{err}");
-    let mut fetched = ids(&out);
-    let n = fetched.len();
-    fetched.sort();
-    fetched.dedup();
-    assert_eq!(fetched.len(), n, "no record twice");
-    let mut seeded = ids(&e.export);
-    seeded.sort();
-    assert_eq!(fetched, seeded, "no record lost");
+    every_record_once(&out, &e.export);
     // One query in the tenant: resuming made no other.
     assert_eq!(e.emu.shared.state.lock().unwrap().queries.len(), 1);
 }

@@ -1766,21 +1766,63 @@ fn gap_filling_shows_exactly_the_frames_drawn() {
     assert!(most < 1024, "{scrolls:?}");
 }
 
+/// A terminal drawn through GapFill (scroll regions and all) into vt100,
+/// which checks that every frame shows exactly what was drawn.
+struct Exact {
+    term: Terminal<chatevict::tui::gapfill::GapFill<ratatui::backend::CrosstermBackend<Sink>>>,
+    sink: Sink,
+    vt: vt100::Parser,
+    w: u16,
+}
+
+impl Exact {
+    fn new(w: u16, h: u16) -> Exact {
+        use ratatui::backend::CrosstermBackend;
+        let sink = Sink::default();
+        let area = ratatui::layout::Rect::new(0, 0, w, h);
+        let term = Terminal::with_options(
+            chatevict::tui::gapfill::GapFill::with_area(CrosstermBackend::new(sink.clone()), area),
+            ratatui::TerminalOptions {
+                viewport: ratatui::Viewport::Fixed(area),
+            },
+        )
+        .unwrap();
+        let nz = |n: u16| std::num::NonZeroU16::new(n).unwrap();
+        Exact {
+            term,
+            sink,
+            vt: vt100::Parser::new(nz(h), nz(w), 0),
+            w,
+        }
+    }
+
+    /// Draws `app`, checks the terminal against the frame; the bytes
+    /// written.
+    fn frame(&mut self, app: &App, what: &str) -> usize {
+        self.term.draw(|f| view::draw(f, app)).unwrap();
+        let bytes = std::mem::take(&mut *self.sink.0.lock().unwrap());
+        self.vt.process(&bytes);
+        let want: Vec<String> = screen(app)
+            .lines()
+            // (TestBackend notes cells hidden behind wide characters.)
+            .map(|l| l.split("\" Hidden by multi-width").next().unwrap_or(l))
+            .map(|l| l.trim_matches('"').trim_end().to_owned())
+            .collect();
+        let got: Vec<String> = self
+            .vt
+            .screen()
+            .rows(0, self.w)
+            .map(|r| r.trim_end().to_owned())
+            .collect();
+        assert_eq!(got, want, "{what}");
+        bytes.len()
+    }
+}
+
 /// Draws `steps` through GapFill into a vt100 terminal, checking every
 /// frame; the bytes of each one-row move that scrolled the events list.
 fn frames_match(files: &[PathBuf], w: u16, h: u16, steps: &[&str]) -> Vec<usize> {
-    use ratatui::backend::CrosstermBackend;
-    let sink = Sink::default();
-    let area = ratatui::layout::Rect::new(0, 0, w, h);
-    let mut term = Terminal::with_options(
-        chatevict::tui::gapfill::GapFill::with_area(CrosstermBackend::new(sink.clone()), area),
-        ratatui::TerminalOptions {
-            viewport: ratatui::Viewport::Fixed(area),
-        },
-    )
-    .unwrap();
-    let nz = |n: u16| std::num::NonZeroU16::new(n).unwrap();
-    let mut vt = vt100::Parser::new(nz(h), nz(w), 0);
+    let mut exact = Exact::new(w, h);
     let mut app = app_with(files.to_vec(), (w, h));
     let mut scrolls = Vec::new();
     for (i, step) in std::iter::once(None)
@@ -1797,9 +1839,7 @@ fn frames_match(files: &[PathBuf], w: u16, h: u16, steps: &[&str]) -> Vec<usize>
                 },
             );
         }
-        term.draw(|f| view::draw(f, &app)).unwrap();
-        let bytes = std::mem::take(&mut *sink.0.lock().unwrap());
-        vt.process(&bytes);
+        let bytes = exact.frame(&app, &format!("{w}x{h} frame {i} ({step:?})"));
         let one_row = before.2.abs_diff(app.events.sel) == 1;
         if matches!(step, Some("j" | "k"))
             && before.0 == View::Events
@@ -1807,21 +1847,8 @@ fn frames_match(files: &[PathBuf], w: u16, h: u16, steps: &[&str]) -> Vec<usize>
             && one_row
             && before.1 != app.events.offset
         {
-            scrolls.push(bytes.len());
+            scrolls.push(bytes);
         }
-        let want = screen(&app);
-        // (TestBackend notes cells hidden behind wide characters.)
-        let want: Vec<String> = want
-            .lines()
-            .map(|l| l.split("\" Hidden by multi-width").next().unwrap_or(l))
-            .map(|l| l.trim_matches('"').trim_end().to_owned())
-            .collect();
-        let got: Vec<String> = vt
-            .screen()
-            .rows(0, w)
-            .map(|r| r.trim_end().to_owned())
-            .collect();
-        assert_eq!(got, want, "{w}x{h} frame {i} ({step:?})");
     }
     scrolls
 }
@@ -2556,7 +2583,6 @@ mod fetch_screens {
 #[test]
 fn frames_stay_exact_while_fetched_records_stream_in() {
     use chatevict::tui::app::{FetchMsg, RemoteMsg};
-    use ratatui::backend::CrosstermBackend;
     let export = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/demo-export.csv");
     let ds = common::load(std::slice::from_ref(&export));
     let graph: Vec<String> = ds
@@ -2572,17 +2598,7 @@ fn frames_stay_exact_while_fetched_records_stream_in() {
     let output = dir.path().join("audit.json");
     std::fs::write(&output, format!("[\n{}\n]\n", graph.join(",\n"))).unwrap();
     for (w, h) in [(100, 30), (120, 40), (80, 24)] {
-        let sink = Sink::default();
-        let area = ratatui::layout::Rect::new(0, 0, w, h);
-        let mut term = Terminal::with_options(
-            chatevict::tui::gapfill::GapFill::with_area(CrosstermBackend::new(sink.clone()), area),
-            ratatui::TerminalOptions {
-                viewport: ratatui::Viewport::Fixed(area),
-            },
-        )
-        .unwrap();
-        let nz = |n: u16| std::num::NonZeroU16::new(n).unwrap();
-        let mut vt = vt100::Parser::new(nz(h), nz(w), 0);
+        let mut exact = Exact::new(w, h);
         let mut app = app_with(vec![], (w, h));
         let fetch = |m: FetchMsg| Msg::Remote(RemoteMsg::Fetch(m));
         let mut steps: Vec<Msg> = vec![ch('F'), key(KeyCode::Enter)];
@@ -2608,24 +2624,18 @@ fn frames_stay_exact_while_fetched_records_stream_in() {
         steps.extend("initiated:external".chars().map(ch));
         steps.push(key(KeyCode::Enter));
         steps.extend(['a', 'j', 'j', 'R'].map(ch));
-        for (i, step) in std::iter::once(None).chain(steps.into_iter().map(Some)).enumerate() {
+        for (i, step) in std::iter::once(None)
+            .chain(steps.into_iter().map(Some))
+            .enumerate()
+        {
             if let Some(m) = step {
                 pump(&mut app, m);
             }
-            term.draw(|f| view::draw(f, &app)).unwrap();
-            vt.process(&std::mem::take(&mut *sink.0.lock().unwrap()));
-            let want: Vec<String> = screen(&app)
-                .lines()
-                .map(|l| l.split("\" Hidden by multi-width").next().unwrap_or(l))
-                .map(|l| l.trim_matches('"').trim_end().to_owned())
-                .collect();
-            let got: Vec<String> = vt
-                .screen()
-                .rows(0, w)
-                .map(|r| r.trim_end().to_owned())
-                .collect();
-            assert_eq!(got, want, "{w}x{h} frame {i}");
+            exact.frame(&app, &format!("{w}x{h} frame {i}"));
         }
-        assert!(matches!(app.dialog, Some(Dialog::Review(_))), "the review is up");
+        assert!(
+            matches!(app.dialog, Some(Dialog::Review(_))),
+            "the review is up"
+        );
     }
 }

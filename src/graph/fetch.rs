@@ -488,10 +488,16 @@ mod tests {
             r#"{"error":{"code":"Forbidden","message":"Missing role permissions on the request."}}"#,
         ));
         let text = e.to_string();
-        assert!(text.contains("Purview") && text.contains("AuditLogsQuery.Read.All"), "{text}");
+        assert!(
+            text.contains("Purview") && text.contains("AuditLogsQuery.Read.All"),
+            "{text}"
+        );
         assert!(text.contains("request-id r-1"), "{text}");
         // Another status is Graph's own words, with its code.
-        let e = FetchError::from_reply(&reply(400, r#"{"error":{"code":"BadRequest","message":"x"}}"#));
+        let e = FetchError::from_reply(&reply(
+            400,
+            r#"{"error":{"code":"BadRequest","message":"x"}}"#,
+        ));
         assert!(e.to_string().contains("HTTP 400 BadRequest: x"), "{e}");
         // A body that is not Graph's error shape is cut, not dumped.
         let e = FetchError::from_reply(&reply(502, &"<html>".repeat(100)));

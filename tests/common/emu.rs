@@ -159,6 +159,23 @@ pub async fn browser(url: &str) -> String {
     r.headers()["location"].to_str().unwrap().to_owned()
 }
 
+/// `chatevict COMMAND` as an admin runs it against `emu`: state and
+/// config under `dir` (`state`, `config`), no input, output captured.
+pub fn command(emu: &Emulator, dir: &Path, command: &str) -> std::process::Command {
+    use std::process::Stdio;
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_chatevict"));
+    c.arg(command)
+        .current_dir(dir)
+        .env("XDG_STATE_HOME", dir.join("state"))
+        .env("XDG_CONFIG_HOME", dir.join("config"))
+        .env("CHATEVICT_LOGIN_URL", emu.url())
+        .env("CHATEVICT_GRAPH_URL", emu.url())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    c
+}
+
 /// `POST /_emulator/…` with a JSON body.
 pub async fn control(emu: &Emulator, path: &str, body: serde_json::Value) {
     let r = reqwest::Client::new()
