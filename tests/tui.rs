@@ -74,6 +74,14 @@ fn pump(app: &mut App, msg: Msg) -> Vec<Effect> {
                     let (d, appended) = Data::with_fetched(data, &path, &records);
                     queue.push(Msg::Merged(Box::new(d), appended));
                 }
+                Effect::SaveFetched { data, path } => {
+                    chatevict::ual::fetched::write_held(&data.ds, &path).unwrap();
+                    let hashed = chatevict::triage::plan::hash_sources(
+                        &chatevict::triage::plan::sources_of(&data.ds),
+                    )
+                    .map_err(|(_, e)| e.to_string());
+                    queue.push(Msg::Hashed(hashed));
+                }
                 Effect::Hash(sources) => {
                     let hashed = chatevict::triage::plan::hash_sources(&sources)
                         .map_err(|(_, e)| e.to_string());
@@ -2390,8 +2398,9 @@ mod fetch_screens {
     use chatevict::tui::app::{FetchMsg, FetchPhase, RemoteMsg};
     use std::time::Duration;
 
+    /// A step of the first fetch of an application (number 1).
     fn fetch(m: FetchMsg) -> Msg {
-        Msg::Remote(RemoteMsg::Fetch(m))
+        Msg::Remote(RemoteMsg::Fetch(1, m))
     }
 
     /// The Graph records of a fixture, as a page brings them.
@@ -2406,7 +2415,7 @@ mod fetch_screens {
         pump(app, ch('F'));
         let fx = pump(app, key(KeyCode::Enter));
         assert!(
-            matches!(fx.as_slice(), [Effect::Fetch(spec)] if spec.record_types == ["MicrosoftTeams"]),
+            matches!(fx.as_slice(), [Effect::Fetch { seq: 1, spec }] if spec.record_types == ["MicrosoftTeams"]),
             "{fx:?}"
         );
         pump(
@@ -2530,14 +2539,19 @@ mod fetch_screens {
     }
 
     #[test]
-    fn esc_stops_a_fetch_and_what_follows_is_dropped() {
+    fn esc_stops_a_fetch_saves_what_was_read_and_drops_what_follows() {
+        let dir = tempfile::tempdir().unwrap();
+        let output = dir.path().join("audit.json");
         let mut app = fixture_app((120, 40));
-        started(&mut app);
-        let fx = pump(&mut app, key(KeyCode::Esc));
-        assert!(matches!(fx.as_slice(), [Effect::CancelFetch]), "{fx:?}");
-        assert_eq!(app.fetch.as_ref().unwrap().phase, FetchPhase::Stopped);
-        assert!(screen(&app).contains("chatevict fetch --resume 168ec429"));
-        let records = app.data.as_ref().unwrap().ds.records.len();
+        pump(&mut app, ch('F'));
+        pump(&mut app, key(KeyCode::Enter));
+        pump(
+            &mut app,
+            fetch(FetchMsg::Created {
+                query_id: "168ec429-084b-a489-90d8-504a87846305".into(),
+                output: output.clone(),
+            }),
+        );
         pump(
             &mut app,
             fetch(FetchMsg::Page {
@@ -2546,9 +2560,41 @@ mod fetch_screens {
                 total: 5,
             }),
         );
+        assert!(!output.exists(), "written when the fetch ends");
+        let fx = pump(&mut app, key(KeyCode::Esc));
+        assert!(matches!(fx.as_slice(), [Effect::CancelFetch]), "{fx:?}");
+        assert_eq!(app.fetch.as_ref().unwrap().phase, FetchPhase::Stopped);
+        assert!(screen(&app).contains("chatevict fetch --resume 168ec429"));
+        // What is on the screen is in a file a plan can name: read back,
+        // it is the same five records.
+        let again = common::load(std::slice::from_ref(&output));
+        assert_eq!(again.records.len(), 5, "{:?}", again.problems);
+        assert!(matches!(app.sources, Some(Ok(_))), "fingerprinted again");
+        // What the stopped task still sends is dropped.
+        let records = app.data.as_ref().unwrap().ds.records.len();
+        pump(
+            &mut app,
+            fetch(FetchMsg::Page {
+                records: graph_page(),
+                broken: 0,
+                total: 10,
+            }),
+        );
         assert_eq!(app.data.as_ref().unwrap().ds.records.len(), records);
         pump(&mut app, key(KeyCode::Enter));
         assert!(app.dialog.is_none());
+        // A new fetch drops the messages of the old one, whatever they are.
+        pump(&mut app, ch('F'));
+        let fx = pump(&mut app, key(KeyCode::Enter));
+        assert!(
+            matches!(fx.as_slice(), [Effect::Fetch { seq: 2, .. }]),
+            "{fx:?}"
+        );
+        pump(
+            &mut app,
+            fetch(FetchMsg::Failed("late, from fetch 1".into())),
+        );
+        assert_eq!(app.fetch.as_ref().unwrap().phase, FetchPhase::Starting);
     }
 
     #[test]
@@ -2572,7 +2618,7 @@ mod fetch_screens {
                 object_id: None,
             })),
         );
-        assert!(matches!(fx.as_slice(), [Effect::Fetch(_)]), "{fx:?}");
+        assert!(matches!(fx.as_slice(), [Effect::Fetch { .. }]), "{fx:?}");
         assert!(matches!(app.dialog, Some(Dialog::Fetch)));
     }
 }
@@ -2589,7 +2635,7 @@ fn frames_stay_exact_while_fetched_records_stream_in() {
         .records
         .iter()
         .filter(|r| r.is_teams())
-        .filter_map(|r| chatevict::emulator::audit::log_record(&ds, r))
+        .filter_map(|r| chatevict::emulator::seed::log_record(&ds, r))
         .map(|l| l.json.to_string())
         .collect();
     assert!(graph.len() > 300);
@@ -2600,7 +2646,7 @@ fn frames_stay_exact_while_fetched_records_stream_in() {
     for (w, h) in [(100, 30), (120, 40), (80, 24)] {
         let mut exact = Exact::new(w, h);
         let mut app = app_with(vec![], (w, h));
-        let fetch = |m: FetchMsg| Msg::Remote(RemoteMsg::Fetch(m));
+        let fetch = |m: FetchMsg| Msg::Remote(RemoteMsg::Fetch(1, m));
         let mut steps: Vec<Msg> = vec![ch('F'), key(KeyCode::Enter)];
         steps.push(fetch(FetchMsg::Created {
             query_id: "q".into(),

@@ -22,98 +22,11 @@ use axum::response::Response;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
-use super::graph::Call;
-use super::state::{Grant, State};
-use crate::ual::{Dataset, Record};
+use super::call::Call;
+use super::state::{Grant, Query, State};
 
 /// The permission the API requires.
 pub const PERMISSION: &str = crate::graph::audit::AUDIT_PERMISSION;
-
-/// One record of the tenant's audit log, in Graph's shape.
-#[derive(Debug, Clone)]
-pub struct LogRecord {
-    pub created: DateTime<Utc>,
-    pub record_type: String,
-    pub operation: String,
-    pub upn: String,
-    /// The record as `/records` returns it.
-    pub json: Value,
-    /// Its audit data's text, lowercase, for `keywordFilter`.
-    pub text: String,
-}
-
-/// `auditLogUserType` names by number.
-const USER_TYPES: [&str; 11] = [
-    "Regular",
-    "Reserved",
-    "Admin",
-    "DcAdmin",
-    "System",
-    "Application",
-    "ServicePrincipal",
-    "CustomPolicy",
-    "SystemPolicy",
-    "PartnerTechnician",
-    "Guest",
-];
-
-/// The record as Graph's `auditLogRecord`; `None` when its audit data
-/// cannot be read again.
-pub fn log_record(ds: &Dataset, r: &Record) -> Option<LogRecord> {
-    let raw = ds.raw_audit_data(r).ok()?;
-    let mut data: Value = serde_json::from_str(&raw).ok()?;
-    if let Some(o) = data.as_object_mut() {
-        o.insert(
-            "@odata.type".into(),
-            json!("#microsoft.graph.security.defaultAuditData"),
-        );
-    }
-    let record_type = r
-        .record_type
-        .and_then(crate::ual::record_type::name)
-        .map(str::to_owned)
-        .or_else(|| r.record_type_name.map(|n| ds.str(n).to_owned()))
-        .unwrap_or_default();
-    let created = crate::ual::time::format_rfc3339(&r.time);
-    let opt = |s| Some(ds.opt(s).to_owned()).filter(|s: &String| !s.is_empty());
-    let json = json!({
-        "@odata.type": "#microsoft.graph.security.auditLogRecord",
-        "id": r.id.to_string(),
-        "createdDateTime": created,
-        "auditLogRecordType": record_type,
-        "operation": ds.str(r.operation),
-        "organizationId": opt(r.organization_id),
-        "userType": r.user_type.and_then(|t| USER_TYPES.get(t as usize).copied()),
-        "userId": opt(r.user_key),
-        "service": opt(r.workload),
-        "objectId": opt(r.object),
-        "userPrincipalName": opt(r.user_id),
-        "clientIp": opt(r.client_ip),
-        "administrativeUnits": [],
-        "auditData": data,
-    });
-    Some(LogRecord {
-        created: r.time,
-        record_type,
-        operation: ds.str(r.operation).to_owned(),
-        upn: ds.opt(r.user_id).to_owned(),
-        text: raw.to_lowercase(),
-        json,
-    })
-}
-
-/// A query and what it matched.
-#[derive(Debug, Clone)]
-pub struct Query {
-    pub id: String,
-    pub tenant_id: String,
-    /// The query as created, echoed back.
-    pub body: Value,
-    pub created: Instant,
-    /// Indices into the log.
-    pub matched: Vec<usize>,
-    pub limit_exceeded: bool,
-}
 
 impl Query {
     fn status(&self, st: &State) -> &'static str {

@@ -19,6 +19,7 @@
 //! `device/decline` (POST `{"user_code"}`).
 
 pub mod audit;
+pub mod call;
 pub mod entra;
 pub mod faults;
 pub mod graph;

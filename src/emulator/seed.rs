@@ -13,7 +13,10 @@ use std::path::PathBuf;
 use sha2::Digest;
 
 use crate::triage::index::Index;
-use crate::ual::{self, Dataset, LoadOptions, Progress};
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+
+use crate::ual::{self, Dataset, LoadOptions, Progress, Record};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tenant {
@@ -58,7 +61,7 @@ pub struct Seed {
     pub users: Vec<User>,
     pub chats: Vec<Chat>,
     /// Every record of the exports, as the tenant's audit log.
-    pub audit_log: Vec<super::audit::LogRecord>,
+    pub audit_log: Vec<LogRecord>,
 }
 
 /// A stable GUID for a name the exports give no id for.
@@ -101,7 +104,7 @@ impl Seed {
             audit_log: ds
                 .records
                 .iter()
-                .filter_map(|r| super::audit::log_record(ds, r))
+                .filter_map(|r| log_record(ds, r))
                 .collect(),
             ..Seed::default()
         };
@@ -254,4 +257,77 @@ impl Seed {
             });
         }
     }
+}
+
+/// One record of the tenant's audit log, in Graph's shape.
+#[derive(Debug, Clone)]
+pub struct LogRecord {
+    pub created: DateTime<Utc>,
+    pub record_type: String,
+    pub operation: String,
+    pub upn: String,
+    /// The record as `/records` returns it.
+    pub json: Value,
+    /// Its audit data's text, lowercase, for `keywordFilter`.
+    pub text: String,
+}
+
+/// `auditLogUserType` names by number.
+const USER_TYPES: [&str; 11] = [
+    "Regular",
+    "Reserved",
+    "Admin",
+    "DcAdmin",
+    "System",
+    "Application",
+    "ServicePrincipal",
+    "CustomPolicy",
+    "SystemPolicy",
+    "PartnerTechnician",
+    "Guest",
+];
+
+/// The record as Graph's `auditLogRecord`; `None` when its audit data
+/// cannot be read again.
+pub fn log_record(ds: &Dataset, r: &Record) -> Option<LogRecord> {
+    let raw = ds.raw_audit_data(r).ok()?;
+    let mut data: Value = serde_json::from_str(&raw).ok()?;
+    if let Some(o) = data.as_object_mut() {
+        o.insert(
+            "@odata.type".into(),
+            json!("#microsoft.graph.security.defaultAuditData"),
+        );
+    }
+    let record_type = r
+        .record_type
+        .and_then(crate::ual::record_type::name)
+        .map(str::to_owned)
+        .or_else(|| r.record_type_name.map(|n| ds.str(n).to_owned()))
+        .unwrap_or_default();
+    let created = crate::ual::time::format_rfc3339(&r.time);
+    let opt = |s| Some(ds.opt(s).to_owned()).filter(|s: &String| !s.is_empty());
+    let json = json!({
+        "@odata.type": "#microsoft.graph.security.auditLogRecord",
+        "id": r.id.to_string(),
+        "createdDateTime": created,
+        "auditLogRecordType": record_type,
+        "operation": ds.str(r.operation),
+        "organizationId": opt(r.organization_id),
+        "userType": r.user_type.and_then(|t| USER_TYPES.get(t as usize).copied()),
+        "userId": opt(r.user_key),
+        "service": opt(r.workload),
+        "objectId": opt(r.object),
+        "userPrincipalName": opt(r.user_id),
+        "clientIp": opt(r.client_ip),
+        "administrativeUnits": [],
+        "auditData": data,
+    });
+    Some(LogRecord {
+        created: r.time,
+        record_type,
+        operation: ds.str(r.operation).to_owned(),
+        upn: ds.opt(r.user_id).to_owned(),
+        text: raw.to_lowercase(),
+        json,
+    })
 }

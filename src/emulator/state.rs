@@ -276,9 +276,9 @@ pub struct State {
     /// slow_down answers to device-code polls.
     pub slow_downs: u64,
     /// The tenant's audit log (the seed exports' records).
-    pub audit_log: Vec<super::audit::LogRecord>,
+    pub audit_log: Vec<super::seed::LogRecord>,
     /// Audit log queries created.
-    pub queries: Vec<super::audit::Query>,
+    pub queries: Vec<Query>,
 }
 
 #[derive(Debug, Clone)]
@@ -435,6 +435,19 @@ pub fn random_token(rng: &mut fastrand::Rng, len: usize) -> String {
     (0..len)
         .map(|_| ALPHABET[rng.usize(..ALPHABET.len())] as char)
         .collect()
+}
+
+/// A query and what it matched.
+#[derive(Debug, Clone)]
+pub struct Query {
+    pub id: String,
+    pub tenant_id: String,
+    /// The query as created, echoed back.
+    pub body: serde_json::Value,
+    pub created: Instant,
+    /// Indices into the log.
+    pub matched: Vec<usize>,
+    pub limit_exceeded: bool,
 }
 
 #[cfg(test)]

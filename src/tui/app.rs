@@ -142,7 +142,8 @@ pub enum RemoteMsg {
     Run(u64, Box<crate::graph::runner::Event>),
     /// The report of the run's journal, as Markdown lines.
     Report(Vec<String>),
-    Fetch(FetchMsg),
+    /// A step of fetch number `.0` (those of an earlier fetch are dropped).
+    Fetch(u64, FetchMsg),
 }
 
 /// Marks are keyed by target (chat id, UPN), so they survive any filter.
@@ -275,8 +276,20 @@ pub enum Effect {
         journal: PathBuf,
         run: Option<String>,
     },
-    /// Search the tenant's audit log.
-    Fetch(Box<crate::graph::audit::QuerySpec>),
+    /// Search the tenant's audit log (fetch number `seq`, which its
+    /// messages carry).
+    Fetch {
+        seq: u64,
+        spec: Box<crate::graph::audit::QuerySpec>,
+    },
+    /// Write the fetched records on the screen to the fetch's file (a
+    /// fetch stopped or failed midway: what was read, so that every
+    /// record shown is in a file a plan can name), then fingerprint the
+    /// exports.
+    SaveFetched {
+        data: Arc<Data>,
+        path: PathBuf,
+    },
     /// Stop the fetch (its query is kept, resumable).
     CancelFetch,
     /// Sign in again asking for the audit log permission too.
@@ -386,6 +399,8 @@ pub struct App {
     pub fetch: Option<FetchJob>,
     /// Start a fetch once loaded (`--fetch`).
     pub fetch_at_start: bool,
+    /// The last fetch's number.
+    fetch_seq: u64,
     /// Actions on "the matching chats" typed while the filter ran: done
     /// when it answers.
     after_filter: Vec<Action>,
@@ -530,6 +545,7 @@ impl App {
             undo: Vec::new(),
             fetch: None,
             fetch_at_start: false,
+            fetch_seq: 0,
         }
     }
 

@@ -370,7 +370,29 @@ fn event_loop(
                 Effect::PasteRedirect(text) => remote.paste(text),
                 Effect::CancelSignIn => remote.cancel_sign_in(),
                 Effect::SignOut => remote.sign_out(),
-                Effect::Fetch(spec) => remote.fetch(*spec, None),
+                Effect::Fetch { seq, spec } => remote.fetch(seq, *spec, None),
+                Effect::SaveFetched { data, path } => {
+                    let tx = tx.clone();
+                    std::thread::spawn(move || {
+                        let (error, n) = match crate::ual::fetched::write_held(&data.ds, &path) {
+                            Ok(n) => (None, n),
+                            Err(e) => (Some(e.to_string()), 0),
+                        };
+                        let _ = tx.send(Msg::Wrote {
+                            path,
+                            what: format!(
+                                "the {n} fetched record(s) read so far (incomplete: \
+                                 `chatevict fetch --resume` completes the file)"
+                            ),
+                            error,
+                        });
+                        let hashed = crate::triage::plan::hash_sources(
+                            &crate::triage::plan::sources_of(&data.ds),
+                        )
+                        .map_err(|(p, e)| format!("cannot read {} again: {e}", p.display()));
+                        let _ = tx.send(Msg::Hashed(hashed));
+                    });
+                }
                 Effect::CancelFetch => remote.cancel_fetch(),
                 Effect::SignInForAudit => remote.sign_in_for_audit(),
                 Effect::Merge {

@@ -120,7 +120,7 @@ impl Remote {
     /// steps come back as [`RemoteMsg::Fetch`]. The query is kept in the
     /// state directory at each step: a fetch stopped here can be resumed
     /// with `chatevict fetch --resume`.
-    pub fn fetch(&mut self, spec: QuerySpec, output: Option<PathBuf>) {
+    pub fn fetch(&mut self, seq: u64, spec: QuerySpec, output: Option<PathBuf>) {
         self.cancel_fetch();
         let tx = self.tx.clone();
         let auth = self.audit_auth.clone();
@@ -129,7 +129,7 @@ impl Remote {
         let store = FetchStore::new(self.fetches.clone());
         let out_dir = self.out_dir.clone();
         let send = move |m: FetchMsg| {
-            let _ = tx.send(Msg::Remote(RemoteMsg::Fetch(m)));
+            let _ = tx.send(Msg::Remote(RemoteMsg::Fetch(seq, m)));
         };
         self.fetch = Some(self.rt.spawn(async move {
             if settings.cloud != crate::graph::cloud::Cloud::Global {

@@ -87,6 +87,26 @@ pub fn append_graph_records(ds: &mut Dataset, path: &Path, records: &[String]) -
     }
 }
 
+/// Writes the fetch's file `path` as far as its records are held (a
+/// fetch that stopped midway), whole or not at all; returns how many
+/// records it holds.
+pub fn write_held(ds: &Dataset, path: &Path) -> std::io::Result<usize> {
+    let src =
+        ds.sources.iter().find(|s| s.path == path).ok_or_else(|| {
+            std::io::Error::new(std::io::ErrorKind::NotFound, "no fetched records")
+        })?;
+    let held = src.held.as_deref().unwrap_or_default();
+    let n = src.records + src.duplicates + src.skipped;
+    crate::files::write_atomic_with(path, false, |w| {
+        if held.is_empty() {
+            return w.write_all(b"[]\n");
+        }
+        w.write_all(held)?;
+        w.write_all(b"\n]\n")
+    })?;
+    Ok(n)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

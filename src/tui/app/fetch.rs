@@ -193,6 +193,11 @@ pub struct FetchJob {
     hash_due: bool,
     /// Start when the sign-in it asked for succeeds.
     after_sign_in: bool,
+    /// Its number: messages of another fetch are dropped.
+    pub seq: u64,
+    /// Stopped or failed with records on the screen: write them once
+    /// merged.
+    partial_due: bool,
 }
 
 impl FetchJob {
@@ -208,6 +213,8 @@ impl FetchJob {
             merging: 0,
             hash_due: false,
             after_sign_in: false,
+            seq: 0,
+            partial_due: false,
         }
     }
 
@@ -242,12 +249,16 @@ impl App {
         };
         match job.form.spec(chrono::Utc::now()) {
             Ok(spec) => {
-                job.form.error = None;
-                job.phase = FetchPhase::Starting;
-                job.query_id = None;
-                job.output = None;
-                job.merged = Appended::default();
-                vec![Effect::Fetch(Box::new(spec))]
+                self.fetch_seq += 1;
+                // A new fetch, with nothing of an earlier one.
+                let mut fresh = FetchJob::new(job.form.clone());
+                fresh.phase = FetchPhase::Starting;
+                fresh.seq = self.fetch_seq;
+                *job = fresh;
+                vec![Effect::Fetch {
+                    seq: self.fetch_seq,
+                    spec: Box::new(spec),
+                }]
             }
             Err(e) => {
                 job.form.error = Some(e);
@@ -301,7 +312,10 @@ impl App {
             }
             (phase, Some(Action::Cancel)) if phase.running() => {
                 job.phase = FetchPhase::Stopped;
-                vec![Effect::CancelFetch]
+                job.partial_due = true;
+                let mut fx = vec![Effect::CancelFetch];
+                fx.extend(self.merge_next());
+                fx
             }
             (phase, Some(Action::Cancel | Action::Confirm)) if !phase.running() => {
                 self.dialog = None;
@@ -316,13 +330,14 @@ impl App {
         }
     }
 
-    /// What the remote side says.
-    pub(super) fn fetch_msg(&mut self, m: FetchMsg) -> Vec<Effect> {
+    /// What the remote side says of fetch number `seq`.
+    pub(super) fn fetch_msg(&mut self, seq: u64, m: FetchMsg) -> Vec<Effect> {
         let Some(job) = &mut self.fetch else {
             return vec![];
         };
-        // Whatever comes after a stop is from the task being stopped.
-        if job.phase == FetchPhase::Stopped {
+        // Whatever comes of another fetch, or after a stop, is from a task
+        // that was stopped.
+        if seq != job.seq || job.phase == FetchPhase::Stopped {
             return vec![];
         }
         if !matches!(m, FetchMsg::Waiting(_) | FetchMsg::Nothing) {
@@ -370,7 +385,11 @@ impl App {
                 job.hash_due = true;
                 return self.merge_next();
             }
-            FetchMsg::Failed(e) => job.phase = FetchPhase::Failed(e),
+            FetchMsg::Failed(e) => {
+                job.phase = FetchPhase::Failed(e);
+                job.partial_due = true;
+                return self.merge_next();
+            }
         }
         vec![]
     }
@@ -413,6 +432,15 @@ impl App {
         if job.hash_due {
             job.hash_due = false;
             return vec![Effect::Hash(crate::triage::plan::sources_of(&data.ds))];
+        }
+        if std::mem::take(&mut job.partial_due)
+            && let Some(path) = job.output.clone()
+            && data.ds.sources.iter().any(|s| s.path == path)
+        {
+            return vec![Effect::SaveFetched {
+                data: data.clone(),
+                path,
+            }];
         }
         vec![]
     }

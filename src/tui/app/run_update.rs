@@ -298,7 +298,7 @@ impl App {
             RemoteMsg::Report(lines) => {
                 self.dialog = Some(Dialog::Report { lines, scroll: 0 });
             }
-            RemoteMsg::Fetch(m) => return self.fetch_msg(m),
+            RemoteMsg::Fetch(seq, m) => return self.fetch_msg(seq, m),
             RemoteMsg::Run(seq, e) => {
                 let Some(r) = self.run.as_mut().filter(|r| r.seq == seq) else {
                     return vec![];
