@@ -255,3 +255,44 @@ fn other_clouds_and_bad_periods_are_refused_before_anything_is_sent() {
         assert_eq!(code, 2, "{bad:?}: {err}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_query_asks_only_for_what_the_flags_say() {
+    let e = env(12, cfg(Profile::None, 50, Duration::from_millis(100))).await;
+    let out = e.out();
+    let fetched = |extra: &'static [&'static str]| {
+        let mut args = vec!["--since", "2026-10-01", "-o", out.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        let c = e.fetch(&args);
+        let out = out.clone();
+        async move {
+            let (code, err) = finish(c).await;
+            assert_eq!(code, 0, "{extra:?}: {err}");
+            let ds = common::load(&[out]);
+            ds.records
+                .iter()
+                .map(|r| (ds.str(r.operation).to_owned(), ds.opt(r.user_id).to_owned()))
+                .collect::<Vec<_>>()
+        }
+    };
+    // The export holds 20 sessions started by home users and 12 members
+    // added by one outsider, each to a chat of its own.
+    let all = fetched(&[]).await;
+    assert_eq!(all.len(), 32);
+    let added = fetched(&["--operation", "MemberAdded"]).await;
+    assert_eq!(added.len(), 12);
+    assert!(added.iter().all(|(op, _)| op == "MemberAdded"));
+    let one = fetched(&["--user", "USER3@contoso.com"]).await;
+    assert_eq!(
+        one,
+        [(
+            "TeamsSessionStarted".to_owned(),
+            "user3@contoso.com".to_owned()
+        )]
+    );
+    let deal = fetched(&["--keyword", "fabrikam deal 7"]).await;
+    assert_eq!(deal.len(), 1, "{deal:?}");
+    // A period the log has nothing in: an empty file, complete.
+    let none = fetched(&["--until", "2026-10-02"]).await;
+    assert!(none.is_empty());
+}
