@@ -100,9 +100,12 @@ fn every_record_once(fetched: &Path, log: &Path) {
     assert_eq!(got, want, "no record lost");
 }
 
-/// (chat, user, user id, tenant) of every target of a plan of `file`.
+/// (chat, user, user id, tenant) of every target of `chatevict plan FILE`.
 fn targets(file: &Path) -> HashSet<(String, String, Option<String>, String)> {
-    emu::targets(&[file.to_path_buf()])
+    let (code, out, err) = common::run(&["plan", "-q", file.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let plan: chatevict::triage::plan::Plan = serde_json::from_str(&out).unwrap();
+    plan.targets
         .into_iter()
         .map(|t| (t.chat_id, t.user_upn, t.user_id, t.tenant_id))
         .collect()
