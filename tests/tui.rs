@@ -2647,7 +2647,17 @@ fn frames_stay_exact_while_fetched_records_stream_in() {
         let mut exact = Exact::new(w, h);
         let mut app = app_with(vec![], (w, h));
         let fetch = |m: FetchMsg| Msg::Remote(RemoteMsg::Fetch(1, m));
-        let mut steps: Vec<Msg> = vec![ch('F'), key(KeyCode::Enter)];
+        // Signed in: the review is the real one, not a dry run.
+        let mut steps: Vec<Msg> = vec![
+            Msg::Remote(RemoteMsg::SignedIn(chatevict::graph::cache::Account {
+                username: "admin@contoso.com".into(),
+                name: None,
+                tenant_id: "4ba71ab7-ac05-44a5-acc6-be1805fdf179".into(),
+                object_id: None,
+            })),
+            ch('F'),
+            key(KeyCode::Enter),
+        ];
         steps.push(fetch(FetchMsg::Created {
             query_id: "q".into(),
             output: output.clone(),

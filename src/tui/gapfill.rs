@@ -210,6 +210,14 @@ impl<B: Backend> Backend for GapFill<B> {
             if let Some(c) = self.shown.cell_mut((x, y)) {
                 *c = cell.clone();
             }
+            // A wide character covers the cells after it on the screen,
+            // and ratatui never sends those: what the copy held there is
+            // gone, and must not be written back into a gap later.
+            for i in 1..cell.symbol().width() as u16 {
+                if let Some(c) = self.shown.cell_mut((x + i, y)) {
+                    c.set_symbol("");
+                }
+            }
             out.push((x, y, cell));
         }
         self.inner.draw(out.iter().map(|(x, y, c)| (*x, *y, c)))
@@ -281,5 +289,130 @@ impl<B: Backend> Backend for GapFill<B> {
             region,
             by: -i32::from(n),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ratatui::Terminal;
+    use ratatui::backend::CrosstermBackend;
+    use ratatui::style::{Color, Style};
+    use ratatui::widgets::Clear;
+
+    /// A writer shared with the test.
+    #[derive(Clone, Default)]
+    struct Sink(std::rc::Rc<std::cell::RefCell<Vec<u8>>>);
+    impl std::io::Write for Sink {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.borrow_mut().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// A buffer's rows as a terminal shows them (a wide character once).
+    fn rows_of(b: &Buffer) -> Vec<String> {
+        (0..b.area.height)
+            .map(|y| {
+                let mut s = String::new();
+                let mut x = 0;
+                while x < b.area.width {
+                    let sym = b.cell((x, y)).unwrap().symbol();
+                    s.push_str(if sym.is_empty() { " " } else { sym });
+                    x += (sym.width() as u16).max(1);
+                }
+                s.trim_end().to_owned()
+            })
+            .collect()
+    }
+
+    /// Lists that scroll a few rows at a time, rows with wide characters
+    /// (CJK, emoji) at various places, a dialog that comes and goes over
+    /// them: what the terminal shows after each frame is the frame.
+    #[test]
+    fn every_frame_reaches_the_terminal_exactly_with_wide_characters_and_scrolls() {
+        const WORDS: [&str; 10] = [
+            "Kickoff 🚀 Tailspin",
+            "田中 太郎",
+            "8",
+            "19:3ce1b347",
+            "Zoë Ångström",
+            "×",
+            "abc",
+            "🚀🚀",
+            "MessageSent",
+            "─",
+        ];
+        let (w, h) = (40u16, 12u16);
+        let mut rng = fastrand::Rng::with_seed(7);
+        let lines: Vec<String> = (0..200)
+            .map(|_| {
+                let mut s = " ".repeat(rng.usize(0..6));
+                for _ in 0..rng.usize(1..6) {
+                    s.push_str(WORDS[rng.usize(..WORDS.len())]);
+                    s.push_str(&" ".repeat(rng.usize(0..4)));
+                }
+                s
+            })
+            .collect();
+        let sink = Sink::default();
+        let area = Rect::new(0, 0, w, h);
+        let mut t = Terminal::with_options(
+            GapFill::with_area(CrosstermBackend::new(sink.clone()), area),
+            ratatui::TerminalOptions {
+                viewport: ratatui::Viewport::Fixed(area),
+            },
+        )
+        .unwrap();
+        let nz = |n: u16| std::num::NonZeroU16::new(n).unwrap();
+        let mut vt = vt100::Parser::new(nz(h), nz(w), 0);
+        let mut offset = 0usize;
+        for frame in 0..600 {
+            offset = match rng.usize(0..10) {
+                0 => rng.usize(0..150),
+                _ => (offset as i64 + rng.i64(-3..=3)).clamp(0, 150) as usize,
+            };
+            let dialog = rng.usize(0..4) == 0;
+            let styled = rng.bool();
+            let drawn = t
+                .draw(|f| {
+                    let b = f.buffer_mut();
+                    for y in 0..h {
+                        let style = if styled && y % 3 == 0 {
+                            Style::default().fg(Color::Red)
+                        } else {
+                            Style::default()
+                        };
+                        b.set_stringn(0, y, &lines[offset + y as usize], w as usize, style);
+                    }
+                    if dialog {
+                        let r = Rect::new(3, 2, 30, 6);
+                        f.render_widget(Clear, r);
+                        let b = f.buffer_mut();
+                        for y in 0..6 {
+                            b.set_stringn(
+                                4,
+                                2 + y,
+                                &lines[(offset + 7 * y as usize) % 200],
+                                28,
+                                Style::default(),
+                            );
+                        }
+                    }
+                })
+                .unwrap()
+                .buffer
+                .clone();
+            vt.process(&std::mem::take(&mut *sink.0.borrow_mut()));
+            let got: Vec<String> = vt
+                .screen()
+                .rows(0, w)
+                .map(|r| r.trim_end().to_owned())
+                .collect();
+            assert_eq!(got, rows_of(&drawn), "frame {frame}");
+        }
     }
 }
