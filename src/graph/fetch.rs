@@ -447,8 +447,10 @@ pub async fn run(
 pub fn write_output(store: &FetchStore, state: &FetchState) -> std::io::Result<u64> {
     let spool_path = store.spool_path(&state.query_id);
     let mut n = 0u64;
+    // The layout the application holds fetched records in, so that
+    // their places in this file are the ones it already knows.
+    use crate::ual::fetched::layout;
     crate::files::write_atomic_with(&state.output, false, |w| {
-        w.write_all(b"[")?;
         if let Ok(f) = std::fs::File::open(&spool_path) {
             let reader = std::io::BufReader::new(f.take(state.spool_len));
             for line in reader.lines() {
@@ -456,12 +458,16 @@ pub fn write_output(store: &FetchStore, state: &FetchState) -> std::io::Result<u
                 if line.is_empty() {
                     continue;
                 }
-                w.write_all(if n == 0 { b"\n" } else { b",\n" })?;
+                w.write_all(if n == 0 {
+                    layout::OPEN
+                } else {
+                    layout::BETWEEN
+                })?;
                 w.write_all(line.as_bytes())?;
                 n += 1;
             }
         }
-        w.write_all(b"\n]\n")
+        w.write_all(if n == 0 { layout::EMPTY } else { layout::CLOSE })
     })?;
     store.forget(&state.query_id);
     Ok(n)
@@ -502,5 +508,65 @@ mod tests {
         // A body that is not Graph's error shape is cut, not dumped.
         let e = FetchError::from_reply(&reply(502, &"<html>".repeat(100)));
         assert!(e.to_string().len() < 400, "{e}");
+    }
+
+    #[test]
+    fn the_file_written_is_the_layout_the_application_already_holds() {
+        use crate::graph::audit::{QueryInfo, QuerySpec, QueryStatus};
+        let dir = tempfile::tempdir().unwrap();
+        let store = FetchStore::new(dir.path().join("fetches"));
+        let records: Vec<String> = (1..=3)
+            .map(|i| {
+                serde_json::json!({
+                    "id": format!("a1000000-0000-4000-8000-00000000000{i}"),
+                    "createdDateTime": "2026-11-02T09:15:04Z",
+                    "operation": "MemberAdded",
+                    "auditData": {"Id": format!("a1000000-0000-4000-8000-00000000000{i}"),
+                        "CreationTime": "2026-11-02T09:15:04", "Operation": "MemberAdded",
+                        "RecordType": 25}
+                })
+                .to_string()
+            })
+            .collect();
+        let info = QueryInfo {
+            id: "q1".into(),
+            status: QueryStatus::Succeeded,
+            limit_exceeded: Some(false),
+            record_limit: None,
+        };
+        let now = chrono::Utc::now();
+        let output = dir.path().join("audit.json");
+        let mut state = new_state(
+            &info,
+            ApiVersion::V1,
+            &Url::parse("https://graph.microsoft.com/").unwrap(),
+            "t",
+            "a",
+            QuerySpec::teams_since(now - chrono::Duration::days(1), now),
+            output.clone(),
+        );
+        crate::files::create_private_dir(store.dir()).unwrap();
+        let spool: String = records.iter().map(|r| format!("{r}\n")).collect();
+        std::fs::write(store.spool_path("q1"), &spool).unwrap();
+        state.spool_len = spool.len() as u64;
+        assert_eq!(write_output(&store, &state).unwrap(), 3);
+        let written = std::fs::read(&output).unwrap();
+        let mut ds = crate::ual::Dataset::default();
+        crate::ual::fetched::append_graph_records(&mut ds, &output, &records);
+        let mut held = ds.sources[0].held.as_deref().unwrap().to_vec();
+        held.extend_from_slice(crate::ual::fetched::layout::CLOSE);
+        assert_eq!(
+            String::from_utf8(written).unwrap(),
+            String::from_utf8(held).unwrap()
+        );
+        // And the records read back from the file are where the dataset
+        // says.
+        let r = &ds.records[2];
+        let at = r.source.raw.offset as usize;
+        let file = std::fs::read(&output).unwrap();
+        assert_eq!(
+            &file[at..at + r.source.raw.len as usize],
+            records[2].as_bytes()
+        );
     }
 }

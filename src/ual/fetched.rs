@@ -16,6 +16,20 @@ use super::normalize;
 use super::parsed::Parsed;
 use super::record::{JsonEnvelope, RawKind, RawSpan, Source};
 
+/// The fetch file's layout: `[`, one record per line with `,` between
+/// them, `]`: a JSON array every loader reads, in which a record's place
+/// is known as soon as it is appended.
+pub mod layout {
+    /// Before the first record.
+    pub const OPEN: &[u8] = b"[\n";
+    /// Between two records.
+    pub const BETWEEN: &[u8] = b",\n";
+    /// After the last record.
+    pub const CLOSE: &[u8] = b"\n]\n";
+    /// A file of no record.
+    pub const EMPTY: &[u8] = b"[]\n";
+}
+
 /// What a batch of fetched records did to the dataset.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Appended {
@@ -53,7 +67,11 @@ pub fn append_graph_records(ds: &mut Dataset, path: &Path, records: &[String]) -
     let mut line = memchr::memchr_iter(b'\n', &text).count() as u64 + 1;
     let mut parsed = Parsed::with_capacity(records.len());
     for r in records {
-        text.extend_from_slice(if text.is_empty() { b"[\n" } else { b",\n" });
+        text.extend_from_slice(if text.is_empty() {
+            layout::OPEN
+        } else {
+            layout::BETWEEN
+        });
         line += 1;
         let offset = text.len() as u64;
         text.extend_from_slice(r.as_bytes());
@@ -99,10 +117,10 @@ pub fn write_held(ds: &Dataset, path: &Path) -> std::io::Result<usize> {
     let n = src.records + src.duplicates + src.skipped;
     crate::files::write_atomic_with(path, false, |w| {
         if held.is_empty() {
-            return w.write_all(b"[]\n");
+            return w.write_all(layout::EMPTY);
         }
         w.write_all(held)?;
-        w.write_all(b"\n]\n")
+        w.write_all(layout::CLOSE)
     })?;
     Ok(n)
 }

@@ -61,8 +61,11 @@ fn header(f: &mut Frame, app: &App, a: &Areas) {
             t.style(Role::External).add_modifier(Modifier::BOLD),
         ));
     }
+    // Once loaded, the data's files: a fetched file joins them.
     let names: Vec<String> = app
-        .files
+        .data
+        .as_ref()
+        .map_or(&app.files, |d| &d.files)
         .iter()
         .map(|p| safe(&p.file_name().unwrap_or(p.as_os_str()).to_string_lossy()))
         .collect();
