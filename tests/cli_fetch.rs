@@ -299,3 +299,34 @@ async fn the_query_asks_only_for_what_the_flags_say() {
     let none = fetched(&["--until", "2026-10-02"]).await;
     assert!(none.is_empty());
 }
+
+/// The assumption both ways: a tenant whose v1.0 lacks the API (as in
+/// 2025) is fetched at beta, and a resumed fetch keeps to beta; where
+/// v1.0 serves it, v1.0 is used (every other test).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn where_v1_lacks_the_api_beta_is_used_and_a_resume_keeps_to_it() {
+    let mut c = cfg(Profile::None, 5, Duration::from_secs(2));
+    c.audit_beta_only = true;
+    let e = env(6, c).await;
+    let out = e.out();
+    let mut child = e
+        .fetch(&["--since", "2026-10-01", "-o", out.to_str().unwrap()])
+        .spawn()
+        .unwrap();
+    let t0 = Instant::now();
+    let saved = loop {
+        if let Some(s) = e.saved() {
+            break s;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(30), "no query was made");
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    child.kill().unwrap();
+    let first = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&first.stderr);
+    assert!(err.contains("using beta"), "{err}");
+    assert_eq!(saved["api_version"], "beta");
+    let (code, err) = finish(e.fetch(&["--resume"])).await;
+    assert_eq!(code, 0, "{err}");
+    every_record_once(&out, &e.export);
+}

@@ -64,6 +64,10 @@ pub struct EmulatorArgs {
     /// says it hit its limit.
     #[arg(long, value_name = "N")]
     pub audit_record_limit: Option<usize>,
+    /// Serve the audit log query API at beta only (v1.0 answers that the
+    /// segment is not found), as some tenants did in 2025.
+    #[arg(long)]
+    pub audit_beta_only: bool,
     /// Serve HTTPS with a fresh self-signed certificate for localhost,
     /// 127.0.0.1 and ::1 (clients such as MSAL refuse an http authority).
     #[arg(long)]
@@ -117,6 +121,7 @@ pub fn run(args: &EmulatorArgs) -> u8 {
         audit_delay: Duration::from_secs_f64(args.audit_delay.clamp(0.0, 86_400.0)),
         audit_page_size: args.audit_page_size.max(1),
         audit_record_limit: args.audit_record_limit,
+        audit_beta_only: args.audit_beta_only,
         ..Config::default()
     };
     if faults == Profile::Hostile {

@@ -155,6 +155,8 @@ pub fn run(args: &FetchArgs) -> u8 {
                         ctx.settings.graph_url
                     ));
                 }
+                // Where the query was made (beta, where v1.0 lacked it).
+                api.use_version(s.api_version);
                 crate::safe_eprintln!(
                     "Resuming audit log query {} ({}, {} records read so far).",
                     s.query_id,
@@ -179,8 +181,6 @@ pub fn run(args: &FetchArgs) -> u8 {
                         &mut api,
                         &store,
                         spec,
-                        ctx.settings.api_version,
-                        &ctx.settings.graph_url,
                         &account.tenant_id,
                         &account.username,
                         output,
@@ -372,6 +372,14 @@ impl Progress {
                     for_terminal(&why),
                     wait.as_secs_f64()
                 ));
+            }
+            FetchEvent::Beta { said } => {
+                self.clear();
+                crate::safe_eprintln!(
+                    "chatevict: Graph v1.0 does not serve the audit log query API in this tenant \
+                     ({}); using beta.",
+                    for_terminal(&said)
+                );
             }
             FetchEvent::Page { number, total, .. } => {
                 self.line(&format!("read page {number}: {total} record(s)"));

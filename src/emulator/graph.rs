@@ -208,6 +208,15 @@ fn handle(
                 })),
             )
         }
+        ("POST" | "GET", Some("security"), Some("auditLog"), _, _)
+            if st.cfg.audit_beta_only && call.version == "v1.0" =>
+        {
+            call.error(
+                StatusCode::BAD_REQUEST,
+                "BadRequest",
+                "Resource not found for the segment 'auditLog'.",
+            )
+        }
         ("POST" | "GET", Some("security"), Some("auditLog"), Some("queries"), _) => {
             if !has_scope(&grant, &[super::audit::PERMISSION]) {
                 return missing_scope(call, &grant, &[super::audit::PERMISSION]);

@@ -39,6 +39,9 @@ pub struct Config {
     pub audit_page_size: usize,
     /// The most records a query returns (`None`: no limit).
     pub audit_record_limit: Option<usize>,
+    /// Serve the audit log query API at beta only, as some tenants did
+    /// in 2025 (v1.0 answers that the segment is not found).
+    pub audit_beta_only: bool,
 }
 
 /// Answers to `removeAllAccessForUser` that Microsoft does not document,
@@ -153,6 +156,7 @@ impl Default for Config {
             audit_delay: Duration::from_secs(3),
             audit_page_size: 100,
             audit_record_limit: None,
+            audit_beta_only: false,
         }
     }
 }

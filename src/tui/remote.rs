@@ -154,8 +154,6 @@ impl Remote {
                 &mut api,
                 &store,
                 spec,
-                settings.api_version,
-                &settings.graph_url,
                 &account.tenant_id,
                 &account.username,
                 output.clone(),

@@ -65,6 +65,9 @@ impl FetchMsg {
             FetchEvent::Waiting { why, wait } => {
                 FetchMsg::Waiting(format!("{why}; waiting {:.0} s", wait.as_secs_f64()))
             }
+            FetchEvent::Beta { .. } => FetchMsg::Waiting(
+                "v1.0 does not serve the audit log query API in this tenant; using beta".into(),
+            ),
             FetchEvent::Page {
                 records,
                 broken,
