@@ -7,7 +7,6 @@
 mod common;
 
 use std::sync::atomic::AtomicBool;
-use std::sync::{Arc, Mutex};
 
 use chatevict::triage::index::Index;
 use chatevict::tui::app::{App, Data, Effect, Msg};
@@ -40,17 +39,10 @@ fn pump(app: &mut App, msg: Msg) {
     }
 }
 
-#[derive(Clone, Default)]
-struct Sink(Arc<Mutex<Vec<u8>>>);
-impl std::io::Write for Sink {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
+// The tests' writer, so that bench and tests count bytes alike.
+#[path = "../tests/common/sink.rs"]
+mod sink;
+use sink::Sink;
 
 fn render(c: &mut Criterion) {
     let Some(path) = common::data() else { return };

@@ -15,18 +15,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
-/// What a backend writes, shared with the test.
-#[derive(Clone, Default)]
-struct Sink(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-impl std::io::Write for Sink {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
+use common::sink::Sink;
 
 fn key(c: KeyCode) -> Msg {
     Msg::Key(KeyEvent::new(c, KeyModifiers::NONE))
@@ -2363,14 +2352,16 @@ fn on_500k_rows_r_leaves_the_loop_answering_keys_while_the_hash_runs() {
     assert!(fx.is_empty(), "R asks the loop for nothing: {fx:?}");
     assert!(app.dialog.is_none());
     let mut t = Terminal::new(TestBackend::new(120, 40)).unwrap();
+    // Frames drawn, each after a key answered, while the hash still runs.
     let mut frames = 0;
     for _ in 0..10 {
         let before = app.events.sel;
         pump(&mut app, ch('j'));
         assert_eq!(app.events.sel, before + 1, "the key is answered");
         t.draw(|f| view::draw(f, &app)).unwrap();
-        frames += 1;
-        assert!(!hashing.is_finished(), "the hash is still running");
+        if !hashing.is_finished() {
+            frames += 1;
+        }
     }
     assert_eq!(frames, 10, "ten keys, ten frames, the hash outstanding");
     assert!(

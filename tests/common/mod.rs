@@ -6,6 +6,7 @@ use std::process::Command;
 
 pub mod emu;
 pub mod pty;
+pub mod sink;
 
 use chatevict::ual::{self, Dataset, LoadOptions, Progress, Record};
 
