@@ -2589,6 +2589,25 @@ mod fetch_screens {
     }
 
     #[test]
+    fn a_query_at_beta_stays_said_through_the_steps_that_follow() {
+        let mut app = fixture_app((120, 40));
+        started(&mut app);
+        pump(&mut app, fetch(FetchMsg::Beta));
+        pump(
+            &mut app,
+            fetch(FetchMsg::Status {
+                status: "running".into(),
+                elapsed: Duration::from_secs(1),
+            }),
+        );
+        assert!(
+            screen(&app).contains("beta (this tenant's v1.0 does not serve"),
+            "{}",
+            screen(&app)
+        );
+    }
+
+    #[test]
     fn a_session_without_the_permission_signs_in_again_then_the_fetch_starts() {
         let mut app = fixture_app((120, 40));
         started(&mut app);

@@ -9,10 +9,9 @@ use std::time::Duration;
 use crate::config::GraphArgs;
 use crate::graph::audit::{
     AUDIT_PERMISSION, DEFAULT_DAYS, FetchState, FetchStore, Phase, QuerySpec, TEAMS_RECORD_TYPE,
-    default_output, parse_when, unused_name,
+    check_cloud, default_output, parse_when, unused_name,
 };
 use crate::graph::auth::Session;
-use crate::graph::cloud::Cloud;
 use crate::graph::fetch::{self, AuditApi, AuditSession, FetchError, FetchEvent, Outcome};
 use crate::sanitize::for_terminal;
 
@@ -101,13 +100,8 @@ pub fn run(args: &FetchArgs) -> u8 {
         Ok(c) => c,
         Err(code) => return code,
     };
-    if ctx.settings.cloud != Cloud::Global {
-        crate::safe_eprintln!(
-            "chatevict: the audit log query API is offered in the global service only, not in \
-             the {} cloud: search the audit log in the Purview portal there, export it, and open \
-             the file",
-            ctx.settings.cloud
-        );
+    if let Err(e) = check_cloud(ctx.settings.cloud) {
+        crate::safe_eprintln!("chatevict: {e}");
         return exit::USAGE;
     }
     let store = FetchStore::new(ctx.dirs.state.join("fetches"));
@@ -349,7 +343,7 @@ impl Progress {
 
     fn event(&mut self, e: FetchEvent) {
         match e {
-            FetchEvent::Created { query_id } => {
+            FetchEvent::Created { query_id, .. } => {
                 self.clear();
                 crate::safe_eprintln!(
                     "Audit log query {query_id} created. If this stops, \

@@ -96,6 +96,18 @@ pub fn fmt_time(t: &DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
+/// Whether the audit log query API exists in `cloud`: Microsoft offers
+/// it in the global service only. `Err` says what to do instead.
+pub fn check_cloud(cloud: super::cloud::Cloud) -> Result<(), String> {
+    if cloud == super::cloud::Cloud::Global {
+        return Ok(());
+    }
+    Err(format!(
+        "the audit log query API is offered in the global service only, not in the {cloud} \
+         cloud: search the audit log in the Purview portal there, export it, and open the file"
+    ))
+}
+
 /// A point in time as an admin types it: a duration back from `now`
 /// (`7d`, `36h`, `90m`, `2w`), a UTC date (`2026-11-01`, its midnight) or
 /// a UTC date and time (`2026-11-01T08:00`, `…Z`, or with an offset).

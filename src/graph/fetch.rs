@@ -107,8 +107,12 @@ impl FetchError {
 /// What a fetch tells its face as it goes.
 #[derive(Debug)]
 pub enum FetchEvent<'a> {
-    /// The query exists in the tenant (kept for `--resume` from now on).
-    Created { query_id: &'a str },
+    /// The query exists in the tenant (kept for `--resume` from now on);
+    /// its records go to `output`.
+    Created {
+        query_id: &'a str,
+        output: &'a std::path::Path,
+    },
     /// The service's status of the query, after each poll.
     Status {
         status: &'a QueryStatus,
@@ -404,6 +408,7 @@ pub async fn start(
         .map_err(|e| FetchError::Io(e.to_string()))?;
     on(FetchEvent::Created {
         query_id: &state.query_id,
+        output: &state.output,
     });
     Ok(state)
 }

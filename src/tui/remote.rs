@@ -132,12 +132,8 @@ impl Remote {
             let _ = tx.send(Msg::Remote(RemoteMsg::Fetch(seq, m)));
         };
         self.fetch = Some(self.rt.spawn(async move {
-            if settings.cloud != crate::graph::cloud::Cloud::Global {
-                return send(FetchMsg::Failed(format!(
-                    "the audit log query API is offered in the global service only, not in the \
-                     {} cloud: export the audit log from the Purview portal and open the file",
-                    settings.cloud
-                )));
+            if let Err(e) = audit::check_cloud(settings.cloud) {
+                return send(FetchMsg::Failed(e));
             }
             let session = match fetch::audit_session(&auth).await {
                 AuditSession::Ready(s) => s,
@@ -156,7 +152,7 @@ impl Remote {
                 spec,
                 &account.tenant_id,
                 &account.username,
-                output.clone(),
+                output,
                 &mut on,
             )
             .await;
@@ -164,10 +160,6 @@ impl Remote {
                 Ok(s) => s,
                 Err(e) => return send(FetchMsg::Failed(e.to_string())),
             };
-            send(FetchMsg::Created {
-                query_id: state.query_id.clone(),
-                output,
-            });
             let poll = std::time::Duration::from_secs(5);
             let outcome = match fetch::run(&mut api, &store, &mut state, poll, &mut on).await {
                 Ok(o) => o,

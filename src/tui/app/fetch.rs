@@ -49,15 +49,17 @@ pub enum FetchMsg {
         limit_exceeded: bool,
     },
     Failed(String),
-    /// An event the screen has no use for.
-    Nothing,
+    /// This tenant's v1.0 does not serve the API: beta is used.
+    Beta,
 }
 
 impl FetchMsg {
     pub fn from_event(e: FetchEvent) -> FetchMsg {
         match e {
-            // Said with the output's name right after.
-            FetchEvent::Created { .. } => FetchMsg::Nothing,
+            FetchEvent::Created { query_id, output } => FetchMsg::Created {
+                query_id: query_id.to_owned(),
+                output: output.to_path_buf(),
+            },
             FetchEvent::Status { status, elapsed } => FetchMsg::Status {
                 status: status.to_string(),
                 elapsed,
@@ -65,9 +67,7 @@ impl FetchMsg {
             FetchEvent::Waiting { why, wait } => {
                 FetchMsg::Waiting(format!("{why}; waiting {:.0} s", wait.as_secs_f64()))
             }
-            FetchEvent::Beta { .. } => FetchMsg::Waiting(
-                "v1.0 does not serve the audit log query API in this tenant; using beta".into(),
-            ),
+            FetchEvent::Beta { .. } => FetchMsg::Beta,
             FetchEvent::Page {
                 records,
                 broken,
@@ -186,6 +186,8 @@ pub struct FetchJob {
     pub output: Option<PathBuf>,
     /// A request waited out, said until the next step.
     pub waiting: Option<String>,
+    /// The query is at beta (this tenant's v1.0 lacks the API).
+    pub beta: bool,
     /// What the merges did, in all.
     pub merged: Appended,
     /// Records read, not merged yet.
@@ -211,6 +213,7 @@ impl FetchJob {
             query_id: None,
             output: None,
             waiting: None,
+            beta: false,
             merged: Appended::default(),
             pending: Vec::new(),
             merging: 0,
@@ -343,11 +346,11 @@ impl App {
         if seq != job.seq || job.phase == FetchPhase::Stopped {
             return vec![];
         }
-        if !matches!(m, FetchMsg::Waiting(_) | FetchMsg::Nothing) {
+        if !matches!(m, FetchMsg::Waiting(_)) {
             job.waiting = None;
         }
         match m {
-            FetchMsg::Nothing => {}
+            FetchMsg::Beta => job.beta = true,
             FetchMsg::NeedsSignIn(why) => job.phase = FetchPhase::NeedsSignIn(why),
             FetchMsg::Created { query_id, output } => {
                 job.query_id = Some(query_id);

@@ -224,6 +224,12 @@ fn query_lines(app: &App, job: &FetchJob, width: usize, lines: &mut Vec<Line<'st
             Span::raw(tail(&safe(id), width.saturating_sub(8))),
         ]));
     }
+    if job.beta {
+        lines.push(Line::from(vec![
+            Span::styled("api     ", t.style(Role::Key)),
+            Span::raw("beta (this tenant's v1.0 does not serve the audit log query API)"),
+        ]));
+    }
     if let Some(p) = &job.output {
         lines.push(Line::from(vec![
             Span::styled("file    ", t.style(Role::Key)),
