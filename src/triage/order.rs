@@ -62,8 +62,7 @@ impl EventOrder {
 
     /// The next order in the cycle of the sort key.
     pub fn next(self) -> EventOrder {
-        let i = Self::ALL.iter().position(|&o| o == self).unwrap_or(0);
-        Self::ALL[(i + 1) % Self::ALL.len()]
+        after(&Self::ALL, self)
     }
 
     /// Sorts record indices; ties keep file order, so the result is the
@@ -152,8 +151,7 @@ impl ChatOrder {
     }
 
     pub fn next(self) -> ChatOrder {
-        let i = Self::ALL.iter().position(|&o| o == self).unwrap_or(0);
-        Self::ALL[(i + 1) % Self::ALL.len()]
+        after(&Self::ALL, self)
     }
 
     /// Sorts chat indices; ties by chat id, so the result is stable.
@@ -249,6 +247,12 @@ impl Orders {
         }
         all.iter().copied().filter(|&r| keep[r as usize]).collect()
     }
+}
+
+/// The one after `x` in `all`, round the cycle.
+fn after<T: Copy + PartialEq>(all: &[T], x: T) -> T {
+    let i = all.iter().position(|&o| o == x).unwrap_or(0);
+    all[(i + 1) % all.len()]
 }
 
 #[cfg(test)]
