@@ -63,8 +63,9 @@ pub fn append_graph_records(ds: &mut Dataset, path: &Path, records: &[String]) -
     let src = &ds.sources[file as usize];
     let (before_records, before_dups, before_skipped) = (src.records, src.duplicates, src.skipped);
     let mut text: Vec<u8> = src.held.as_deref().unwrap_or_default().to_vec();
-    // Line 1 is `[`; each record has a line of its own.
-    let mut line = memchr::memchr_iter(b'\n', &text).count() as u64 + 1;
+    // Line 1 is `[`; each record taken in so far (kept, a copy or
+    // skipped) has a line of its own.
+    let mut line = 1 + (before_records + before_dups + before_skipped) as u64;
     let mut parsed = Parsed::with_capacity(records.len());
     for r in records {
         text.extend_from_slice(if text.is_empty() {
