@@ -184,6 +184,27 @@ impl GraphUrls {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_next_page_is_followed_only_on_the_graph_the_token_is_for() {
+        let g = GraphUrls::new(
+            &url::Url::parse("https://graph.microsoft.com/").unwrap(),
+            ApiVersion::V1,
+        );
+        let ok = |s: &str| g.same_origin(&url::Url::parse(s).unwrap());
+        assert!(ok(
+            "https://graph.microsoft.com/v1.0/security/auditLog/queries/q/records?$skiptoken=2"
+        ));
+        assert!(ok("https://graph.microsoft.com:443/beta/x"));
+        for elsewhere in [
+            "http://graph.microsoft.com/v1.0/x",
+            "https://graph.microsoft.com.evil.example/v1.0/x",
+            "https://graph.microsoft.com:8443/v1.0/x",
+            "https://evil.example/v1.0/security/auditLog/queries/q/records",
+        ] {
+            assert!(!ok(elsewhere), "{elsewhere}");
+        }
+    }
     use super::*;
 
     fn urls() -> GraphUrls {
