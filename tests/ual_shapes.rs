@@ -46,9 +46,9 @@ fn check_base(ds: &chatevict::ual::Dataset, ids: &[&str]) {
                 assert_eq!(c.members[1].role, Some(1));
                 let p = c.participants.as_ref().unwrap();
                 assert_eq!(p.has_foreign_tenant_users, Some(true));
-                assert_eq!(p.participating_tenant_ids.len(), 2);
+                assert_eq!(p.participating_tenant_ids().len(), 2);
                 assert_eq!(
-                    ds.opt(p.participating_sip_domains[0].domain),
+                    ds.opt(p.participating_sip_domains()[0].domain),
                     "fabrikam.com"
                 );
                 assert!(external::is_external(ds, r));

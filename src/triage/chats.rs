@@ -186,7 +186,7 @@ impl Chats {
 
     pub fn by_id(&self, id: Sym) -> Option<&Chat> {
         self.by_id
-            .get(lasso::Key::into_usize(id))
+            .get(id.index())
             .and_then(|&i| self.list.get(i as usize))
     }
 
@@ -352,7 +352,7 @@ impl DirectoryFound {
 
     fn add(&mut self, ds: &Dataset, r: &Record, i: u32) {
         if let (Some(u), Some(k)) = (r.user_id, r.user_key) {
-            let at = &mut self.slot[lasso::Key::into_usize(u)];
+            let at = &mut self.slot[u.index()];
             if *at == NONE {
                 *at = self.seen.len() as u32;
                 self.seen.push((u, k, ObjectId::parse(ds.str(k))));
@@ -376,7 +376,7 @@ impl DirectoryFound {
                 }
             }
             if let Some(p) = &c.participants {
-                for d in p.participating_sip_domains.iter() {
+                for d in p.participating_sip_domains().iter() {
                     if let (Some(d), Some(t)) = (d.domain, d.tenant_id) {
                         self.sip_of.insert((d, t));
                     }
@@ -622,7 +622,7 @@ pub fn build(ds: &Dataset) -> Chats {
         if !teams || c.communication_type.is_some_and(|t| team_type.get(ds, t)) {
             continue;
         }
-        let slot = &mut chats.by_id[lasso::Key::into_usize(id)];
+        let slot = &mut chats.by_id[id.index()];
         if *slot == NONE {
             if is_channel_id(ds.str(id)) {
                 *slot = CHANNEL;
@@ -665,33 +665,29 @@ pub fn build(ds: &Dataset) -> Chats {
         start_reasons.push(if c.external { why } else { Vec::new() });
     }
     drop(sides);
-    // Second pass, again in file order, over the records of external
-    // chats: one thread per core, each with its share of the chats (reading
-    // records is bound by memory latency, which threads hide).
+    // Second pass, over the records of external chats, chat after chat
+    // (each chat's records in file order): one thread per core, each with
+    // its share of the chats (reading records is bound by memory latency,
+    // which threads hide). One chat at a time keeps one chat's findings in
+    // memory per thread, not every external chat's at once.
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get().clamp(1, 8));
-    let (dir, record_chat, list_ref) = (&chats.directory, &chats.record_chat, &list);
+    let (dir, record_list, list_ref) = (&chats.directory, &chats.record_list, &list);
     let shares: Vec<Vec<(usize, Box<Outside>)>> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..threads)
             .map(|k| {
                 s.spawn(move || {
-                    let mine = |c: usize| c % threads == k && list_ref[c].external;
-                    let mut share: HashMap<usize, Box<ExternalFound>> = HashMap::new();
-                    for (i, &c) in record_chat.iter().enumerate() {
-                        let c = c as usize;
-                        if c != NONE as usize && mine(c) {
-                            share.entry(c).or_default().add(
-                                ds,
-                                dir,
-                                list_ref[c].home_tenant,
-                                i as u32,
-                            );
-                        }
-                    }
-                    // Finishing (object ids, outsiders, sorting) is per
-                    // chat too.
-                    share
-                        .into_iter()
-                        .map(|(c, f)| (c, f.finish(ds, dir, &list_ref[c])))
+                    let mine = |c: &usize| c % threads == k && list_ref[*c].external;
+                    (0..list_ref.len())
+                        .filter(mine)
+                        .map(|c| {
+                            let chat = &list_ref[c];
+                            let mut found = ExternalFound::default();
+                            let records = chat.records.start as usize..chat.records.end as usize;
+                            for &i in &record_list[records] {
+                                found.add(ds, dir, chat.home_tenant, i);
+                            }
+                            (c, found.finish(ds, dir, chat))
+                        })
                         .collect()
                 })
             })
@@ -760,10 +756,10 @@ impl ExternalFound {
             if p.has_unauthenticated_users == Some(true) {
                 self.reasons.add(ReasonKind::UnauthenticatedUsers, "", rec);
             }
-            for &t in p.participating_tenant_ids.iter() {
+            for &t in p.participating_tenant_ids().iter() {
                 other_tenant(self, t, ReasonKind::OtherTenant, ds.str(t).to_owned());
             }
-            for d in p.participating_sip_domains.iter() {
+            for d in p.participating_sip_domains().iter() {
                 let (Some(t), Some(name)) = (d.tenant_id, d.domain) else {
                     continue;
                 };
@@ -779,7 +775,7 @@ impl ExternalFound {
                     push_lower(&mut self.domains, ds.str(name));
                 }
             }
-            for &d in p.participating_domains.iter() {
+            for &d in p.participating_domains().iter() {
                 if !self.participating.iter().any(|(x, _)| *x == d) {
                     self.participating.push((d, i));
                 }

@@ -29,8 +29,8 @@ pub fn is_external(ds: &Dataset, r: &Record) -> bool {
         if p.has_foreign_tenant_users == Some(true) || p.has_unauthenticated_users == Some(true) {
             return true;
         }
-        if p.participating_tenant_ids.iter().any(|&t| other(Some(t)))
-            || p.participating_sip_domains
+        if p.participating_tenant_ids().iter().any(|&t| other(Some(t)))
+            || p.participating_sip_domains()
                 .iter()
                 .any(|d| other(d.tenant_id))
         {

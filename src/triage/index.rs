@@ -100,14 +100,16 @@ pub fn any_in_slots(r: &Record, mask: u16, mut f: impl FnMut(Sym) -> bool) -> bo
         && let Some(p) = &c.participants
     {
         if on(Slot::Tenant)
-            && (p.participating_tenant_ids.iter().any(|&t| opt(Some(t)))
-                || p.participating_sip_domains.iter().any(|d| opt(d.tenant_id)))
+            && (p.participating_tenant_ids().iter().any(|&t| opt(Some(t)))
+                || p.participating_sip_domains()
+                    .iter()
+                    .any(|d| opt(d.tenant_id)))
         {
             return true;
         }
         if on(Slot::Domain)
-            && (p.participating_domains.iter().any(|&d| opt(Some(d)))
-                || p.participating_sip_domains.iter().any(|d| opt(d.domain)))
+            && (p.participating_domains().iter().any(|&d| opt(Some(d)))
+                || p.participating_sip_domains().iter().any(|d| opt(d.domain)))
         {
             return true;
         }
@@ -313,8 +315,12 @@ impl Index {
                     continue;
                 };
                 key.clear();
-                key.extend(p.participating_domains.iter().copied());
-                key.extend(p.participating_sip_domains.iter().filter_map(|d| d.domain));
+                key.extend(p.participating_domains().iter().copied());
+                key.extend(
+                    p.participating_sip_domains()
+                        .iter()
+                        .filter_map(|d| d.domain),
+                );
                 if key.is_empty() {
                     of_record.push(DomainGroups::NONE);
                     continue;
@@ -349,7 +355,7 @@ impl Index {
             let mut list = Vec::new();
             for r in &ds.records {
                 any_in_slots(r, slot.bit(), |s| {
-                    let k = lasso::Key::into_usize(s);
+                    let k = s.index();
                     if seen[k / 64] & (1 << (k % 64)) == 0 {
                         seen[k / 64] |= 1 << (k % 64);
                         list.push(s);

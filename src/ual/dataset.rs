@@ -10,7 +10,7 @@ use super::csv_rows;
 use super::input::{self, Encoding};
 use super::normalize::Skip;
 use super::parsed::Parsed;
-use super::pool::{self, Strings};
+use super::pool::{self, Pool};
 use super::record::{JsonEnvelope, RawKind, Record, Sym};
 
 /// One file given to the loader.
@@ -68,7 +68,7 @@ pub struct Dataset {
     pub duplicates: usize,
     /// Records kept whose `Id` another record has, with other content.
     pub id_conflicts: usize,
-    pool: Strings,
+    pool: Pool,
     index: HashTable<u32>,
     hasher: ahash::RandomState,
 }
@@ -95,7 +95,7 @@ impl Default for Dataset {
             failures: Vec::new(),
             duplicates: 0,
             id_conflicts: 0,
-            pool: Strings::default(),
+            pool: Pool::new(),
             index: HashTable::new(),
             hasher: ahash::RandomState::new(),
         }
@@ -119,12 +119,12 @@ impl Dataset {
 
     /// The text of an interned string.
     pub fn str(&self, s: Sym) -> &str {
-        self.pool.resolve(&s)
+        self.pool.resolve(s)
     }
 
     /// The text of an optional interned string, `""` when absent.
     pub fn opt(&self, s: Option<Sym>) -> &str {
-        s.map_or("", |s| self.pool.resolve(&s))
+        s.map_or("", |s| self.pool.resolve(s))
     }
 
     /// The handle of a string, if any record uses it (a linear search
@@ -170,7 +170,7 @@ impl Dataset {
         if parsed.id_hashes.len() != parsed.records.len() {
             parsed.hash_ids(&self.hasher);
         }
-        let table = pool::fold_into(self.pool.open(), &parsed.pool);
+        let table = self.pool.absorb(&parsed.pool);
         let src = &mut self.sources[file as usize];
         for env in parsed.envelopes {
             if !src.envelopes.contains(&env) {

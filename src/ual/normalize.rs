@@ -278,15 +278,16 @@ fn chat_fields(f: &Fields, pool: &mut Pool) -> Option<Box<ChatFields>> {
         let list = |pool: &mut Pool, l: &[Text]| -> Box<[Sym]> {
             l.iter().filter_map(|t| intern(pool, t)).collect()
         };
-        ParticipantInfo {
-            has_foreign_tenant_users: p.has_foreign_tenant_users.0,
-            has_guest_users: p.has_guest_users.0,
-            has_other_guest_users: p.has_other_guest_users.0,
-            has_unauthenticated_users: p.has_unauthenticated_users.0,
-            participating_domains: list(pool, &p.participating_domains.0),
-            participating_tenant_ids: list(pool, &p.participating_tenant_ids.0),
-            participating_sip_domains: p
-                .participating_sip_domains
+        ParticipantInfo::new(
+            [
+                p.has_foreign_tenant_users.0,
+                p.has_guest_users.0,
+                p.has_other_guest_users.0,
+                p.has_unauthenticated_users.0,
+            ],
+            list(pool, &p.participating_domains.0),
+            list(pool, &p.participating_tenant_ids.0),
+            p.participating_sip_domains
                 .0
                 .iter()
                 .map(|d| SipDomain {
@@ -294,7 +295,7 @@ fn chat_fields(f: &Fields, pool: &mut Pool) -> Option<Box<ChatFields>> {
                     tenant_id: intern(pool, &d.tenant_id),
                 })
                 .collect(),
-        }
+        )
     });
     Some(Box::new(ChatFields {
         chat_id: intern(pool, &f.chat_thread_id),

@@ -10,8 +10,7 @@ use chrono::{DateTime, Utc};
 
 pub use super::record_id::RecordId;
 
-/// A handle into the dataset's string pool.
-pub type Sym = lasso::Spur;
+pub use super::pool::Sym;
 
 /// One audit record, as loaded.
 #[derive(Debug, Clone)]
@@ -92,9 +91,60 @@ pub struct ParticipantInfo {
     pub has_guest_users: Option<bool>,
     pub has_other_guest_users: Option<bool>,
     pub has_unauthenticated_users: Option<bool>,
-    pub participating_domains: Box<[Sym]>,
-    pub participating_tenant_ids: Box<[Sym]>,
-    pub participating_sip_domains: Box<[SipDomain]>,
+    /// The three lists, boxed together and absent when all are empty: a
+    /// chat record then keeps 16 bytes here instead of 52, which is a
+    /// quarter of a Teams record's memory (most records list nothing, the
+    /// others pay one allocation instead of three).
+    lists: Option<Box<ParticipantLists>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct ParticipantLists {
+    domains: Box<[Sym]>,
+    tenant_ids: Box<[Sym]>,
+    sip_domains: Box<[SipDomain]>,
+}
+
+impl ParticipantInfo {
+    /// The flags as given, with the lists `ParticipatingDomains`,
+    /// `ParticipatingTenantIds` and `ParticipatingSIPDomains`.
+    pub fn new(
+        flags: [Option<bool>; 4],
+        domains: Box<[Sym]>,
+        tenant_ids: Box<[Sym]>,
+        sip_domains: Box<[SipDomain]>,
+    ) -> ParticipantInfo {
+        let [foreign, guests, other_guests, unauthenticated] = flags;
+        let any = !(domains.is_empty() && tenant_ids.is_empty() && sip_domains.is_empty());
+        ParticipantInfo {
+            has_foreign_tenant_users: foreign,
+            has_guest_users: guests,
+            has_other_guest_users: other_guests,
+            has_unauthenticated_users: unauthenticated,
+            lists: any.then(|| {
+                Box::new(ParticipantLists {
+                    domains,
+                    tenant_ids,
+                    sip_domains,
+                })
+            }),
+        }
+    }
+
+    /// `ParticipatingDomains` (the home domain among them).
+    pub fn participating_domains(&self) -> &[Sym] {
+        self.lists.as_deref().map_or(&[], |l| &l.domains)
+    }
+
+    /// `ParticipatingTenantIds`.
+    pub fn participating_tenant_ids(&self) -> &[Sym] {
+        self.lists.as_deref().map_or(&[], |l| &l.tenant_ids)
+    }
+
+    /// `ParticipatingSIPDomains`.
+    pub fn participating_sip_domains(&self) -> &[SipDomain] {
+        self.lists.as_deref().map_or(&[], |l| &l.sip_domains)
+    }
 }
 
 /// One entry of `ParticipantInfo.ParticipatingSIPDomains`.
@@ -190,14 +240,11 @@ impl Record {
                 opt(&mut m.display_name);
                 opt(&mut m.organization_id);
             }
-            if let Some(p) = c.participants.as_mut() {
-                for s in p.participating_domains.iter_mut() {
+            if let Some(l) = c.participants.as_mut().and_then(|p| p.lists.as_deref_mut()) {
+                for s in l.domains.iter_mut().chain(l.tenant_ids.iter_mut()) {
                     *s = f(*s);
                 }
-                for s in p.participating_tenant_ids.iter_mut() {
-                    *s = f(*s);
-                }
-                for d in p.participating_sip_domains.iter_mut() {
+                for d in l.sip_domains.iter_mut() {
                     opt(&mut d.domain);
                     opt(&mut d.tenant_id);
                 }

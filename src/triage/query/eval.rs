@@ -25,13 +25,13 @@ impl SymSet {
     }
 
     fn insert(&mut self, s: crate::ual::Sym) {
-        let k = lasso::Key::into_usize(s);
+        let k = s.index();
         self.0[k / 64] |= 1 << (k % 64);
     }
 
     #[inline]
     fn contains(&self, s: crate::ual::Sym) -> bool {
-        let k = lasso::Key::into_usize(s);
+        let k = s.index();
         self.0.get(k / 64).is_some_and(|w| w & (1 << (k % 64)) != 0)
     }
 }

@@ -117,7 +117,7 @@ pub(super) fn record_details(f: &mut Frame, app: &App, area: Rect) {
                 None => "?",
             };
             let doms: Vec<String> = p
-                .participating_domains
+                .participating_domains()
                 .iter()
                 .map(|s| safe(ds.str(*s)))
                 .collect();
