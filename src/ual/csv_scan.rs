@@ -219,5 +219,46 @@ mod tests {
         ) {
             prop_assert_eq!(ours(&bytes), theirs(&bytes));
         }
+
+        /// Random bytes seldom make a quoted field longer than a few bytes;
+        /// audit rows are one quoted field of a kilobyte or two with a
+        /// doubled quote every few bytes. These are built that way: runs of
+        /// text (commas and line breaks included) and doubled quotes, so
+        /// that pairs fall on every place of the 16-byte lanes and across
+        /// their ends, and the field ends anywhere (or never).
+        #[test]
+        fn long_quoted_fields_read_as_the_csv_crate_reads_them(
+            fields in proptest::collection::vec(
+                (
+                    any::<bool>(),
+                    proptest::collection::vec(
+                        prop_oneof![
+                            3 => "[a-z,\n\r é{}:]{0,40}",
+                            1 => Just("\"\"".to_owned()),
+                        ],
+                        0..60,
+                    ),
+                ),
+                1..4,
+            ),
+            tail in "[a\"]{0,3}",
+        ) {
+            let mut src = Vec::new();
+            for (n, (quoted, parts)) in fields.iter().enumerate() {
+                if n > 0 {
+                    src.push(b',');
+                }
+                let text = parts.concat();
+                if *quoted {
+                    src.push(b'"');
+                    src.extend_from_slice(text.as_bytes());
+                    src.extend_from_slice(tail.as_bytes());
+                } else {
+                    src.extend(text.bytes().filter(|b| !b"\",\n\r".contains(b)));
+                }
+            }
+            src.extend_from_slice(b"\nnext,row\n");
+            prop_assert_eq!(ours(&src), theirs(&src));
+        }
     }
 }
