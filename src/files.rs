@@ -22,9 +22,18 @@ pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
 /// `e`, saying which file it was about. (tempfile's errors name the
 /// temporary file; the operating system's own words are kept instead.)
 pub fn named(path: &Path, e: std::io::Error) -> std::io::Error {
+    // tempfile wraps the operating system's error in a private type whose
+    // text is "<the error> at path <the temporary file>" and which hides
+    // the code, so the words before the temporary path are kept.
     let why = match e.raw_os_error() {
         Some(code) => std::io::Error::from_raw_os_error(code).to_string(),
-        None => e.kind().to_string(),
+        None => {
+            let text = e.to_string();
+            match text.split_once(" at path ") {
+                Some((why, _)) => why.to_owned(),
+                None => e.kind().to_string(),
+            }
+        }
     };
     std::io::Error::new(e.kind(), format!("{}: {why}", path.display()))
 }
@@ -170,9 +179,12 @@ mod tests {
         assert_eq!(reader.join().unwrap(), b"through\n");
         use std::os::unix::fs::FileTypeExt;
         assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
-        let missing = d.path().join("no/such/dir/plan.json");
+        let missing = d.path().join("no/such dir at path x/plan.json");
         let e = write_atomic(&missing, b"x", false).unwrap_err();
-        assert!(e.to_string().contains("no/such/dir/plan.json"), "{e}");
+        assert!(e.to_string().contains("no/such dir at path x/plan.json"), "{e}");
         assert!(!e.to_string().contains(".chatevict"), "{e}");
+        // In the operating system's words, as any other tool would say it.
+        let enoent = std::io::Error::from_raw_os_error(2).to_string();
+        assert!(e.to_string().ends_with(&enoent), "{e}");
     }
 }

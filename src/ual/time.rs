@@ -62,7 +62,10 @@ fn common_form(s: &[u8]) -> Option<DateTime<Utc>> {
         return None;
     }
     let date = NaiveDate::from_ymd_opt(i32::try_from(year).ok()?, month, day)?;
-    Some(date.and_hms_nano_opt(hour, minute, second, nanos)?.and_utc())
+    Some(
+        date.and_hms_nano_opt(hour, minute, second, nanos)?
+            .and_utc(),
+    )
 }
 
 /// RFC 3339 with a `Z`, seconds precision unless the record had more.
@@ -111,7 +114,9 @@ mod tests {
     fn by_chrono(s: &str) -> Option<DateTime<Utc>> {
         let s = s.trim();
         if s.ends_with(['Z', 'z']) || s.get(19..).is_some_and(|t| t.contains(['+', '-'])) {
-            DateTime::parse_from_rfc3339(s).ok().map(|d| d.with_timezone(&Utc))
+            DateTime::parse_from_rfc3339(s)
+                .ok()
+                .map(|d| d.with_timezone(&Utc))
         } else {
             s.parse::<NaiveDateTime>().ok().map(|n| n.and_utc())
         }
