@@ -181,7 +181,10 @@ mod tests {
         assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
         let missing = d.path().join("no/such dir at path x/plan.json");
         let e = write_atomic(&missing, b"x", false).unwrap_err();
-        assert!(e.to_string().contains("no/such dir at path x/plan.json"), "{e}");
+        assert!(
+            e.to_string().contains("no/such dir at path x/plan.json"),
+            "{e}"
+        );
         assert!(!e.to_string().contains(".chatevict"), "{e}");
         // In the operating system's words, as any other tool would say it.
         let enoent = std::io::Error::from_raw_os_error(2).to_string();
