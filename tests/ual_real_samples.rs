@@ -138,7 +138,7 @@ fn huntress_purview_csv_fields() {
         .records
         .iter()
         .filter(|r| {
-            let ip = ds.opt(r.client_ip);
+            let ip = &*ds.client_ip(r);
             ip.matches(':').count() == 1 && ip.contains('.')
         })
         .count();
@@ -195,7 +195,7 @@ fn graph_records_use_the_envelope_where_auditdata_is_silent() {
     let r = by_id(&ds, "d87d2977-96b6-4c65-aa44-032f7e314400");
     assert_eq!(r.record_type, Some(15));
     assert_eq!(ds.opt(r.user_id), "rob@m7kni.io");
-    assert_eq!(ds.opt(r.client_ip), "2001:db8::1038");
+    assert_eq!(&*ds.client_ip(r), "2001:db8::1038");
 }
 
 #[test]

@@ -29,7 +29,7 @@ fn check_base(ds: &chatevict::ual::Dataset, ids: &[&str]) {
                 assert_eq!(ds.opt(r.workload), "MicrosoftTeams");
                 assert_eq!(ds.opt(r.user_id), "megan.bowen@contoso.com");
                 assert_eq!(ds.opt(r.user_key), "5b0e7c61-1a2b-4c3d-8e4f-aa11bb22cc33");
-                assert_eq!(ds.opt(r.client_ip), "203.0.113.7");
+                assert_eq!(&*ds.client_ip(r), "203.0.113.7");
                 assert_eq!(r.user_type, Some(0));
                 let c = r.chat.as_deref().unwrap();
                 assert_eq!(
@@ -58,13 +58,13 @@ fn check_base(ds: &chatevict::ual::Dataset, ids: &[&str]) {
                 assert_eq!(ds.opt(c.communication_type), "OneOnOne");
                 assert_eq!(c.members.len(), 2);
                 assert_eq!(c.members[0].role, None);
-                assert_eq!(ds.opt(r.client_ip), "198.51.100.20:51234");
+                assert_eq!(&*ds.client_ip(r), "198.51.100.20:51234");
                 assert!(!external::is_external(ds, r));
             }
             C => {
                 assert_eq!(r.record_type, Some(50));
                 assert!(r.chat.is_none());
-                assert_eq!(ds.opt(r.client_ip), "2001:db8::42");
+                assert_eq!(&*ds.client_ip(r), "2001:db8::42");
             }
             D => {
                 assert_eq!(

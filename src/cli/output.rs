@@ -6,7 +6,7 @@ use serde::Serialize;
 use unicode_width::UnicodeWidthChar;
 
 use crate::sanitize::{SafeJson, for_terminal};
-use crate::ual::{Dataset, Record, record_type, time};
+use crate::ual::{Dataset, IpText, Record, record_type, time};
 
 /// The normalised record as the command line prints it.
 #[derive(Debug, Serialize)]
@@ -21,7 +21,7 @@ pub struct RecordRow<'a> {
     pub user_key: &'a str,
     pub organization_id: &'a str,
     pub user_type: Option<i16>,
-    pub client_ip: &'a str,
+    pub client_ip: IpText<'a>,
     pub object: &'a str,
     pub chat_id: &'a str,
     pub chat_name: &'a str,
@@ -68,7 +68,7 @@ impl<'a> RecordRow<'a> {
             user_key: ds.opt(r.user_key),
             organization_id: ds.opt(r.organization_id),
             user_type: r.user_type,
-            client_ip: ds.opt(r.client_ip),
+            client_ip: ds.client_ip(r),
             object: ds.opt(r.object),
             chat_id: chat(|c| c.chat_id),
             chat_name: chat(|c| c.chat_name),
@@ -147,7 +147,7 @@ pub fn csv_fields(row: &RecordRow) -> Vec<String> {
         text(row.user_key),
         text(row.organization_id),
         opt(row.user_type.map(i32::from)),
-        text(row.client_ip),
+        text(&row.client_ip),
         text(row.object),
         text(row.chat_id),
         text(row.chat_name),

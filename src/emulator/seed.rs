@@ -318,7 +318,7 @@ pub fn log_record(ds: &Dataset, r: &Record) -> Option<LogRecord> {
         "service": opt(r.workload),
         "objectId": opt(r.object),
         "userPrincipalName": opt(r.user_id),
-        "clientIp": opt(r.client_ip),
+        "clientIp": Some(ds.client_ip(r).to_string()).filter(|s| !s.is_empty()),
         "administrativeUnits": [],
         "auditData": data,
     });

@@ -24,6 +24,9 @@ pub enum Slot {
     Domain,
     Type,
     Workload,
+    /// `ClientIP` where it is kept as text (IPv6 and unusual forms): the
+    /// usual IPv4 addresses are packed, and a query matches them record
+    /// by record.
     Ip,
     /// A record type given only as a name.
     RtName,
@@ -66,7 +69,7 @@ pub fn any_in_slots(r: &Record, mask: u16, mut f: impl FnMut(Sym) -> bool) -> bo
     if on(Slot::Workload) && opt(r.workload) {
         return true;
     }
-    if on(Slot::Ip) && opt(r.client_ip) {
+    if on(Slot::Ip) && opt(r.client_ip.and_then(|ip| ip.sym())) {
         return true;
     }
     if on(Slot::RtName) && opt(r.record_type_name) {

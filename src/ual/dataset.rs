@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use hashbrown::HashTable;
 
+use super::client_ip::IpText;
 use super::csv_rows;
 use super::input::{self, Encoding};
 use super::normalize::Skip;
@@ -125,6 +126,14 @@ impl Dataset {
     /// The text of an optional interned string, `""` when absent.
     pub fn opt(&self, s: Option<Sym>) -> &str {
         s.map_or("", |s| self.pool.resolve(s))
+    }
+
+    /// A record's `ClientIP` as written, `""` when absent.
+    pub fn client_ip(&self, r: &Record) -> IpText<'_> {
+        match &r.client_ip {
+            Some(ip) => ip.text(&self.pool),
+            None => IpText::Text(""),
+        }
     }
 
     /// The handle of a string, if any record uses it (a linear search

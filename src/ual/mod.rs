@@ -13,6 +13,7 @@
 //! `ConvertTo-Json` (`AuditData` string), Graph `auditLogRecord`
 //! (`auditData`), Defender streaming (`properties.RawEventData`).
 
+mod client_ip;
 mod csv_rows;
 mod csv_scan;
 mod dataset;
@@ -34,6 +35,7 @@ pub mod time;
 
 use std::path::{Path, PathBuf};
 
+pub use client_ip::{ClientIp, IpText};
 pub use dataset::{Dataset, FileFailure, Problem, RawError, SourceFile};
 pub use input::Encoding;
 pub use normalize::Skip;
@@ -170,15 +172,23 @@ fn load_file(
             source.shape = "json";
             let file = ds.add_source(source);
             let before = head.len();
-            if let Err(e) = input.read_rest(&mut head) {
-                return Ok(Err(format!("cannot read: {e}")));
-            }
+            // Text already in memory (UTF-16 decoded, standard input) is
+            // read where it is, not copied.
+            let text = match input.held.clone() {
+                Some(held) => Text::Held(held),
+                None => {
+                    if let Err(e) = input.read_rest(&mut head) {
+                        return Ok(Err(format!("cannot read: {e}")));
+                    }
+                    Text::Read(head)
+                }
+            };
             progress.bytes_read.fetch_add(
-                (head.len() - before) as u64,
+                (text.len() - before) as u64,
                 std::sync::atomic::Ordering::Relaxed,
             );
             let ids = ds.id_hasher();
-            json_values::parse_value_stream(&head, base, file, threads, &ids, &mut |p| {
+            json_values::parse_value_stream(&text, base, file, threads, &ids, &mut |p| {
                 ds.absorb(file, p)
             });
         }
@@ -228,6 +238,22 @@ fn load_file(
         )));
     }
     Ok(Ok(()))
+}
+
+/// The whole text of a JSON export: read from disk, or already held.
+enum Text {
+    Read(Vec<u8>),
+    Held(std::sync::Arc<[u8]>),
+}
+
+impl std::ops::Deref for Text {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Text::Read(v) => v,
+            Text::Held(h) => h,
+        }
+    }
 }
 
 fn accepted() -> String {

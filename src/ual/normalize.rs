@@ -1,5 +1,6 @@
 //! One JSON record (of any envelope) or one CSV row → a [`Record`].
 
+use super::client_ip::ClientIp;
 use super::fields::{Fields, NumOrName, PsAuditData, Text};
 use super::pool::Pool;
 use super::record::{
@@ -229,7 +230,11 @@ pub fn normalize(
             .number
             .or(fb.user_type)
             .and_then(|n| i16::try_from(n).ok()),
-        client_ip: intern_or(pool, &f.client_ip, fb.client_ip),
+        client_ip: f
+            .client_ip
+            .get()
+            .or_else(|| fb.client_ip.and_then(nonempty))
+            .map(|s| ClientIp::pack(s).unwrap_or_else(|| ClientIp::Text(pool.get_or_intern(s)))),
         object: f
             .object_id
             .get()

@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 
 pub use super::record_id::RecordId;
 
+pub use super::client_ip::ClientIp;
 pub use super::pool::Sym;
 
 /// One audit record, as loaded.
@@ -32,7 +33,8 @@ pub struct Record {
     /// `OrganizationId`: the home tenant of the record.
     pub organization_id: Option<Sym>,
     pub user_type: Option<i16>,
-    pub client_ip: Option<Sym>,
+    /// `ClientIP`, packed when it is an IPv4 address.
+    pub client_ip: Option<ClientIp>,
     /// `ObjectId`, else `ItemName`: what the operation touched.
     pub object: Option<Sym>,
     /// The Teams fields, for records that carry any of them.
@@ -226,7 +228,9 @@ impl Record {
         opt(&mut self.user_id);
         opt(&mut self.user_key);
         opt(&mut self.organization_id);
-        opt(&mut self.client_ip);
+        if let Some(ClientIp::Text(s)) = &mut self.client_ip {
+            *s = f(*s);
+        }
         opt(&mut self.object);
         if let Some(c) = self.chat.as_deref_mut() {
             opt(&mut c.chat_id);

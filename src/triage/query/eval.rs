@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::ast::{Cmp, FlagField, Initiated, Instant, Pattern, Query, Term, TextField};
 use crate::triage::index::{DomainGroups, Index, Slot, TABLE_SLOTS, any_in_slots};
-use crate::ual::{Dataset, RecordId, record_type};
+use crate::ual::{ClientIp, Dataset, RecordId, record_type};
 
 /// How often (in items) the cancel flag is read.
 const CHECK_EVERY: usize = 4096;
@@ -95,6 +95,10 @@ enum Node {
     },
     IdIs(RecordId),
     IdMatches(Matcher),
+    /// A `ClientIP` packed as an IPv4 address (see
+    /// [`crate::ual::ClientIp`]) whose text matches; the others are in
+    /// the strings of [`Slot::Ip`].
+    PackedIpMatches(Matcher),
     External(bool),
     Guest(bool),
     Marked(bool),
@@ -114,7 +118,7 @@ impl Node {
         match self {
             Node::Strings { mask, .. } if mask & !RECORD_ONLY == 0 => 0,
             Node::Strings { .. } => 1,
-            Node::IdMatches(_) => 2,
+            Node::IdMatches(_) | Node::PackedIpMatches(_) => 2,
             Node::Not(n) => n.cost(),
             Node::And(ns) | Node::Or(ns) => ns.iter().map(Node::cost).max().unwrap_or(0),
             _ => 0,
@@ -320,7 +324,10 @@ impl Compiler<'_> {
             TextField::Tenant => self.text(&[Slot::Tenant], &m),
             TextField::Type => self.text(&[Slot::Type], &m),
             TextField::Workload => self.text(&[Slot::Workload], &m),
-            TextField::Ip => self.text(&[Slot::Ip], &m),
+            TextField::Ip => {
+                let kept = self.text(&[Slot::Ip], &m)?;
+                Some(Node::Or(vec![kept, Node::PackedIpMatches(m)]))
+            }
             TextField::Domain => {
                 let named = self.text(&[Slot::Domain], &m)?;
                 let mut upns = SymSet::new(self.ds.pool_len());
@@ -609,6 +616,9 @@ fn eval(node: &Node, ds: &Dataset, ix: &Index, i: usize, marked: Marked) -> bool
         Node::RecordType { numbers } => r.record_type.is_some_and(|n| numbers.contains(&n)),
         Node::IdIs(id) => r.id == *id,
         Node::IdMatches(m) => m.is_match(&r.id.text()),
+        Node::PackedIpMatches(m) => {
+            matches!(r.client_ip, Some(ClientIp::V4 { .. })) && m.is_match(&ds.client_ip(r))
+        }
         Node::External(yes) => ix.external[i] == *yes,
         Node::Guest(yes) => ix.guests[i] == *yes,
         Node::Marked(yes) => ix.chats.chat_index(i).is_some_and(&marked) == *yes,

@@ -94,7 +94,7 @@ pub(super) fn record_details(f: &mut Frame, app: &App, area: Rect) {
             },
         ),
         field(app, "Workload", safe(ds.opt(r.workload))),
-        field(app, "ClientIP", safe(ds.opt(r.client_ip))),
+        field(app, "ClientIP", safe(&ds.client_ip(r))),
     ];
     let members = r.chat.as_deref().map(|c| &c.members[..]).unwrap_or(&[]);
     if let Some(c) = r.chat.as_deref() {
