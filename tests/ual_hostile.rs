@@ -156,6 +156,95 @@ fn deep_nesting_is_a_broken_row_in_every_shape() {
     }
 }
 
+/// A byte that is not UTF-8 (a Latin-1 `é` in a chat name, as a script
+/// that wrote the file in the wrong encoding leaves it) costs its own
+/// record and nothing else, in every shape, and is reported with its
+/// place. (It once dropped everything after it in JSON files held whole.)
+#[test]
+fn a_byte_that_is_not_utf8_costs_only_its_record_in_every_shape() {
+    let d = tempfile::tempdir().unwrap();
+    let latin1 = |i: usize| -> Vec<u8> {
+        let s = record(i).to_string();
+        let mut b = Vec::new();
+        let (head, tail) = s.split_once("GroupChat").unwrap();
+        b.extend_from_slice(head.as_bytes());
+        b.extend_from_slice(b"Caf\xe9 GroupChat");
+        b.extend_from_slice(tail.as_bytes());
+        b
+    };
+    let items: Vec<Vec<u8>> = (0..6)
+        .map(|i| {
+            if i == 2 {
+                latin1(i)
+            } else {
+                record(i).to_string().into_bytes()
+            }
+        })
+        .collect();
+    let join = |sep: &[u8]| items.join(sep);
+    let cat = |parts: &[&[u8]]| parts.concat();
+    let shapes: Vec<(&str, Vec<u8>, u64, Option<u64>)> = vec![
+        ("one-line.json", cat(&[b"[", &join(b","), b"]"]), 1, Some(3)),
+        (
+            "pretty.json",
+            cat(&[b"[\n  ", &join(b",\n  "), b"\n]\n"]),
+            4,
+            Some(3),
+        ),
+        ("stream.json", cat(&[&join(b"\n"), b"\n"]), 3, None),
+        (
+            "page.json",
+            cat(&[b"{\"value\":[", &join(b","), b"]}"]),
+            1,
+            Some(3),
+        ),
+        ("glued.json", cat(&[b"[", &join(b"]["), b"]"]), 1, Some(1)),
+        (
+            "objects.json",
+            cat(&[b"{\n", &join(b"\n")[1..], b"\n"]),
+            4,
+            None,
+        ),
+        ("purview.csv", purview_csv(&items), 4, None),
+    ];
+    for (name, bytes, line, element) in shapes {
+        let p = write(d.path(), name, &bytes);
+        let ds = load(&[p]);
+        let s = skipped(&ds);
+        assert_eq!(ids(&ds), [0, 1, 3, 4, 5], "{name}: {s:?}");
+        assert_eq!(s.len(), 1, "{name}: {s:?}");
+        assert_eq!((s[0].0, s[0].1), (line, element), "{name}: {s:?}");
+        assert!(s[0].2.contains("UTF-8"), "{name}: {s:?}");
+    }
+}
+
+/// A Purview CSV export of these AuditData texts, bytes as they are.
+fn purview_csv(audit: &[Vec<u8>]) -> Vec<u8> {
+    let mut csv = csv::Writer::from_writer(Vec::new());
+    csv.write_record([
+        "RecordId",
+        "CreationDate",
+        "RecordType",
+        "Operation",
+        "UserId",
+        "AuditData",
+    ])
+    .unwrap();
+    for (i, a) in audit.iter().enumerate() {
+        let id = format!("{i:08x}-0000-4000-8000-000000000000");
+        csv.write_record([
+            id.as_bytes(),
+            b"2026-11-01T08:00:00",
+            b"25",
+            b"MessageSent",
+            b"u@contoso.com",
+            a,
+        ])
+        .unwrap();
+    }
+    csv.into_inner().unwrap()
+}
+
 /// A one-line array of `n` records with element `k` (from 1) broken by
 /// `breaker`.
 /// How an element is broken.

@@ -78,9 +78,8 @@ impl Input {
         let head = &head[..n];
         check_compressed(head)?;
         if let Some(enc) = utf16(head) {
-            let mut bytes = head.to_vec();
-            file.read_to_end(&mut bytes)?;
-            return Ok(Input::decoded(&bytes, enc, file_len));
+            let head = head.to_vec();
+            return Ok(Input::decoded(&head, &mut file, enc, file_len)?);
         }
         let bom = utf8_boms(head);
         use std::io::Seek;
@@ -115,7 +114,7 @@ impl Input {
         if let Some(enc) = utf16(&bytes) {
             return Ok(Input {
                 sha256,
-                ..Input::decoded(&bytes, enc, len)
+                ..Input::decoded(&bytes, &mut io::empty(), enc, len)?
             });
         }
         let bom = utf8_boms(&bytes);
@@ -135,17 +134,40 @@ impl Input {
         })
     }
 
-    /// UTF-16 text decoded to UTF-8 and held; byte-order marks (one, two,
-    /// or none) are dropped.
+    /// UTF-16 text (`first`, then the rest of `rest`) decoded to UTF-8
+    /// and held; byte-order marks (one, two, or none) are dropped. It is
+    /// decoded a block at a time, so that the UTF-16 bytes are never held
+    /// whole beside their text.
     fn decoded(
-        bytes: &[u8],
+        first: &[u8],
+        rest: &mut dyn Read,
         (encoding, enc): (Encoding, &'static encoding_rs::Encoding),
         file_len: u64,
-    ) -> Input {
-        let (text, _) = enc.decode_without_bom_handling(bytes);
-        let text = text.trim_start_matches('\u{feff}');
-        let held: Arc<[u8]> = Arc::from(text.as_bytes());
-        Input {
+    ) -> io::Result<Input> {
+        let mut decoder = enc.new_decoder_without_bom_handling();
+        // Audit exports are nearly all ASCII: two bytes become one.
+        let mut text = String::with_capacity(usize::try_from(file_len / 2 + 64).unwrap_or(0));
+        let mut decode = |src: &[u8], last: bool, text: &mut String| {
+            let most = decoder
+                .max_utf8_buffer_length(src.len())
+                .expect("a block's worth of text fits in memory");
+            text.reserve(most);
+            let (_, read, _) = decoder.decode_to_string(src, text, last);
+            debug_assert_eq!(read, src.len(), "room for the block was reserved");
+        };
+        decode(first, false, &mut text);
+        let mut block = vec![0u8; 1 << 20];
+        loop {
+            let n = read_up_to(rest, &mut block)?;
+            decode(&block[..n], n == 0, &mut text);
+            if n == 0 {
+                break;
+            }
+        }
+        drop(block);
+        let boms = text.len() - text.trim_start_matches('\u{feff}').len();
+        let held: Arc<[u8]> = Arc::from(&text.as_bytes()[boms..]);
+        Ok(Input {
             encoding,
             file_len,
             held: Some(held),
@@ -153,7 +175,7 @@ impl Input {
             sha256: None,
             file: None,
             held_pos: 0,
-        }
+        })
     }
 
     /// Appends up to `want` bytes to `buf`; 0 at the end.
@@ -173,6 +195,15 @@ impl Input {
 
     /// Reads everything that is left.
     pub fn read_rest(&mut self, buf: &mut Vec<u8>) -> io::Result<()> {
+        // Room for the whole file at once: growing by doubling would copy
+        // a large export several times and hold two copies at the end.
+        let left = match &self.held {
+            Some(h) => h.len() - self.held_pos,
+            None => usize::try_from(self.file_len.saturating_sub(self.start))
+                .unwrap_or(0)
+                .saturating_sub(buf.len()),
+        };
+        buf.reserve_exact(left);
         while self.read_into(buf, 8 << 20)? > 0 {}
         Ok(())
     }
@@ -228,7 +259,7 @@ fn utf16(head: &[u8]) -> Option<(Encoding, &'static encoding_rs::Encoding)> {
     }
 }
 
-fn read_up_to(file: &mut File, buf: &mut [u8]) -> io::Result<usize> {
+fn read_up_to(file: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
     let mut got = 0;
     while got < buf.len() {
         match file.read(&mut buf[got..])? {

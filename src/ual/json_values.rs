@@ -109,8 +109,7 @@ fn page_line(text: &str, at: usize, file: u32, line: u64, offset: u64, out: &mut
         let mut broken = None;
         for (i, &(s, e)) in spans.iter().enumerate() {
             let number = Some(element + i as u64 + 1);
-            if take_element(&text[s..e], file, line, number, offset + s as u64, out) == Took::Broken
-            {
+            if take_element(&b[s..e], file, line, number, offset + s as u64, out) == Took::Broken {
                 broken = Some(i);
                 break;
             }
@@ -118,7 +117,7 @@ fn page_line(text: &str, at: usize, file: u32, line: u64, offset: u64, out: &mut
         }
         let Some(k) = broken else { return };
         element += k as u64 + 1;
-        let found = next_record(text, spans[k].0 + 1, b.len(), like, &mut |_, why| {
+        let found = next_record(b, spans[k].0 + 1, b.len(), like, &mut |_, why| {
             element += 1;
             out.skip_at(line, Some(element), why);
         });
@@ -162,13 +161,20 @@ enum Took {
 /// record; a page, or an array (pages glued with `jq -s`, a bracket typed
 /// twice), holds records; anything else is no record.
 fn take_element(
-    text: &str,
+    bytes: &[u8],
     file: u32,
     line: u64,
     element: Option<u64>,
     offset: u64,
     out: &mut Parsed,
 ) -> Took {
+    // Checked here, element by element on the parsing threads: a stray
+    // byte costs its own record only, and the scan that found the element
+    // is not out of step (it reads only ASCII).
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        out.skip_at(line, element, Skip::Json("not UTF-8 text".into()));
+        return Took::Done;
+    };
     if !text.starts_with('{') {
         // If it is not even JSON (a bracket too many), the scan that cut it
         // out is out of step.
@@ -215,7 +221,7 @@ fn take_element(
             // A whole record inside a value skipped for its content: the
             // element was cut short and swallowed the ones after it (the
             // scan is out of step); they are found again.
-            match next_record(text, 1, text.len(), None, &mut |_, _| {}) {
+            match next_record(bytes, 1, bytes.len(), None, &mut |_, _| {}) {
                 Some(_) => Took::Broken,
                 None => Took::Done,
             }
@@ -241,7 +247,14 @@ fn take_inner(
     for (s, e) in spans {
         line += bytecount::count(&text.as_bytes()[seen..s], b'\n') as u64;
         seen = s;
-        take_element(&text[s..e], file, line, element, offset + s as u64, out);
+        take_element(
+            &text.as_bytes()[s..e],
+            file,
+            line,
+            element,
+            offset + s as u64,
+            out,
+        );
     }
 }
 
@@ -283,17 +296,9 @@ fn stream_values(
     ids: &ahash::RandomState,
     sink: &mut dyn FnMut(Parsed),
 ) {
-    let mut head = Parsed::new();
-    let text = match std::str::from_utf8(buf) {
-        Ok(t) => t,
-        Err(e) => {
-            // Keep what is valid; report where the text stops being UTF-8.
-            let good = e.valid_up_to();
-            let line = 1 + bytecount::count(&buf[..good], b'\n') as u64;
-            head.skip(line, Skip::Json("not UTF-8 text from here on".into()));
-            std::str::from_utf8(&buf[..good]).unwrap_or_default()
-        }
-    };
+    // UTF-8 is checked element by element as they are parsed (in
+    // parallel, and a stray byte costs only its own record).
+    let text = buf;
     let mut s = Stream {
         text,
         base_offset,
@@ -301,13 +306,13 @@ fn stream_values(
         threads: threads.max(1),
         ids,
         lines: Lines {
-            buf: text.as_bytes(),
+            buf: text,
             pos: 0,
             line: 1,
         },
         sink,
     };
-    let b = text.as_bytes();
+    let b = text;
     let mut pos = 0;
     loop {
         while pos < b.len() && is_ws(b[pos]) {
@@ -342,13 +347,11 @@ fn stream_values(
             }
         }
     }
-    // Reported last: it is where the text was cut.
-    s.emit(head);
 }
 
 /// The state of a value stream being parsed.
 struct Stream<'a, 'b> {
-    text: &'a str,
+    text: &'a [u8],
     base_offset: u64,
     file: u32,
     threads: usize,
@@ -373,7 +376,7 @@ impl Stream<'_, '_> {
     /// A top-level object: a record, a page, or a broken value. Returns
     /// the position after it.
     fn object(&mut self, pos: usize) -> usize {
-        let b = self.text.as_bytes();
+        let b = self.text;
         let line = self.lines.at(pos);
         let end = json_scan::value_end(b, pos);
         let text = &self.text[pos..end.unwrap_or(b.len())];
@@ -387,7 +390,13 @@ impl Stream<'_, '_> {
             text.len(),
             super::record::JsonEnvelope::Bare,
         );
-        match normalize::from_json(text, &mut out.pool, src) {
+        // A stray byte that is not UTF-8 leaves the scan in step.
+        let utf8 = std::str::from_utf8(text);
+        let parsed = match utf8 {
+            Ok(text) => normalize::from_json(text, &mut out.pool, src),
+            Err(_) => Err(Skip::Json("not UTF-8 text".into())),
+        };
+        match parsed {
             Ok((mut rec, env)) => {
                 rec.source.raw.kind = RawKind::Json(env);
                 out.saw(env);
@@ -408,7 +417,7 @@ impl Stream<'_, '_> {
                     }
                     e => e,
                 };
-                let broken = matches!(why, Skip::Json(_));
+                let broken = matches!(why, Skip::Json(_)) && utf8.is_ok();
                 out.skip(line, why);
                 self.emit(out);
                 match end {
@@ -431,7 +440,7 @@ impl Stream<'_, '_> {
     /// number, and the next record is found again, so that loading goes
     /// on.
     fn array(&mut self, mut pos: usize, top: bool) -> usize {
-        let b = self.text.as_bytes();
+        let b = self.text;
         let mut element = 0u64;
         let mut budget = BATCH;
         // The first key of the last element that parsed.
@@ -591,20 +600,24 @@ impl Stream<'_, '_> {
 /// the next element, broken too: `broken` gets its place and reason, and
 /// the search goes on after it.
 fn next_record(
-    text: &str,
+    text: &[u8],
     from: usize,
     until: usize,
     like: Option<&[u8]>,
     broken: &mut dyn FnMut(usize, Skip),
 ) -> Option<usize> {
-    let b = &text.as_bytes()[..until];
+    let b = &text[..until];
     let mut at = from;
     loop {
         let c = json_scan::next_object_after(b, at)?;
         let end = json_scan::value_end(b, c).unwrap_or(b.len());
         let mut scratch = Parsed::new();
         let src = source(0, 0, 0, end - c, super::record::JsonEnvelope::Bare);
-        match normalize::from_json(&text[c..end], &mut scratch.pool, src) {
+        let parsed = match std::str::from_utf8(&text[c..end]) {
+            Ok(t) => normalize::from_json(t, &mut scratch.pool, src),
+            Err(_) => Err(Skip::Json("not UTF-8 text".into())),
+        };
+        match parsed {
             Err(Skip::NotARecord) => at = end,
             Err(Skip::Json(e)) if opens_like_a_record(&b[c..end], like) => {
                 broken(c, Skip::Json(e));
