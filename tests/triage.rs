@@ -272,6 +272,12 @@ fn each_field_selects_what_it_names() {
     assert_eq!(n("id:ffff"), 1);
     assert_eq!(n("ip:203.0.113.1"), 6, "substring: .1 and .10 to .14");
     assert_eq!(n("ip:/^203\\.0\\.113\\.1$/"), 1);
+    // IPv4 addresses are packed, others kept as text: a query sees both.
+    assert_eq!(n("ip:2001:db8"), 1);
+    assert_eq!(n("ip:1"), 15);
+    assert_eq!(n("-ip:203"), 1);
+    assert_eq!(n("ip:db8 OR ip:.14"), 2);
+    assert_eq!(n("ip:/^(2001|203)[:.]/"), 15);
     // A bare word looks at operation, user, chat name and id, members.
     assert_eq!(n("rollout"), 1);
     assert_eq!(n("diego"), 1);
