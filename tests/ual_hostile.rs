@@ -107,28 +107,8 @@ fn deep_nesting_is_a_broken_row_in_every_shape() {
         "deep-ps.json",
         serde_json::to_string(&ps).unwrap().as_bytes(),
     );
-    let mut csv = csv::Writer::from_writer(Vec::new());
-    csv.write_record([
-        "RecordId",
-        "CreationDate",
-        "RecordType",
-        "Operation",
-        "UserId",
-        "AuditData",
-    ])
-    .unwrap();
-    for (i, l) in lines.iter().enumerate() {
-        csv.write_record([
-            &format!("{i:08x}-0000-4000-8000-000000000000"),
-            "2026-11-01T08:00:00",
-            "25",
-            "MessageSent",
-            "u@contoso.com",
-            l,
-        ])
-        .unwrap();
-    }
-    let purview = write(d.path(), "deep.csv", &csv.into_inner().unwrap());
+    let audit: Vec<Vec<u8>> = lines.iter().map(|l| l.clone().into_bytes()).collect();
+    let purview = write(d.path(), "deep.csv", &purview_csv(&audit));
     for (path, line) in [
         (&ndjson, 3),
         (&array, 1),
