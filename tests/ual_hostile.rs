@@ -186,6 +186,18 @@ fn a_byte_that_is_not_utf8_costs_only_its_record_in_every_shape() {
             None,
         ),
         ("purview.csv", purview_csv(&items), 4, None),
+        // NDJSON whose second line is a whole Graph page of five records.
+        (
+            "pages.ndjson",
+            cat(&[
+                &items[0],
+                b"\n{\"value\":[",
+                &items[1..].join(&b","[..]),
+                b"]}\n",
+            ]),
+            2,
+            Some(2),
+        ),
     ];
     for (name, bytes, line, element) in shapes {
         let p = write(d.path(), name, &bytes);

@@ -70,31 +70,28 @@ impl ClientIp {
                 port,
                 mapped,
             } => {
-                let mut out = IpText::Packed {
-                    buf: [0; MAX_LEN],
-                    len: 0,
+                let (mut buf, mut len) = ([0u8; MAX_LEN], 0usize);
+                let mut push = |bytes: &[u8]| {
+                    buf[len..len + bytes.len()].copy_from_slice(bytes);
+                    len += bytes.len();
                 };
-                if let IpText::Packed { buf, len } = &mut out {
-                    let mut push = |bytes: &[u8]| {
-                        let at = *len as usize;
-                        buf[at..at + bytes.len()].copy_from_slice(bytes);
-                        *len += bytes.len() as u8;
-                    };
-                    if mapped {
-                        push(MAPPED.as_bytes());
-                    }
-                    for (k, o) in octets.iter().enumerate() {
-                        if k > 0 {
-                            push(b".");
-                        }
-                        push(digits(u32::from(*o)).as_slice());
-                    }
-                    if port != 0 {
-                        push(b":");
-                        push(digits(u32::from(port)).as_slice());
-                    }
+                if mapped {
+                    push(MAPPED.as_bytes());
                 }
-                out
+                for (k, o) in octets.iter().enumerate() {
+                    if k > 0 {
+                        push(b".");
+                    }
+                    push(digits(u32::from(*o)).as_slice());
+                }
+                if port != 0 {
+                    push(b":");
+                    push(digits(u32::from(port)).as_slice());
+                }
+                IpText::Packed {
+                    buf,
+                    len: len as u8,
+                }
             }
         }
     }

@@ -78,8 +78,7 @@ impl Input {
         let head = &head[..n];
         check_compressed(head)?;
         if let Some(enc) = utf16(head) {
-            let head = head.to_vec();
-            return Ok(Input::decoded(&head, &mut file, enc, file_len)?);
+            return Ok(Input::decoded(head, &mut file, enc, file_len)?);
         }
         let bom = utf8_boms(head);
         use std::io::Seek;

@@ -14,6 +14,11 @@ fn is_ws(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\r' | b'\n')
 }
 
+/// `b` as text: a byte that is not UTF-8 makes its record a broken row.
+fn utf8(b: &[u8]) -> Result<&str, Skip> {
+    std::str::from_utf8(b).map_err(|_| Skip::Json("not UTF-8 text".into()))
+}
+
 fn source(
     file: u32,
     line: u64,
@@ -63,32 +68,28 @@ pub fn parse_ndjson_chunk(
         let lead = raw.iter().take_while(|b| is_ws(**b)).count();
         let body = raw[lead..].trim_ascii_end();
         if !body.is_empty() {
-            match std::str::from_utf8(body) {
-                Ok(text) => {
-                    let offset = base_offset + (pos + lead) as u64;
-                    let src = source(
-                        file,
-                        line,
-                        offset,
-                        text.len(),
-                        super::record::JsonEnvelope::Bare,
-                    );
-                    match normalize::from_json(text, &mut out.pool, src) {
-                        Ok((mut rec, env)) => {
-                            rec.source.raw.kind = RawKind::Json(env);
-                            out.saw(env);
-                            out.records.push(rec);
-                        }
-                        // A Graph page on a line of its own: its records.
-                        Err(Skip::NotARecord | Skip::Json(_))
-                            if let Some(at) = json_scan::page_array(body, 0) =>
-                        {
-                            page_line(text, at, file, line, offset, out);
-                        }
-                        Err(e) => out.skip(line, e),
-                    }
+            let offset = base_offset + (pos + lead) as u64;
+            let src = source(
+                file,
+                line,
+                offset,
+                body.len(),
+                super::record::JsonEnvelope::Bare,
+            );
+            match utf8(body).and_then(|text| normalize::from_json(text, &mut out.pool, src)) {
+                Ok((mut rec, env)) => {
+                    rec.source.raw.kind = RawKind::Json(env);
+                    out.saw(env);
+                    out.records.push(rec);
                 }
-                Err(_) => out.skip(line, Skip::Json("not UTF-8 text".into())),
+                // A Graph page on a line of its own: its records (a stray
+                // byte in one costs that record only).
+                Err(Skip::NotARecord | Skip::Json(_))
+                    if let Some(at) = json_scan::page_array(body, 0) =>
+                {
+                    page_line(body, at, file, line, offset, out);
+                }
+                Err(e) => out.skip(line, e),
             }
         }
         pos = end + 1;
@@ -99,8 +100,7 @@ pub fn parse_ndjson_chunk(
 /// The records of a Graph page that fills one line of NDJSON, element
 /// after element; after a broken one (reported with its number) the next
 /// record is found again, as in any array.
-fn page_line(text: &str, at: usize, file: u32, line: u64, offset: u64, out: &mut Parsed) {
-    let b = text.as_bytes();
+fn page_line(b: &[u8], at: usize, file: u32, line: u64, offset: u64, out: &mut Parsed) {
     let (mut pos, mut element, mut like) = (at + 1, 0u64, None);
     let mut spans = Vec::new();
     loop {
@@ -171,9 +171,12 @@ fn take_element(
     // Checked here, element by element on the parsing threads: a stray
     // byte costs its own record only, and the scan that found the element
     // is not out of step (it reads only ASCII).
-    let Ok(text) = std::str::from_utf8(bytes) else {
-        out.skip_at(line, element, Skip::Json("not UTF-8 text".into()));
-        return Took::Done;
+    let text = match utf8(bytes) {
+        Ok(text) => text,
+        Err(why) => {
+            out.skip_at(line, element, why);
+            return Took::Done;
+        }
     };
     if !text.starts_with('{') {
         // If it is not even JSON (a bracket too many), the scan that cut it
@@ -298,21 +301,20 @@ fn stream_values(
 ) {
     // UTF-8 is checked element by element as they are parsed (in
     // parallel, and a stray byte costs only its own record).
-    let text = buf;
+    let b = buf;
     let mut s = Stream {
-        text,
+        text: b,
         base_offset,
         file,
         threads: threads.max(1),
         ids,
         lines: Lines {
-            buf: text,
+            buf: b,
             pos: 0,
             line: 1,
         },
         sink,
     };
-    let b = text;
     let mut pos = 0;
     loop {
         while pos < b.len() && is_ws(b[pos]) {
@@ -391,12 +393,9 @@ impl Stream<'_, '_> {
             super::record::JsonEnvelope::Bare,
         );
         // A stray byte that is not UTF-8 leaves the scan in step.
-        let utf8 = std::str::from_utf8(text);
-        let parsed = match utf8 {
-            Ok(text) => normalize::from_json(text, &mut out.pool, src),
-            Err(_) => Err(Skip::Json("not UTF-8 text".into())),
-        };
-        match parsed {
+        let valid = utf8(text);
+        let in_step = valid.is_ok();
+        match valid.and_then(|text| normalize::from_json(text, &mut out.pool, src)) {
             Ok((mut rec, env)) => {
                 rec.source.raw.kind = RawKind::Json(env);
                 out.saw(env);
@@ -417,7 +416,7 @@ impl Stream<'_, '_> {
                     }
                     e => e,
                 };
-                let broken = matches!(why, Skip::Json(_)) && utf8.is_ok();
+                let broken = matches!(why, Skip::Json(_)) && in_step;
                 out.skip(line, why);
                 self.emit(out);
                 match end {
@@ -613,11 +612,7 @@ fn next_record(
         let end = json_scan::value_end(b, c).unwrap_or(b.len());
         let mut scratch = Parsed::new();
         let src = source(0, 0, 0, end - c, super::record::JsonEnvelope::Bare);
-        let parsed = match std::str::from_utf8(&text[c..end]) {
-            Ok(t) => normalize::from_json(t, &mut scratch.pool, src),
-            Err(_) => Err(Skip::Json("not UTF-8 text".into())),
-        };
-        match parsed {
+        match utf8(&text[c..end]).and_then(|t| normalize::from_json(t, &mut scratch.pool, src)) {
             Err(Skip::NotARecord) => at = end,
             Err(Skip::Json(e)) if opens_like_a_record(&b[c..end], like) => {
                 broken(c, Skip::Json(e));

@@ -7,9 +7,12 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 /// Parses a CreationTime; a value without a zone is UTC, as documented.
 pub fn parse_creation_time(s: &str) -> Option<DateTime<Utc>> {
     let s = s.trim();
-    if let Some(t) = common_form(s.as_bytes()) {
-        return Some(t);
-    }
+    common_form(s.as_bytes()).or_else(|| by_chrono(s))
+}
+
+/// Any form chrono reads: with `Z` or an offset, or without a zone and
+/// with a `T` or a space.
+fn by_chrono(s: &str) -> Option<DateTime<Utc>> {
     let has_zone = s.ends_with(['Z', 'z']) || s.get(19..).is_some_and(|t| t.contains(['+', '-']));
     if has_zone {
         DateTime::parse_from_rfc3339(s)
@@ -108,18 +111,6 @@ mod tests {
             p("2016-12-31T23:59:60Z").as_deref(),
             Some("2016-12-31T23:59:60Z")
         );
-    }
-
-    /// What chrono alone makes of a time.
-    fn by_chrono(s: &str) -> Option<DateTime<Utc>> {
-        let s = s.trim();
-        if s.ends_with(['Z', 'z']) || s.get(19..).is_some_and(|t| t.contains(['+', '-'])) {
-            DateTime::parse_from_rfc3339(s)
-                .ok()
-                .map(|d| d.with_timezone(&Utc))
-        } else {
-            s.parse::<NaiveDateTime>().ok().map(|n| n.and_utc())
-        }
     }
 
     proptest::proptest! {
