@@ -11,7 +11,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use chatevict::ual::Dataset;
+use chatevict::ual::{self, Dataset, LoadOptions, Progress};
 use common::*;
 use serde_json::{Value, json};
 
@@ -724,6 +724,65 @@ mod property {
             }
             // Nothing is made up: every record loaded was in the file.
             prop_assert!(loaded.iter().all(|i| *i < n));
+        }
+
+        /// An array read a block at a time, whose elements are records,
+        /// values that are no record (an object, a number, a string, an
+        /// empty array) or records cut short: every record loads once, and
+        /// every other element is reported under its own number, wherever
+        /// the blocks end.
+        #[test]
+        fn elements_are_numbered_in_the_file_across_blocks(
+            // Mostly records; objects that are none more often than what
+            // ends streaming (a scalar, a broken record), so that both are
+            // met in every part of the array.
+            kinds in prop::collection::vec(
+                prop::sample::select(vec![0u8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 4, 2, 3, 5]),
+                1..200,
+            ),
+            pretty in any::<bool>(),
+            block in 64usize..5000,
+        ) {
+            // A record between any two others: after an element that puts
+            // the scan out of step, values that are no record are passed
+            // over as the broken element's own members (they may be).
+            let mut kinds = kinds;
+            for i in 1..kinds.len() {
+                if kinds[i - 1] != 0 {
+                    kinds[i] = 0;
+                }
+            }
+            // A file without one record is no export (tested elsewhere).
+            prop_assume!(kinds.contains(&0));
+            let items: Vec<String> = kinds.iter().enumerate().map(|(i, k)| match k {
+                0 => record(i).to_string(),
+                1 => json!({"Kind": "not a record", "At": i}).to_string(),
+                2 => i.to_string(),
+                3 => format!("\"text {i}\""),
+                4 => "[]".to_owned(),
+                // Cut inside a string: the scan is out of step after it.
+                _ => record(i).to_string()[..40].to_owned(),
+            }).collect();
+            let text = if pretty {
+                format!("[\n  {}\n]\n", items.join(",\n  "))
+            } else {
+                format!("[{}]", items.join(","))
+            };
+            let d = tempfile::tempdir().unwrap();
+            let p = write(d.path(), "a.json", text.as_bytes());
+            let opts = LoadOptions { threads: 2, block };
+            let ds = ual::load(&[p], &opts, &Progress::default()).unwrap();
+            let good: Vec<usize> = (0..kinds.len()).filter(|i| kinds[*i] == 0).collect();
+            let mut loaded = ids(&ds);
+            loaded.sort_unstable();
+            prop_assert_eq!(loaded, good);
+            // An empty array holds no record and is no problem.
+            let others: Vec<Option<u64>> = (0..kinds.len())
+                .filter(|i| !matches!(kinds[*i], 0 | 4))
+                .map(|i| Some(i as u64 + 1))
+                .collect();
+            let numbers: Vec<Option<u64>> = ds.problems.iter().map(|p| p.element).collect();
+            prop_assert_eq!(numbers, others, "{:?}", skipped(&ds));
         }
     }
 }

@@ -108,6 +108,52 @@ proptest! {
     }
 }
 
+/// Every record (id, line, operation, members, where its raw text is and
+/// what it says) and every problem (with its line and element), in order.
+/// JSON arrays (streamed a block at a time, cut between elements) and
+/// broken in any way: the records, their raw text and the problems named
+/// with their element are the same however small the blocks are, as when
+/// the whole file is one block.
+mod arrays_cut_anywhere {
+    use super::*;
+
+    const ARRAYS: &[&str] = &[
+        "mgmt-api.json",
+        "graph-records.json",
+        "convertto-json.json",
+        "truncated-array.json",
+    ];
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+        #[test]
+        fn the_same_records_and_problems_at_any_block_size(
+            which in 0..ARRAYS.len(),
+            muts in prop::collection::vec(mutation(), 0..4),
+            one_line in any::<bool>(),
+            block in 1usize..700,
+        ) {
+            let mut bytes = std::fs::read(fixture(ARRAYS[which])).unwrap();
+            if one_line {
+                // ConvertTo-Json -Compress: the same array on one line.
+                let v: serde_json::Value = match serde_json::from_slice(&bytes) {
+                    Ok(v) => v,
+                    Err(_) => return Ok(()),
+                };
+                bytes = v.to_string().into_bytes();
+            }
+            let bytes = apply(bytes, &muts);
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("array.json");
+            std::fs::write(&path, &bytes).unwrap();
+            let whole = summary(std::slice::from_ref(&path), &LoadOptions { threads: 1, block: 0 });
+            let cut = summary(std::slice::from_ref(&path), &LoadOptions { threads: 2, block });
+            prop_assert_eq!(cut, whole);
+        }
+    }
+}
+
 fn summary(paths: &[PathBuf], opts: &LoadOptions) -> Vec<(String, u64, String, usize)> {
     let ds = ual::load(paths, opts, &Progress::default()).unwrap();
     let mut v: Vec<_> = ds
@@ -115,18 +161,25 @@ fn summary(paths: &[PathBuf], opts: &LoadOptions) -> Vec<(String, u64, String, u
         .iter()
         .map(|r| {
             let members = r.chat.as_deref().map_or(0, |c| c.members.len());
+            let raw = ds
+                .raw_audit_data(r)
+                .unwrap_or_else(|e| format!("no raw text: {e}"));
             (
-                r.id.to_string(),
+                format!("{} at {} {raw}", r.id, r.source.raw.offset),
                 u64::from(r.source.line),
                 ds.str(r.operation).to_owned(),
                 members,
             )
         })
         .collect();
+    v.extend(ds.problems.iter().map(|p| {
+        let what = format!("problem {} (element {:?})", p.reason, p.element);
+        (what, p.line, String::new(), 0)
+    }));
     v.extend(
-        ds.problems
+        ds.failures
             .iter()
-            .map(|p| (format!("problem {}", p.reason), p.line, String::new(), 0)),
+            .map(|f| (format!("failure {}", f.message), 0, String::new(), 0)),
     );
     v
 }
@@ -141,6 +194,12 @@ fn small_blocks_and_many_threads_give_the_same_records() {
             fixture("purview-broken-rows.csv"),
         ],
         vec![fixture("mgmt-api.ndjson")],
+        vec![fixture("mgmt-api.json"), fixture("graph-records.json")],
+        vec![
+            fixture("convertto-json.json"),
+            fixture("truncated-array.json"),
+            fixture("convertto-json-glued-utf16be.json"),
+        ],
     ] {
         let whole = summary(
             &files,

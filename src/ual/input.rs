@@ -192,6 +192,18 @@ impl Input {
         file.take(want as u64).read_to_end(buf)
     }
 
+    /// Goes back to `offset` of the text (read again from there): after a
+    /// streamed part, the rest of a file is read another way.
+    pub fn rewind(&mut self, offset: u64) -> io::Result<()> {
+        if let Some(held) = &self.held {
+            self.held_pos = usize::try_from(offset).map_or(held.len(), |o| o.min(held.len()));
+            return Ok(());
+        }
+        use std::io::Seek;
+        let file = self.file.as_mut().expect("a file input has a file");
+        file.seek(io::SeekFrom::Start(offset)).map(drop)
+    }
+
     /// Reads everything that is left.
     pub fn read_rest(&mut self, buf: &mut Vec<u8>) -> io::Result<()> {
         // Room for the whole file at once: growing by doubling would copy

@@ -150,7 +150,7 @@ impl Lines<'_> {
 
 /// How an element went.
 #[derive(PartialEq, Eq)]
-enum Took {
+pub(super) enum Took {
     /// A record, or a value skipped for what it is (no record, no time…).
     Done,
     /// Not JSON: the scan that found it may be out of step from here.
@@ -160,7 +160,7 @@ enum Took {
 /// Takes one element of an array (or one line of NDJSON): an object is a
 /// record; a page, or an array (pages glued with `jq -s`, a bracket typed
 /// twice), holds records; anything else is no record.
-fn take_element(
+pub(super) fn take_element(
     bytes: &[u8],
     file: u32,
     line: u64,
@@ -261,13 +261,27 @@ fn take_inner(
     }
 }
 
+/// Where a value stream starts: inside a top-level array whose first
+/// elements were read already (streamed, up to a broken element or the
+/// array's end).
+pub struct Inside {
+    /// Elements before this point.
+    pub element: u64,
+    /// The first key of the last element that parsed.
+    pub like: Option<Box<[u8]>>,
+}
+
 /// Parses a whole buffer as a stream of JSON values: arrays (glued or
-/// not), `{"value": […]}` pages, objects one after another. `base_offset`
-/// is the file offset of `buf[0]`. Array elements are found by a scan and
-/// parsed on `threads` threads; `sink` gets the results in file order.
+/// not), `{"value": […]}` pages, objects one after another. `buf[0]` is
+/// at `base_offset` of the file, on line `line`, and `inside` an array
+/// when given. Array elements are found by a scan and parsed on `threads`
+/// threads; `sink` gets the results in file order.
+#[allow(clippy::too_many_arguments)]
 pub fn parse_value_stream(
     buf: &[u8],
     base_offset: u64,
+    line: u64,
+    inside: Option<Inside>,
     file: u32,
     threads: usize,
     ids: &ahash::RandomState,
@@ -282,7 +296,8 @@ pub fn parse_value_stream(
                 let mut send = |p: Parsed| {
                     let _ = tx.send(p);
                 };
-                stream_values(buf, base_offset, file, threads, ids, &mut send);
+                let at = (base_offset, line);
+                stream_values(buf, at, inside, file, threads, ids, &mut send);
             })
             .expect("a thread starts");
         for p in rx {
@@ -293,7 +308,8 @@ pub fn parse_value_stream(
 
 fn stream_values(
     buf: &[u8],
-    base_offset: u64,
+    (base_offset, line): (u64, u64),
+    inside: Option<Inside>,
     file: u32,
     threads: usize,
     ids: &ahash::RandomState,
@@ -311,11 +327,14 @@ fn stream_values(
         lines: Lines {
             buf: b,
             pos: 0,
-            line: 1,
+            line,
         },
         sink,
     };
-    let mut pos = 0;
+    let mut pos = match inside {
+        Some(Inside { element, like }) => s.array(0, true, element, like.as_deref()),
+        None => 0,
+    };
     loop {
         while pos < b.len() && is_ws(b[pos]) {
             pos += 1;
@@ -324,7 +343,7 @@ fn stream_values(
             break;
         }
         match b[pos] {
-            b'[' => pos = s.array(pos + 1, true),
+            b'[' => pos = s.array(pos + 1, true, 0, None),
             b'{' => pos = s.object(pos),
             // Between values, a `,` says an array goes on whose `]` came
             // early (or whose `[` is missing): its elements are read.
@@ -338,7 +357,7 @@ fn stream_values(
                     ),
                 );
                 s.emit(out);
-                pos = s.array(pos + 1, true);
+                pos = s.array(pos + 1, true, 0, None);
             }
             _ => {
                 let line = s.lines.at(pos);
@@ -366,7 +385,7 @@ struct Stream<'a, 'b> {
 /// busy, small enough that a broken element wastes little.
 const BATCH: usize = 4 << 20;
 
-impl Stream<'_, '_> {
+impl<'a> Stream<'a, '_> {
     fn emit(&mut self, mut p: Parsed) {
         if p.records.is_empty() && p.skipped.is_empty() && p.envelopes.is_empty() {
             return;
@@ -407,7 +426,7 @@ impl Stream<'_, '_> {
                 // A Graph page holds records in its "value" array, however
                 // the page as a whole parses.
                 if let Some(at) = json_scan::page_array(b, pos) {
-                    let after = self.array(at + 1, false);
+                    let after = self.array(at + 1, false, 0, None);
                     return json_scan::object_rest(b, after).unwrap_or(after);
                 }
                 let why = match e {
@@ -434,16 +453,24 @@ impl Stream<'_, '_> {
     }
 
     /// The elements of the array whose inside starts at `pos` (`top`: not
-    /// inside a page); returns the position after it. Elements are found a batch at a time, then
-    /// parsed on every thread; a broken element is reported with its
-    /// number, and the next record is found again, so that loading goes
-    /// on.
-    fn array(&mut self, mut pos: usize, top: bool) -> usize {
+    /// inside a page), numbered after `element` (those before it were
+    /// read already, the last that parsed opening with key `like`);
+    /// returns the position after it. Elements are found a batch at a
+    /// time, then parsed on every thread; a broken element is reported
+    /// with its number, and the next record is found again, so that
+    /// loading goes on.
+    fn array<'k>(
+        &mut self,
+        mut pos: usize,
+        top: bool,
+        mut element: u64,
+        mut like: Option<&'k [u8]>,
+    ) -> usize
+    where
+        'a: 'k,
+    {
         let b = self.text;
-        let mut element = 0u64;
         let mut budget = BATCH;
-        // The first key of the last element that parsed.
-        let mut like: Option<&[u8]> = None;
         let mut spans = Vec::new();
         loop {
             spans.clear();
@@ -651,7 +678,7 @@ fn opens_like_a_record(text: &[u8], like: Option<&[u8]>) -> bool {
 }
 
 /// The first key of an object's text.
-fn first_key(text: &[u8]) -> Option<&[u8]> {
+pub(super) fn first_key(text: &[u8]) -> Option<&[u8]> {
     let rest = text.get(1..)?;
     let q = rest.iter().position(|c| !c.is_ascii_whitespace())?;
     let k = rest[q..].strip_prefix(b"\"")?;

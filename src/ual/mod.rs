@@ -21,6 +21,7 @@ pub mod fetched;
 mod fields;
 pub mod graph_page;
 mod input;
+mod json_array;
 mod json_depth;
 pub(crate) mod json_scan;
 mod json_values;
@@ -33,6 +34,7 @@ mod record_id;
 pub mod record_type;
 pub mod time;
 
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
 pub use client_ip::{ClientIp, IpText};
@@ -46,6 +48,7 @@ pub use record_id::{IdText, RecordId, guid_text, parse_guid_any_case};
 use csv_rows::CsvLayout;
 use input::{Input, InputError};
 use parsed::Parsed;
+use pipeline::Split;
 
 /// The shapes chatevict reads, for the message given on any other file.
 pub const ACCEPTED_SHAPES: &str = "Purview Audit (New search) CSV; classic audit CSV \
@@ -154,43 +157,80 @@ fn load_file(
                 json_values::parse_ndjson_chunk(&p.bytes, p.offset, p.line, file, out);
                 out.hash_ids(&ids);
             };
-            let split: fn(&[u8]) -> Option<usize> = |b| memchr::memrchr(b'\n', b).map(|n| n + 1);
+            let cut = pipeline::Cut {
+                split: |b, _| memchr::memrchr(b'\n', b).map_or(Split::Need, |n| Split::At(n + 1)),
+                block,
+                tail_is_a_piece: true,
+            };
+            let mut sink = |ds: &mut Dataset, p| {
+                ds.absorb(file, p);
+                ControlFlow::Continue(())
+            };
+            let at = Start {
+                carry: head,
+                offset: base,
+                line: 1,
+            };
             run(
-                ds,
-                &mut input,
-                head,
-                base,
-                1,
-                split,
-                &parse,
-                file,
-                (threads, block),
-                progress,
+                ds, &mut input, at, cut, &parse, file, threads, progress, &mut sink,
             )?;
         }
-        Some(b'{' | b'[') => {
+        Some(b'[') => {
             source.shape = "json";
             let file = ds.add_source(source);
-            let before = head.len();
-            // Text already in memory (UTF-16 decoded, standard input) is
-            // read where it is, not copied.
-            let text = match input.held.clone() {
-                Some(held) => Text::Held(held),
-                None => {
-                    if let Err(e) = input.read_rest(&mut head) {
-                        return Ok(Err(format!("cannot read: {e}")));
-                    }
-                    Text::Read(head)
-                }
-            };
-            progress.bytes_read.fetch_add(
-                (text.len() - before) as u64,
-                std::sync::atomic::Ordering::Relaxed,
-            );
             let ids = ds.id_hasher();
-            json_values::parse_value_stream(&text, base, file, threads, &ids, &mut |p| {
-                ds.absorb(file, p)
-            });
+            let parse = move |p: &pipeline::Piece, out: &mut Parsed| {
+                json_array::parse_piece(&p.bytes, p.offset, p.line, file, out);
+                out.hash_ids(&ids);
+            };
+            let cut = pipeline::Cut {
+                split: json_array::split,
+                block,
+                tail_is_a_piece: false,
+            };
+            // The pieces start inside the array, after its `[`.
+            let carry = head.split_off(lead + 1);
+            let at = Start {
+                carry,
+                offset: base + head.len() as u64,
+                line: 1 + bytecount::count(&head, b'\n') as u64,
+            };
+            let mut order = json_array::Order::default();
+            let mut sink = |ds: &mut Dataset, p| order.take(ds, file, p);
+            let ended = run(
+                ds, &mut input, at, cut, &parse, file, threads, progress, &mut sink,
+            )?;
+            // The rest is read whole: the array's end and whatever follows
+            // it, or everything from a broken element on.
+            let (offset, line) = match ended {
+                Some(pipeline::Ended::Stopped { offset, line }) => (offset, line),
+                Some(pipeline::Ended::BySink) => order.broken.expect("the sink stopped at a break"),
+                Some(pipeline::Ended::Eof) | None => return Ok(Ok(())),
+            };
+            let inside = Some(order.inside());
+            if let Err(e) = input.rewind(offset) {
+                return Ok(Err(format!("cannot read: {e}")));
+            }
+            let at = Start {
+                carry: Vec::new(),
+                offset,
+                line,
+            };
+            if let Err(e) = whole_text(ds, &mut input, at, inside, file, threads, progress) {
+                return Ok(Err(e));
+            }
+        }
+        Some(b'{') => {
+            source.shape = "json";
+            let file = ds.add_source(source);
+            let at = Start {
+                carry: head,
+                offset: base,
+                line: 1,
+            };
+            if let Err(e) = whole_text(ds, &mut input, at, None, file, threads, progress) {
+                return Ok(Err(e));
+            }
         }
         Some(_) => {
             let Some((layout, header_end, header_lines)) = csv_header(&mut input, &mut head) else {
@@ -207,17 +247,22 @@ fn load_file(
                 csv_rows::parse_chunk(&layout, &p.bytes, p.offset, p.line, file, out);
                 out.hash_ids(&ids);
             };
+            let cut = pipeline::Cut {
+                split: |b, _| csv_rows::last_row_end(b).map_or(Split::Need, Split::At),
+                block,
+                tail_is_a_piece: true,
+            };
+            let mut sink = |ds: &mut Dataset, p| {
+                ds.absorb(file, p);
+                ControlFlow::Continue(())
+            };
+            let at = Start {
+                carry: rest,
+                offset: base + header_end as u64,
+                line: 1 + header_lines,
+            };
             run(
-                ds,
-                &mut input,
-                rest,
-                base + header_end as u64,
-                1 + header_lines,
-                csv_rows::last_row_end,
-                &parse,
-                file,
-                (threads, block),
-                progress,
+                ds, &mut input, at, cut, &parse, file, threads, progress, &mut sink,
             )?;
         }
     }
@@ -240,45 +285,87 @@ fn load_file(
     Ok(Ok(()))
 }
 
-/// The whole text of a JSON export: read from disk, or already held.
-enum Text {
-    Read(Vec<u8>),
-    Held(std::sync::Arc<[u8]>),
+/// Where the text not yet parsed starts: `carry` (read already), at
+/// `offset` of the file, on `line`.
+struct Start {
+    carry: Vec<u8>,
+    offset: u64,
+    line: u64,
 }
 
-impl std::ops::Deref for Text {
-    type Target = [u8];
-    fn deref(&self) -> &[u8] {
-        match self {
-            Text::Read(v) => v,
-            Text::Held(h) => h,
+/// Parses the rest of a JSON export, from `at`, as a stream of values
+/// read whole (or where it is already held); `inside` an array whose
+/// first elements were streamed. The error is a message for a file that
+/// cannot be read.
+fn whole_text(
+    ds: &mut Dataset,
+    input: &mut Input,
+    at: Start,
+    inside: Option<json_values::Inside>,
+    file: u32,
+    threads: usize,
+    progress: &Progress,
+) -> Result<(), String> {
+    let Start {
+        carry: mut text,
+        offset,
+        line,
+    } = at;
+    let before = text.len();
+    // Text already in memory (UTF-16 decoded, standard input) is read
+    // where it is, not copied.
+    let held = input.held.clone();
+    let text: &[u8] = match &held {
+        Some(held) => held
+            .get(usize::try_from(offset).unwrap_or(usize::MAX)..)
+            .unwrap_or_default(),
+        None => {
+            input
+                .read_rest(&mut text)
+                .map_err(|e| format!("cannot read: {e}"))?;
+            &text
         }
-    }
+    };
+    progress.bytes_read.fetch_add(
+        text.len().saturating_sub(before) as u64,
+        std::sync::atomic::Ordering::Relaxed,
+    );
+    let ids = ds.id_hasher();
+    json_values::parse_value_stream(text, offset, line, inside, file, threads, &ids, &mut |p| {
+        ds.absorb(file, p)
+    });
+    Ok(())
 }
 
 fn accepted() -> String {
     format!("chatevict reads: {ACCEPTED_SHAPES}")
 }
 
+/// Streams the rest of a file through the pipeline. `None` when reading
+/// failed part way: what was read stays loaded, and the error is a
+/// problem of the file.
 #[allow(clippy::too_many_arguments)]
 fn run(
     ds: &mut Dataset,
     input: &mut Input,
-    carry: Vec<u8>,
-    offset: u64,
-    line: u64,
-    split: fn(&[u8]) -> Option<usize>,
+    at: Start,
+    cut: pipeline::Cut,
     parse: &(dyn Fn(&pipeline::Piece, &mut Parsed) + Sync),
     file: u32,
-    (threads, block): (usize, usize),
+    threads: usize,
     progress: &Progress,
-) -> Result<(), LoadError> {
-    let mut sink = |p: Parsed| ds.absorb(file, p);
-    let cut = pipeline::Cut { split, block };
+    sink: &mut dyn FnMut(&mut Dataset, Parsed) -> ControlFlow<()>,
+) -> Result<Option<pipeline::Ended>, LoadError> {
+    let mut sink = |p: Parsed| sink(ds, p);
+    let Start {
+        carry,
+        offset,
+        line,
+    } = at;
     match pipeline::run(
         input, carry, offset, line, cut, parse, threads, progress, &mut sink,
     ) {
-        Ok(()) => Ok(()),
+        Ok(ended) => Ok(Some(ended)),
         Err(pipeline::PipelineError::Cancelled) => Err(LoadError::Cancelled),
         Err(pipeline::PipelineError::Io(e)) => {
             // What was read before the error stays loaded; the error is
@@ -290,7 +377,7 @@ fn run(
                 element: None,
                 reason: Skip::Read(e.to_string()),
             });
-            Ok(())
+            Ok(None)
         }
     }
 }

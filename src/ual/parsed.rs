@@ -16,6 +16,23 @@ pub struct Parsed {
     pub envelopes: Vec<JsonEnvelope>,
     /// Size of the text parsed, to estimate how many records a file holds.
     pub bytes: usize,
+    /// Set by the parser of a piece of a top-level JSON array.
+    pub array: Option<ArrayPiece>,
+}
+
+/// What parsing a piece of a top-level JSON array found out besides its
+/// records: its elements are numbered within the piece, and whoever puts
+/// the pieces in order numbers them in the file.
+#[derive(Debug, Default)]
+pub struct ArrayPiece {
+    /// Elements taken: all of them, or those before a broken one.
+    pub elements: u64,
+    /// A broken element (its offset and line), after which the scan that
+    /// cut the pieces may be out of step: the rest is read again from it.
+    pub broken: Option<(u64, u64)>,
+    /// The first key of the last element taken (what the array's records
+    /// open with, to know a broken record from a broken member).
+    pub last_key: Option<Box<[u8]>>,
 }
 
 impl Parsed {
@@ -32,6 +49,7 @@ impl Parsed {
             pool: block_pool(),
             envelopes: Vec::new(),
             bytes: 0,
+            array: None,
         }
     }
 

@@ -6,6 +6,7 @@
 //! stays bounded: only a few blocks are in flight at any time.
 
 use std::collections::BTreeMap;
+use std::ops::ControlFlow;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use super::input::Input;
@@ -31,13 +32,43 @@ impl Progress {
     }
 }
 
+/// Where the text read so far is cut.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Split {
+    /// A piece ends here (after the last whole record); what follows
+    /// waits for more text.
+    At(usize),
+    /// No whole record yet: read on.
+    Need,
+    /// The last piece ends here: streaming stops, and the caller reads on
+    /// from there in its own way.
+    Stop(usize),
+}
+
 /// How the stream is cut into pieces.
 #[derive(Clone, Copy)]
 pub struct Cut {
-    /// The end of the last whole record in a block.
-    pub split: fn(&[u8]) -> Option<usize>,
+    /// Where to cut what has been read (it starts where the last piece
+    /// ended), given the size of piece wanted (a cut that scans forward
+    /// may stop once it has that much).
+    pub split: fn(&[u8], usize) -> Split,
     /// Bytes read at a time.
     pub block: usize,
+    /// At the end of the input, what no cut took is a last piece (a last
+    /// line without its newline) or, when false, left to the caller.
+    pub tail_is_a_piece: bool,
+}
+
+/// How streaming ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Ended {
+    /// Everything was read and parsed.
+    Eof,
+    /// The cut stopped it, or it ended where no cut took the text: the
+    /// caller goes on from this offset (of the source text) and line.
+    Stopped { offset: u64, line: u64 },
+    /// The sink asked to stop; nothing after that piece was handed to it.
+    BySink,
 }
 
 pub struct Piece {
@@ -58,8 +89,9 @@ pub enum PipelineError {
 }
 
 /// Streams `input` (whose first bytes, `carry`, were already read and
-/// sit at `offset`/`line`), cutting pieces with `split` and parsing them
-/// with `parse`; `sink` receives the results in file order.
+/// sit at `offset`/`line`), cutting pieces with `cut` and parsing them
+/// with `parse`; `sink` receives the results in file order, and may ask
+/// to stop.
 #[allow(clippy::too_many_arguments)]
 pub fn run(
     input: &mut Input,
@@ -70,14 +102,16 @@ pub fn run(
     parse: &(dyn Fn(&Piece, &mut Parsed) + Sync),
     threads: usize,
     progress: &Progress,
-    sink: &mut dyn FnMut(Parsed),
-) -> Result<(), PipelineError> {
+    sink: &mut dyn FnMut(Parsed) -> ControlFlow<()>,
+) -> Result<Ended, PipelineError> {
     let threads = threads.max(1);
     let (work_tx, work_rx) = crossbeam_channel::bounded::<Piece>(threads);
     let (done_tx, done_rx) = crossbeam_channel::unbounded::<(u64, Parsed)>();
     // Parsed blocks go back to the reader: reusing them spares the kernel
     // from handing out (and zeroing) fresh pages for every block.
     let (free_tx, free_rx) = crossbeam_channel::bounded::<Vec<u8>>(threads * 2 + 2);
+    // Set when the sink has had enough: the reader stops at its next block.
+    let halt = AtomicBool::new(false);
     std::thread::scope(|s| {
         for _ in 0..threads {
             let work_rx = work_rx.clone();
@@ -103,84 +137,134 @@ pub fn run(
         drop(done_tx);
         drop(work_rx);
         drop(free_tx);
+        let halt = &halt;
         let reader = s.spawn(move || {
-            read_pieces(input, carry, offset, line, cut, progress, work_tx, free_rx)
+            let from = Reader {
+                offset,
+                line,
+                halt,
+                progress,
+            };
+            from.read_pieces(input, carry, cut, work_tx, free_rx)
         });
         let mut next = 0u64;
         let mut waiting = BTreeMap::new();
         for (seq, parsed) in done_rx {
             waiting.insert(seq, parsed);
             while let Some(p) = waiting.remove(&next) {
-                if !progress.cancelled() {
-                    sink(p);
+                if !progress.cancelled() && !halt.load(Ordering::Relaxed) && sink(p).is_break() {
+                    halt.store(true, Ordering::Relaxed);
                 }
                 next += 1;
             }
         }
-        let read = reader.join().expect("the reader thread does not panic");
-        read?;
+        let ended = reader.join().expect("the reader thread does not panic");
         if progress.cancelled() {
             return Err(PipelineError::Cancelled);
         }
-        Ok(())
+        if halt.load(Ordering::Relaxed) {
+            return Ok(Ended::BySink);
+        }
+        ended
     })
 }
 
-#[allow(clippy::too_many_arguments)]
-fn read_pieces(
-    input: &mut Input,
-    mut buf: Vec<u8>,
-    mut offset: u64,
-    mut line: u64,
-    Cut { split, block }: Cut,
-    progress: &Progress,
-    tx: crossbeam_channel::Sender<Piece>,
-    free: crossbeam_channel::Receiver<Vec<u8>>,
-) -> Result<(), PipelineError> {
-    let mut seq = 0;
-    let mut eof = false;
-    loop {
-        if progress.cancelled() {
-            return Err(PipelineError::Cancelled);
-        }
-        if !eof && buf.len() < block {
-            let n = input.read_into(&mut buf, block)?;
-            progress.bytes_read.fetch_add(n as u64, Ordering::Relaxed);
-            eof = n == 0;
-        }
-        if buf.is_empty() {
-            return Ok(());
-        }
-        let cut = if eof { Some(buf.len()) } else { split(&buf) };
-        let Some(cut) = cut else {
-            // One record longer than a block: read on until it ends.
-            let n = input.read_into(&mut buf, block)?;
-            progress.bytes_read.fetch_add(n as u64, Ordering::Relaxed);
-            eof = n == 0;
-            continue;
-        };
-        let mut next = free
-            .try_recv()
-            .unwrap_or_else(|_| Vec::with_capacity(2 * block));
-        next.clear();
-        next.extend_from_slice(&buf[cut..]);
-        buf.truncate(cut);
-        let piece = std::mem::replace(&mut buf, next);
-        let lines = bytecount::count(&piece, b'\n') as u64;
-        let len = piece.len() as u64;
-        if tx
-            .send(Piece {
+/// The reading end of the pipeline: where the text not yet cut begins.
+struct Reader<'a> {
+    offset: u64,
+    line: u64,
+    halt: &'a AtomicBool,
+    progress: &'a Progress,
+}
+
+impl Reader<'_> {
+    fn read(&self, input: &mut Input, buf: &mut Vec<u8>, want: usize) -> std::io::Result<bool> {
+        let n = input.read_into(buf, want)?;
+        self.progress
+            .bytes_read
+            .fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n == 0)
+    }
+
+    fn read_pieces(
+        mut self,
+        input: &mut Input,
+        mut buf: Vec<u8>,
+        Cut {
+            split,
+            block,
+            tail_is_a_piece,
+        }: Cut,
+        tx: crossbeam_channel::Sender<Piece>,
+        free: crossbeam_channel::Receiver<Vec<u8>>,
+    ) -> Result<Ended, PipelineError> {
+        let mut seq = 0;
+        let mut eof = false;
+        loop {
+            if self.progress.cancelled() {
+                return Err(PipelineError::Cancelled);
+            }
+            if self.halt.load(Ordering::Relaxed) {
+                return Ok(Ended::BySink);
+            }
+            if !eof && buf.len() < block {
+                eof = self.read(input, &mut buf, block)?;
+            }
+            if buf.is_empty() && eof {
+                return Ok(if tail_is_a_piece {
+                    Ended::Eof
+                } else {
+                    Ended::Stopped {
+                        offset: self.offset,
+                        line: self.line,
+                    }
+                });
+            }
+            let split = if eof && tail_is_a_piece {
+                Split::At(buf.len())
+            } else {
+                split(&buf, block)
+            };
+            let (cut, last) = match split {
+                Split::At(n) if n > 0 => (n, false),
+                Split::Stop(n) => (n, true),
+                Split::At(_) | Split::Need if eof => (0, true),
+                Split::At(_) | Split::Need => {
+                    // One record longer than what is read: read on, as much
+                    // again as is held, so that a huge record is cut at in
+                    // linear time, not once per block.
+                    let more = buf.len().max(block);
+                    eof = self.read(input, &mut buf, more)?;
+                    continue;
+                }
+            };
+            let mut next = free
+                .try_recv()
+                .unwrap_or_else(|_| Vec::with_capacity(2 * block));
+            next.clear();
+            next.extend_from_slice(&buf[cut..]);
+            buf.truncate(cut);
+            let piece = std::mem::replace(&mut buf, next);
+            let lines = bytecount::count(&piece, b'\n') as u64;
+            let len = piece.len() as u64;
+            let piece = Piece {
                 seq,
-                offset,
-                line,
+                offset: self.offset,
+                line: self.line,
                 bytes: piece,
-            })
-            .is_err()
-        {
-            return Ok(());
+            };
+            if len > 0 && tx.send(piece).is_err() {
+                return Ok(Ended::Eof);
+            }
+            seq += u64::from(len > 0);
+            self.offset += len;
+            self.line += lines;
+            if last {
+                return Ok(Ended::Stopped {
+                    offset: self.offset,
+                    line: self.line,
+                });
+            }
         }
-        seq += 1;
-        offset += len;
-        line += lines;
     }
 }
