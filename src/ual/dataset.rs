@@ -2,7 +2,6 @@
 //! record came from, and every row that was skipped.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use hashbrown::HashTable;
 
@@ -30,8 +29,9 @@ pub struct SourceFile {
     pub skipped: usize,
     /// The JSON envelopes met (JSON shapes only).
     pub envelopes: Vec<JsonEnvelope>,
-    /// Decoded text of a UTF-16 file, for reading raw records again.
-    pub(crate) held: Option<Arc<[u8]>>,
+    /// The text of a UTF-16 file (decoded) or of a stream, for reading
+    /// raw records again.
+    pub(crate) held: Option<input::Held>,
     /// The SHA-256 of an export read from a stream (it cannot be read
     /// again to hash it).
     pub sha256: Option<String>,
@@ -248,7 +248,7 @@ impl Dataset {
         let span = r.source.raw;
         let bytes = input::read_span(
             &src.path,
-            src.held.as_deref(),
+            src.held.as_deref().map(Vec::as_slice),
             span.offset,
             span.len as usize,
         )

@@ -56,13 +56,13 @@ pub fn append_graph_records(ds: &mut Dataset, path: &Path, records: &[String]) -
             id_conflicts: 0,
             skipped: 0,
             envelopes: Vec::new(),
-            held: Some(Arc::from(&b""[..])),
+            held: Some(Arc::default()),
             sha256: None,
         }),
     };
     let src = &ds.sources[file as usize];
     let (before_records, before_dups, before_skipped) = (src.records, src.duplicates, src.skipped);
-    let mut text: Vec<u8> = src.held.as_deref().unwrap_or_default().to_vec();
+    let mut text: Vec<u8> = src.held.as_deref().cloned().unwrap_or_default();
     // Line 1 is `[`; each record taken in so far (kept, a copy or
     // skipped) has a line of its own.
     let mut line = 1 + (before_records + before_dups + before_skipped) as u64;
@@ -98,7 +98,7 @@ pub fn append_graph_records(ds: &mut Dataset, path: &Path, records: &[String]) -
     ds.absorb(file, parsed);
     let src = &mut ds.sources[file as usize];
     src.bytes = text.len() as u64;
-    src.held = Some(Arc::from(text));
+    src.held = Some(Arc::new(text));
     Appended {
         added: src.records - before_records,
         duplicates: src.duplicates - before_dups,
@@ -114,7 +114,7 @@ pub fn write_held(ds: &Dataset, path: &Path) -> std::io::Result<usize> {
         ds.sources.iter().find(|s| s.path == path).ok_or_else(|| {
             std::io::Error::new(std::io::ErrorKind::NotFound, "no fetched records")
         })?;
-    let held = src.held.as_deref().unwrap_or_default();
+    let held = src.held.as_deref().map_or(&[][..], Vec::as_slice);
     let n = src.records + src.duplicates + src.skipped;
     crate::files::write_atomic_with(path, false, |w| {
         if held.is_empty() {

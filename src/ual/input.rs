@@ -30,20 +30,71 @@ impl Encoding {
     }
 }
 
+/// Text held in memory: read from a stream, or decoded from UTF-16.
+pub type Held = Arc<Vec<u8>>;
+
 /// An opened export, positioned after its byte-order mark.
 pub struct Input {
     pub encoding: Encoding,
     /// Size on disk.
     pub file_len: u64,
-    /// The decoded text of a UTF-16 file, else `None`.
-    pub held: Option<Arc<[u8]>>,
     /// Offset (in the text that offsets refer to) where content starts.
     pub start: u64,
     /// The SHA-256 of an export read whole from a stream (standard input,
     /// a pipe), which cannot be read again to hash it later.
     pub sha256: Option<String>,
-    file: Option<File>,
-    held_pos: usize,
+    text: Source,
+}
+
+/// Where the text comes from.
+enum Source {
+    /// UTF-8 on disk: offsets are the file's own.
+    File(File),
+    /// All of it in memory, read from `pos`.
+    Held { held: Held, pos: usize },
+    /// UTF-16 on disk, decoded as it is read.
+    Decoding(Box<Decoding>),
+}
+
+/// A UTF-16 file being decoded: the text decoded so far is kept (it is
+/// what offsets refer to, and the records' raw text is read from it
+/// later), and read from `pos`.
+struct Decoding {
+    file: File,
+    decoder: encoding_rs::Decoder,
+    text: String,
+    pos: usize,
+    raw: Vec<u8>,
+    done: bool,
+}
+
+impl Decoding {
+    /// Decodes one more block of the file.
+    fn more(&mut self) -> io::Result<()> {
+        self.raw.resize(1 << 20, 0);
+        let n = read_up_to(&mut self.file, &mut self.raw)?;
+        self.done = n == 0;
+        decode(&mut self.decoder, &self.raw[..n], self.done, &mut self.text);
+        Ok(())
+    }
+
+    /// Decodes until `end` bytes of text are there, or the file ends.
+    fn fill(&mut self, end: usize) -> io::Result<()> {
+        while self.text.len() < end && !self.done {
+            self.more()?;
+        }
+        Ok(())
+    }
+}
+
+/// Decodes `src` onto the end of `text`.
+fn decode(decoder: &mut encoding_rs::Decoder, src: &[u8], last: bool, text: &mut String) {
+    let most = decoder
+        .max_utf8_buffer_length(src.len())
+        .expect("a block's worth of text fits in memory");
+    text.reserve(most);
+    let (_, read, _) = decoder.decode_to_string(src, text, last);
+    debug_assert_eq!(read, src.len(), "room for the block was reserved");
 }
 
 /// Why a file could not be read as text.
@@ -77,8 +128,30 @@ impl Input {
         let n = read_up_to(&mut file, &mut head)?;
         let head = &head[..n];
         check_compressed(head)?;
-        if let Some(enc) = utf16(head) {
-            return Ok(Input::decoded(head, &mut file, enc, file_len)?);
+        if let Some((encoding, enc)) = utf16(head) {
+            // Decoded as it is read, so that decoding goes on beside the
+            // parsing of what is decoded already.
+            let mut d = Decoding {
+                file,
+                decoder: enc.new_decoder_without_bom_handling(),
+                // Audit exports are nearly all ASCII: two bytes become one.
+                text: String::with_capacity(usize::try_from(file_len / 2 + 64).unwrap_or(0)),
+                pos: 0,
+                raw: Vec::new(),
+                done: false,
+            };
+            decode(&mut d.decoder, head, false, &mut d.text);
+            d.fill(16)?;
+            // Byte-order marks (one, two, or none) are dropped.
+            let boms = d.text.len() - d.text.trim_start_matches('\u{feff}').len();
+            d.text.drain(..boms);
+            return Ok(Input {
+                encoding,
+                file_len,
+                start: 0,
+                sha256: None,
+                text: Source::Decoding(Box::new(d)),
+            });
         }
         let bom = utf8_boms(head);
         use std::io::Seek;
@@ -91,16 +164,14 @@ impl Input {
                 Encoding::Utf8
             },
             file_len,
-            held: None,
             start,
             sha256: None,
-            file: Some(file),
-            held_pos: 0,
+            text: Source::File(file),
         })
     }
 
     /// An export read whole (standard input, a pipe).
-    fn from_bytes(bytes: Vec<u8>) -> Result<Input, InputError> {
+    fn from_bytes(mut bytes: Vec<u8>) -> Result<Input, InputError> {
         use sha2::Digest;
         check_compressed(&bytes)?;
         let len = bytes.len() as u64;
@@ -110,111 +181,118 @@ impl Input {
                 .map(|b| format!("{b:02x}"))
                 .collect(),
         );
-        if let Some(enc) = utf16(&bytes) {
-            return Ok(Input {
-                sha256,
-                ..Input::decoded(&bytes, &mut io::empty(), enc, len)?
-            });
-        }
-        let bom = utf8_boms(&bytes);
-        let held: Arc<[u8]> = Arc::from(&bytes[3 * bom..]);
-        Ok(Input {
-            encoding: if bom > 0 {
+        let encoding = if let Some((encoding, enc)) = utf16(&bytes) {
+            let mut decoder = enc.new_decoder_without_bom_handling();
+            let mut text = String::new();
+            decode(&mut decoder, &bytes, true, &mut text);
+            let boms = text.len() - text.trim_start_matches('\u{feff}').len();
+            text.drain(..boms);
+            bytes = text.into_bytes();
+            encoding
+        } else {
+            let bom = utf8_boms(&bytes);
+            bytes.drain(..3 * bom);
+            if bom > 0 {
                 Encoding::Utf8Bom
             } else {
                 Encoding::Utf8
-            },
-            file_len: len,
-            held: Some(held),
-            start: 0,
-            sha256,
-            file: None,
-            held_pos: 0,
-        })
-    }
-
-    /// UTF-16 text (`first`, then the rest of `rest`) decoded to UTF-8
-    /// and held; byte-order marks (one, two, or none) are dropped. It is
-    /// decoded a block at a time, so that the UTF-16 bytes are never held
-    /// whole beside their text.
-    fn decoded(
-        first: &[u8],
-        rest: &mut dyn Read,
-        (encoding, enc): (Encoding, &'static encoding_rs::Encoding),
-        file_len: u64,
-    ) -> io::Result<Input> {
-        let mut decoder = enc.new_decoder_without_bom_handling();
-        // Audit exports are nearly all ASCII: two bytes become one.
-        let mut text = String::with_capacity(usize::try_from(file_len / 2 + 64).unwrap_or(0));
-        let mut decode = |src: &[u8], last: bool, text: &mut String| {
-            let most = decoder
-                .max_utf8_buffer_length(src.len())
-                .expect("a block's worth of text fits in memory");
-            text.reserve(most);
-            let (_, read, _) = decoder.decode_to_string(src, text, last);
-            debug_assert_eq!(read, src.len(), "room for the block was reserved");
-        };
-        decode(first, false, &mut text);
-        let mut block = vec![0u8; 1 << 20];
-        loop {
-            let n = read_up_to(rest, &mut block)?;
-            decode(&block[..n], n == 0, &mut text);
-            if n == 0 {
-                break;
             }
-        }
-        drop(block);
-        let boms = text.len() - text.trim_start_matches('\u{feff}').len();
-        let held: Arc<[u8]> = Arc::from(&text.as_bytes()[boms..]);
+        };
         Ok(Input {
             encoding,
-            file_len,
-            held: Some(held),
+            file_len: len,
             start: 0,
-            sha256: None,
-            file: None,
-            held_pos: 0,
+            sha256,
+            text: Source::Held {
+                held: Arc::new(bytes),
+                pos: 0,
+            },
         })
     }
 
     /// Appends up to `want` bytes to `buf`; 0 at the end.
     pub fn read_into(&mut self, buf: &mut Vec<u8>, want: usize) -> io::Result<usize> {
-        if let Some(held) = &self.held {
-            let end = (self.held_pos + want).min(held.len());
-            buf.extend_from_slice(&held[self.held_pos..end]);
-            let n = end - self.held_pos;
-            self.held_pos = end;
-            return Ok(n);
-        }
-        let file = self.file.as_mut().expect("a file input has a file");
-        // `take` + `read_to_end` reads into spare capacity without zeroing it.
-        buf.reserve(want);
-        file.take(want as u64).read_to_end(buf)
+        let (text, pos): (&[u8], &mut usize) = match &mut self.text {
+            Source::File(file) => {
+                // `take` + `read_to_end` reads into spare capacity without
+                // zeroing it.
+                buf.reserve(want);
+                return file.take(want as u64).read_to_end(buf);
+            }
+            Source::Held { held, pos } => (held, pos),
+            Source::Decoding(d) => {
+                d.fill(d.pos.saturating_add(want))?;
+                (d.text.as_bytes(), &mut d.pos)
+            }
+        };
+        let end = pos.saturating_add(want).min(text.len());
+        let from = (*pos).min(end);
+        buf.extend_from_slice(&text[from..end]);
+        *pos = end;
+        Ok(end - from)
     }
 
     /// Goes back to `offset` of the text (read again from there): after a
     /// streamed part, the rest of a file is read another way.
     pub fn rewind(&mut self, offset: u64) -> io::Result<()> {
-        if let Some(held) = &self.held {
-            self.held_pos = usize::try_from(offset).map_or(held.len(), |o| o.min(held.len()));
-            return Ok(());
+        let to = usize::try_from(offset).unwrap_or(usize::MAX);
+        match &mut self.text {
+            Source::File(file) => {
+                use std::io::Seek;
+                file.seek(io::SeekFrom::Start(offset))?;
+            }
+            Source::Held { pos, .. } => *pos = to,
+            Source::Decoding(d) => d.pos = to,
         }
-        use std::io::Seek;
-        let file = self.file.as_mut().expect("a file input has a file");
-        file.seek(io::SeekFrom::Start(offset)).map(drop)
+        Ok(())
+    }
+
+    /// The text in memory (decoding what is left of a UTF-16 file), read
+    /// from here on where it is; `None` for a file read from disk.
+    pub fn hold(&mut self) -> io::Result<Option<(Held, usize)>> {
+        let source = std::mem::replace(
+            &mut self.text,
+            Source::Held {
+                held: Arc::default(),
+                pos: 0,
+            },
+        );
+        self.text = match source {
+            Source::Decoding(mut d) => {
+                d.fill(usize::MAX)?;
+                Source::Held {
+                    held: Arc::new(d.text.into_bytes()),
+                    pos: d.pos,
+                }
+            }
+            other => other,
+        };
+        Ok(match &self.text {
+            Source::Held { held, pos } => Some((held.clone(), *pos)),
+            _ => None,
+        })
+    }
+
+    /// The text held in memory once loading is over (what a stream or a
+    /// UTF-16 file holds), for reading records again.
+    pub fn into_held(self) -> Option<Held> {
+        match self.text {
+            Source::File(_) => None,
+            Source::Held { held, .. } => Some(held),
+            Source::Decoding(d) => Some(Arc::new(d.text.into_bytes())),
+        }
     }
 
     /// Reads everything that is left.
     pub fn read_rest(&mut self, buf: &mut Vec<u8>) -> io::Result<()> {
         // Room for the whole file at once: growing by doubling would copy
         // a large export several times and hold two copies at the end.
-        let left = match &self.held {
-            Some(h) => h.len() - self.held_pos,
-            None => usize::try_from(self.file_len.saturating_sub(self.start))
+        if let Source::File(_) = self.text {
+            let left = usize::try_from(self.file_len.saturating_sub(self.start))
                 .unwrap_or(0)
-                .saturating_sub(buf.len()),
-        };
-        buf.reserve_exact(left);
+                .saturating_sub(buf.len());
+            buf.reserve_exact(left);
+        }
         while self.read_into(buf, 8 << 20)? > 0 {}
         Ok(())
     }

@@ -129,10 +129,7 @@ fn load_file(
     progress
         .bytes_read
         .fetch_add(head.len() as u64, std::sync::atomic::Ordering::Relaxed);
-    let lead = head.iter().take_while(|b| b.is_ascii_whitespace()).count();
-    let first = head.get(lead).copied();
-    let base = input.start;
-    let mut source = SourceFile {
+    let source = SourceFile {
         path: path.to_path_buf(),
         shape: "",
         encoding: input.encoding,
@@ -142,9 +139,52 @@ fn load_file(
         id_conflicts: 0,
         skipped: 0,
         envelopes: Vec::new(),
-        held: input.held.clone(),
+        held: None,
         sha256: input.sha256.clone(),
     };
+    let sources = ds.sources.len();
+    let loaded = load_shape(ds, &mut input, head, source, (threads, block), progress);
+    // What a stream or a UTF-16 file held is where its records' raw text
+    // is read again.
+    if ds.sources.len() > sources {
+        ds.sources[sources].held = input.into_held();
+    }
+    if let Err(message) = loaded? {
+        return Ok(Err(message));
+    }
+    // A JSON file in which nothing looked like an audit record is no export.
+    let file = ds.sources.len() - 1;
+    let src = &ds.sources[file];
+    let not_records = ds
+        .problems
+        .iter()
+        .filter(|p| p.file as usize == file && p.reason == Skip::NotARecord)
+        .count();
+    if src.records == 0 && src.duplicates == 0 && src.skipped > 0 && not_records == src.skipped {
+        ds.problems.retain(|p| p.file as usize != file);
+        ds.sources[file].skipped = 0;
+        return Ok(Err(format!(
+            "not an audit export: no value in it is an audit record; {}",
+            accepted()
+        )));
+    }
+    Ok(Ok(()))
+}
+
+/// Loads the text of a file (whose first bytes, `head`, are read) in the
+/// shape its first bytes say. The inner error is a message for a file
+/// that could not be loaded at all.
+fn load_shape(
+    ds: &mut Dataset,
+    input: &mut Input,
+    mut head: Vec<u8>,
+    mut source: SourceFile,
+    (threads, block): (usize, usize),
+    progress: &Progress,
+) -> Result<Result<(), String>, LoadError> {
+    let lead = head.iter().take_while(|b| b.is_ascii_whitespace()).count();
+    let first = head.get(lead).copied();
+    let base = input.start;
     match first {
         None => {
             return Ok(Err(format!("the file is empty; {}", accepted())));
@@ -172,7 +212,7 @@ fn load_file(
                 line: 1,
             };
             run(
-                ds, &mut input, at, cut, &parse, file, threads, progress, &mut sink,
+                ds, input, at, cut, &parse, file, threads, progress, &mut sink,
             )?;
         }
         Some(b'[') => {
@@ -198,7 +238,7 @@ fn load_file(
             let mut order = json_array::Order::default();
             let mut sink = |ds: &mut Dataset, p| order.take(ds, file, p);
             let ended = run(
-                ds, &mut input, at, cut, &parse, file, threads, progress, &mut sink,
+                ds, input, at, cut, &parse, file, threads, progress, &mut sink,
             )?;
             // The rest is read whole: the array's end and whatever follows
             // it, or everything from a broken element on.
@@ -216,7 +256,7 @@ fn load_file(
                 offset,
                 line,
             };
-            if let Err(e) = whole_text(ds, &mut input, at, inside, file, threads, progress) {
+            if let Err(e) = whole_text(ds, input, at, inside, file, threads, progress) {
                 return Ok(Err(e));
             }
         }
@@ -228,12 +268,12 @@ fn load_file(
                 offset: base,
                 line: 1,
             };
-            if let Err(e) = whole_text(ds, &mut input, at, None, file, threads, progress) {
+            if let Err(e) = whole_text(ds, input, at, None, file, threads, progress) {
                 return Ok(Err(e));
             }
         }
         Some(_) => {
-            let Some((layout, header_end, header_lines)) = csv_header(&mut input, &mut head) else {
+            let Some((layout, header_end, header_lines)) = csv_header(input, &mut head) else {
                 return Ok(Err(format!(
                     "not an audit export: no AuditData column in the header; {}",
                     accepted()
@@ -262,25 +302,9 @@ fn load_file(
                 line: 1 + header_lines,
             };
             run(
-                ds, &mut input, at, cut, &parse, file, threads, progress, &mut sink,
+                ds, input, at, cut, &parse, file, threads, progress, &mut sink,
             )?;
         }
-    }
-    // A JSON file in which nothing looked like an audit record is no export.
-    let file = ds.sources.len() - 1;
-    let src = &ds.sources[file];
-    let not_records = ds
-        .problems
-        .iter()
-        .filter(|p| p.file as usize == file && p.reason == Skip::NotARecord)
-        .count();
-    if src.records == 0 && src.duplicates == 0 && src.skipped > 0 && not_records == src.skipped {
-        ds.problems.retain(|p| p.file as usize != file);
-        ds.sources[file].skipped = 0;
-        return Ok(Err(format!(
-            "not an audit export: no value in it is an audit record; {}",
-            accepted()
-        )));
     }
     Ok(Ok(()))
 }
@@ -312,24 +336,29 @@ fn whole_text(
         line,
     } = at;
     let before = text.len();
-    // Text already in memory (UTF-16 decoded, standard input) is read
+    // Text in memory (read from a stream, decoded from UTF-16) is read
     // where it is, not copied.
-    let held = input.held.clone();
+    let held = input.hold().map_err(|e| format!("cannot read: {e}"))?;
     let text: &[u8] = match &held {
-        Some(held) => held
-            .get(usize::try_from(offset).unwrap_or(usize::MAX)..)
-            .unwrap_or_default(),
+        Some((held, read)) => {
+            progress.bytes_read.fetch_add(
+                held.len().saturating_sub(*read) as u64,
+                std::sync::atomic::Ordering::Relaxed,
+            );
+            held.get(usize::try_from(offset).unwrap_or(usize::MAX)..)
+                .unwrap_or_default()
+        }
         None => {
             input
                 .read_rest(&mut text)
                 .map_err(|e| format!("cannot read: {e}"))?;
+            progress.bytes_read.fetch_add(
+                text.len().saturating_sub(before) as u64,
+                std::sync::atomic::Ordering::Relaxed,
+            );
             &text
         }
     };
-    progress.bytes_read.fetch_add(
-        text.len().saturating_sub(before) as u64,
-        std::sync::atomic::Ordering::Relaxed,
-    );
     let ids = ds.id_hasher();
     json_values::parse_value_stream(text, offset, line, inside, file, threads, &ids, &mut |p| {
         ds.absorb(file, p)
