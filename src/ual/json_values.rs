@@ -119,7 +119,9 @@ fn page_line(b: &[u8], at: usize, file: u32, line: u64, offset: u64, out: &mut P
         element += k as u64 + 1;
         let found = next_record(b, spans[k].0 + 1, b.len(), like, &mut |_, why| {
             element += 1;
-            out.skip_at(line, Some(element), why);
+            if let Some(why) = why {
+                out.skip_at(line, Some(element), why);
+            }
         });
         match found {
             Some(p) => pos = p,
@@ -612,7 +614,9 @@ impl<'a> Stream<'a, '_> {
                 *n += 1;
                 *n
             });
-            out.skip_at(lines.at(at), number, why);
+            if let Some(why) = why {
+                out.skip_at(lines.at(at), number, why);
+            }
         });
         self.emit(out);
         found
@@ -621,35 +625,135 @@ impl<'a> Stream<'a, '_> {
 
 /// From inside a broken element: the start of the next element of the
 /// array worth loading, before `until`. Objects found on the way that
-/// parse but are no record (the broken element's own members) are passed
-/// over in silence; one that does not parse but opens like a record is
-/// the next element, broken too: `broken` gets its place and reason, and
-/// the search goes on after it.
+/// parse but are no record are passed over: the broken element's own
+/// members, or elements of their own that are no record, which `found`
+/// gets (to count, and report if it has a reason) once what follows them
+/// shows which. One that does not parse but opens like a record is the
+/// next element, broken too: `found` gets its place and reason, and the
+/// search goes on after it.
 fn next_record(
     text: &[u8],
     from: usize,
     until: usize,
     like: Option<&[u8]>,
-    broken: &mut dyn FnMut(usize, Skip),
+    found: &mut dyn FnMut(usize, Option<Skip>),
 ) -> Option<usize> {
     let b = &text[..until];
     let mut at = from;
+    // Values passed over, and where the element before them began.
+    let mut passed = Vec::new();
+    let mut floor = from;
     loop {
         let c = json_scan::next_object_after(b, at)?;
         let end = json_scan::value_end(b, c).unwrap_or(b.len());
         let mut scratch = Parsed::new();
         let src = source(0, 0, 0, end - c, super::record::JsonEnvelope::Bare);
         match utf8(&text[c..end]).and_then(|t| normalize::from_json(t, &mut scratch.pool, src)) {
-            Err(Skip::NotARecord) => at = end,
+            Err(Skip::NotARecord) => {
+                passed.push((c, end));
+                at = end;
+            }
             Err(Skip::Json(e)) if opens_like_a_record(&b[c..end], like) => {
-                broken(c, Skip::Json(e));
+                elements_before(b, floor, c, &passed, found);
+                passed.clear();
+                found(c, Some(Skip::Json(e)));
                 at = c + 1;
+                floor = at;
             }
             Err(Skip::Json(_)) => at = c + 1,
             // A record, or one skipped for its content: an element.
-            _ => return Some(c),
+            _ => {
+                elements_before(b, floor, c, &passed, found);
+                return Some(c);
+            }
         }
     }
+}
+
+/// The values right before the element at `c` that are elements of the
+/// array too, not members of the broken element before them: a chain of
+/// `value,` back from `c` (objects `passed` over, or scalars) whose first
+/// follows a `,`, as elements do (members follow the `[` of their own
+/// array). Each goes to `found`, in order, as no record. Nothing before
+/// `floor` (the broken element's start) is looked at.
+fn elements_before(
+    b: &[u8],
+    floor: usize,
+    c: usize,
+    passed: &[(usize, usize)],
+    found: &mut dyn FnMut(usize, Option<Skip>),
+) {
+    let before = |i: usize| {
+        b[floor..i]
+            .iter()
+            .rposition(|c| !is_ws(*c))
+            .map(|k| floor + k)
+    };
+    let mut chain = Vec::new();
+    let mut next = c;
+    while let Some(comma) = before(next).filter(|&i| b[i] == b',') {
+        let Some(end) = before(comma).map(|i| i + 1) else {
+            break;
+        };
+        let start = match passed.binary_search_by_key(&end, |p| p.1) {
+            Ok(k) => passed[k].0,
+            Err(_) => match scalar_before(b, floor, end) {
+                Some(s) => s,
+                None => break,
+            },
+        };
+        chain.push(start);
+        next = start;
+    }
+    if chain
+        .last()
+        .is_some_and(|&first| before(first).is_some_and(|i| b[i] == b','))
+    {
+        for &s in chain.iter().rev() {
+            // An array holds no record here (a record in it would have
+            // been found): it counts, and is no problem when empty.
+            let why = (b[s] != b'[').then_some(Skip::NotARecord);
+            found(s, why);
+        }
+    }
+}
+
+/// The start of a JSON array, number, string, `true`, `false` or `null`
+/// that ends at `end`, wholly after `floor` (what touches it may be a
+/// broken element's tail).
+fn scalar_before(b: &[u8], floor: usize, end: usize) -> Option<usize> {
+    let start = if b[end - 1] == b']' {
+        // An array: the nearest `[` after a `,` from which it runs to
+        // `end` (a few tried: the rest would be a member's).
+        let mut tried = 0;
+        (floor + 1..end - 1).rev().find(|&j| {
+            if b[j] != b'[' || tried > 8 {
+                return false;
+            }
+            tried += 1;
+            json_scan::value_end(b, j) == Some(end)
+        })?
+    } else if b[end - 1] == b'"' {
+        // The opening quote: one not escaped by the backslashes before it.
+        (floor..end - 1).rev().find(|&j| {
+            b[j] == b'"'
+                && b[floor..j]
+                    .iter()
+                    .rev()
+                    .take_while(|c| **c == b'\\')
+                    .count()
+                    % 2
+                    == 0
+        })?
+    } else {
+        let token = |c: &u8| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'+' | b'-');
+        end - b[floor..end].iter().rev().take_while(|c| token(c)).count()
+    };
+    let whole = start > floor
+        && json_scan::value_end(b, start) == Some(end)
+        && !super::json_depth::too_deep(&b[start..end])
+        && serde_json::from_slice::<serde::de::IgnoredAny>(&b[start..end]).is_ok();
+    whole.then_some(start)
 }
 
 /// Does a value that does not parse begin like an audit record (rather
