@@ -644,7 +644,17 @@ fn next_record(
     let mut passed = Vec::new();
     let mut floor = from;
     loop {
-        let c = json_scan::next_object_after(b, at)?;
+        let Some(c) = json_scan::next_object_after(b, at) else {
+            // No record follows: the values up to the array's end (when it
+            // is found in step) are elements all the same.
+            let after = passed
+                .last()
+                .map_or(floor, |p: &(usize, usize)| p.1.max(floor));
+            if let Some(close) = array_close(b, after) {
+                elements_before(b, floor, close, &passed, found, false);
+            }
+            return None;
+        };
         let end = json_scan::value_end(b, c).unwrap_or(b.len());
         let mut scratch = Parsed::new();
         let src = source(0, 0, 0, end - c, super::record::JsonEnvelope::Bare);
@@ -654,7 +664,7 @@ fn next_record(
                 at = end;
             }
             Err(Skip::Json(e)) if opens_like_a_record(&b[c..end], like) => {
-                elements_before(b, floor, c, &passed, found);
+                elements_before(b, floor, c, &passed, found, true);
                 passed.clear();
                 found(c, Some(Skip::Json(e)));
                 at = c + 1;
@@ -663,25 +673,27 @@ fn next_record(
             Err(Skip::Json(_)) => at = c + 1,
             // A record, or one skipped for its content: an element.
             _ => {
-                elements_before(b, floor, c, &passed, found);
+                elements_before(b, floor, c, &passed, found, true);
                 return Some(c);
             }
         }
     }
 }
 
-/// The values right before the element at `c` that are elements of the
+/// The values right before the element at `c` (after a `,`), or before
+/// the array's `]` at `c` (`after_comma` false), that are elements of the
 /// array too, not members of the broken element before them: a chain of
-/// `value,` back from `c` (objects `passed` over, or scalars) whose first
-/// follows a `,`, as elements do (members follow the `[` of their own
-/// array). Each goes to `found`, in order, as no record. Nothing before
-/// `floor` (the broken element's start) is looked at.
+/// `value,` back from `c` (objects `passed` over, arrays or scalars) whose
+/// first follows a `,`, as elements do (members follow the `[` of their
+/// own array). Each goes to `found`, in order. Nothing before `floor`
+/// (the broken element's start) is looked at.
 fn elements_before(
     b: &[u8],
     floor: usize,
     c: usize,
     passed: &[(usize, usize)],
     found: &mut dyn FnMut(usize, Option<Skip>),
+    after_comma: bool,
 ) {
     let before = |i: usize| {
         b[floor..i]
@@ -691,8 +703,18 @@ fn elements_before(
     };
     let mut chain = Vec::new();
     let mut next = c;
-    while let Some(comma) = before(next).filter(|&i| b[i] == b',') {
-        let Some(end) = before(comma).map(|i| i + 1) else {
+    let mut comma = after_comma;
+    loop {
+        let stop = if comma {
+            match before(next).filter(|&i| b[i] == b',') {
+                Some(i) => i,
+                None => break,
+            }
+        } else {
+            next
+        };
+        comma = true;
+        let Some(end) = before(stop).map(|i| i + 1) else {
             break;
         };
         let start = match passed.binary_search_by_key(&end, |p| p.1) {
@@ -714,6 +736,24 @@ fn elements_before(
             // been found): it counts, and is no problem when empty.
             let why = (b[s] != b'[').then_some(Skip::NotARecord);
             found(s, why);
+        }
+    }
+}
+
+/// From `from`, in step (between elements): where the array closes, its
+/// `]`, when nothing but white space follows it (a `]` with more after it
+/// may close a broken element's own member list); `None` if what comes
+/// first is not a value.
+fn array_close(b: &[u8], from: usize) -> Option<usize> {
+    let mut i = from;
+    loop {
+        while i < b.len() && (is_ws(b[i]) || b[i] == b',') {
+            i += 1;
+        }
+        match *b.get(i)? {
+            b']' => return b[i + 1..].iter().all(|c| is_ws(*c)).then_some(i),
+            b'}' => return None,
+            _ => i = json_scan::value_end(b, i)?.max(i + 1),
         }
     }
 }
