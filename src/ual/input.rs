@@ -3,8 +3,9 @@
 //! UTF-8 files (with or without BOM) are streamed from disk, and their
 //! byte offsets are the file's own, so a record's raw text can be read
 //! again later with a seek. UTF-16 files (PowerShell's `Out-File`
-//! default) are decoded to UTF-8 in memory once, and that text is held
-//! for later reads; such exports are small in practice.
+//! default) are decoded to UTF-8 as they are read, and the decoded text
+//! is kept (offsets refer to it) for later reads; so is the text of a
+//! stream (standard input, a pipe), which cannot be read again.
 
 use std::fs::File;
 use std::io::{self, Read};
@@ -250,23 +251,15 @@ impl Input {
     /// The text in memory (decoding what is left of a UTF-16 file), read
     /// from here on where it is; `None` for a file read from disk.
     pub fn hold(&mut self) -> io::Result<Option<(Held, usize)>> {
-        let source = std::mem::replace(
-            &mut self.text,
-            Source::Held {
-                held: Arc::default(),
-                pos: 0,
-            },
-        );
-        self.text = match source {
-            Source::Decoding(mut d) => {
-                d.fill(usize::MAX)?;
-                Source::Held {
-                    held: Arc::new(d.text.into_bytes()),
-                    pos: d.pos,
-                }
-            }
-            other => other,
-        };
+        if let Source::Decoding(d) = &mut self.text {
+            // A read error leaves what was decoded where it was.
+            d.fill(usize::MAX)?;
+            let (text, pos) = (std::mem::take(&mut d.text), d.pos);
+            self.text = Source::Held {
+                held: Arc::new(text.into_bytes()),
+                pos,
+            };
+        }
         Ok(match &self.text {
             Source::Held { held, pos } => Some((held.clone(), *pos)),
             _ => None,

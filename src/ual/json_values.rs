@@ -1,7 +1,9 @@
 //! The JSON export shapes: NDJSON (one record per line, parsed in
 //! parallel chunks) and everything else as a stream of JSON values
 //! (arrays, several arrays glued together, `{"value": […]}` pages,
-//! pretty-printed objects one after another).
+//! pretty-printed objects one after another), read whole. A file that is
+//! one array streams instead (`json_array.rs`, which uses this module),
+//! up to what it does not expect; the value stream reads on from there.
 
 use serde_json::value::RawValue;
 

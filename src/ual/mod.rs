@@ -197,22 +197,22 @@ fn load_shape(
                 json_values::parse_ndjson_chunk(&p.bytes, p.offset, p.line, file, out);
                 out.hash_ids(&ids);
             };
-            let cut = pipeline::Cut {
-                split: |b, _| memchr::memrchr(b'\n', b).map_or(Split::Need, |n| Split::At(n + 1)),
-                block,
-                tail_is_a_piece: true,
-            };
-            let mut sink = |ds: &mut Dataset, p| {
-                ds.absorb(file, p);
-                ControlFlow::Continue(())
-            };
             let at = Start {
                 carry: head,
                 offset: base,
                 line: 1,
             };
-            run(
-                ds, input, at, cut, &parse, file, threads, progress, &mut sink,
+            let rows =
+                |b: &[u8], _| memchr::memrchr(b'\n', b).map_or(Split::Need, |n| Split::At(n + 1));
+            run_rows(
+                ds,
+                input,
+                at,
+                rows,
+                &parse,
+                file,
+                (threads, block),
+                progress,
             )?;
         }
         Some(b'[') => {
@@ -287,22 +287,21 @@ fn load_shape(
                 csv_rows::parse_chunk(&layout, &p.bytes, p.offset, p.line, file, out);
                 out.hash_ids(&ids);
             };
-            let cut = pipeline::Cut {
-                split: |b, _| csv_rows::last_row_end(b).map_or(Split::Need, Split::At),
-                block,
-                tail_is_a_piece: true,
-            };
-            let mut sink = |ds: &mut Dataset, p| {
-                ds.absorb(file, p);
-                ControlFlow::Continue(())
-            };
             let at = Start {
                 carry: rest,
                 offset: base + header_end as u64,
                 line: 1 + header_lines,
             };
-            run(
-                ds, input, at, cut, &parse, file, threads, progress, &mut sink,
+            let rows = |b: &[u8], _| csv_rows::last_row_end(b).map_or(Split::Need, Split::At);
+            run_rows(
+                ds,
+                input,
+                at,
+                rows,
+                &parse,
+                file,
+                (threads, block),
+                progress,
             )?;
         }
     }
@@ -368,6 +367,35 @@ fn whole_text(
 
 fn accepted() -> String {
     format!("chatevict reads: {ACCEPTED_SHAPES}")
+}
+
+/// Streams a line-based shape (CSV, NDJSON) into the dataset: `rows`
+/// finds the end of the last whole row, and a last row without its line
+/// break is a row all the same.
+#[allow(clippy::too_many_arguments)]
+fn run_rows(
+    ds: &mut Dataset,
+    input: &mut Input,
+    at: Start,
+    rows: fn(&[u8], usize) -> Split,
+    parse: &(dyn Fn(&pipeline::Piece, &mut Parsed) + Sync),
+    file: u32,
+    (threads, block): (usize, usize),
+    progress: &Progress,
+) -> Result<(), LoadError> {
+    let cut = pipeline::Cut {
+        split: rows,
+        block,
+        tail_is_a_piece: true,
+    };
+    let mut sink = |ds: &mut Dataset, p| {
+        ds.absorb(file, p);
+        ControlFlow::Continue(())
+    };
+    run(
+        ds, input, at, cut, parse, file, threads, progress, &mut sink,
+    )
+    .map(drop)
 }
 
 /// Streams the rest of a file through the pipeline. `None` when reading
