@@ -215,6 +215,41 @@ fn small_blocks_and_many_threads_give_the_same_records() {
     }
 }
 
+/// The gauge ends full, never past full: what loading says it has read is
+/// the files' size on disk, in every shape and encoding, when a broken
+/// element makes it read part of a file again, and at any block size.
+#[test]
+fn progress_counts_each_byte_of_the_files_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let broken = {
+        let text = std::fs::read_to_string(fixture("mgmt-api.json")).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        // One line, its second record cut short, read a block at a time:
+        // the part after it is read again by the whole-text parser.
+        let line = v.to_string();
+        let second = line[2..].find("{\"").unwrap() + 2;
+        let cut = format!("{}{}", &line[..second + 30], &line[second..]);
+        let p = dir.path().join("broken.json");
+        std::fs::write(&p, cut).unwrap();
+        p
+    };
+    let mut files: Vec<PathBuf> = FIXTURES.iter().map(|f| fixture(f)).collect();
+    files.push(broken);
+    for file in &files {
+        for block in [0, 97] {
+            let progress = Progress::default();
+            let opts = LoadOptions { threads: 2, block };
+            let ds = ual::load(std::slice::from_ref(file), &opts, &progress).unwrap();
+            assert!(ds.failures.is_empty(), "{file:?}");
+            let size = std::fs::metadata(file).unwrap().len();
+            let read = progress
+                .bytes_read
+                .load(std::sync::atomic::Ordering::Relaxed);
+            assert_eq!(read, size, "{file:?} at block {block}");
+        }
+    }
+}
+
 #[test]
 fn raw_text_is_found_again_for_every_demo_record() {
     let demo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/demo-export.csv");

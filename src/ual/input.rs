@@ -49,8 +49,9 @@ pub struct Input {
 
 /// Where the text comes from.
 enum Source {
-    /// UTF-8 on disk: offsets are the file's own.
-    File(File),
+    /// UTF-8 on disk: offsets are the file's own; `pos` is where reading
+    /// is.
+    File { file: File, pos: u64 },
     /// All of it in memory, read from `pos`.
     Held { held: Held, pos: usize },
     /// UTF-16 on disk, decoded as it is read.
@@ -66,6 +67,8 @@ struct Decoding {
     text: String,
     pos: usize,
     raw: Vec<u8>,
+    /// Bytes of the file decoded so far.
+    decoded: u64,
     done: bool,
 }
 
@@ -74,6 +77,7 @@ impl Decoding {
     fn more(&mut self) -> io::Result<()> {
         self.raw.resize(1 << 20, 0);
         let n = read_up_to(&mut self.file, &mut self.raw)?;
+        self.decoded += n as u64;
         self.done = n == 0;
         decode(&mut self.decoder, &self.raw[..n], self.done, &mut self.text);
         Ok(())
@@ -139,6 +143,7 @@ impl Input {
                 text: String::with_capacity(usize::try_from(file_len / 2 + 64).unwrap_or(0)),
                 pos: 0,
                 raw: Vec::new(),
+                decoded: head.len() as u64,
                 done: false,
             };
             decode(&mut d.decoder, head, false, &mut d.text);
@@ -167,7 +172,7 @@ impl Input {
             file_len,
             start,
             sha256: None,
-            text: Source::File(file),
+            text: Source::File { file, pos: start },
         })
     }
 
@@ -214,11 +219,13 @@ impl Input {
     /// Appends up to `want` bytes to `buf`; 0 at the end.
     pub fn read_into(&mut self, buf: &mut Vec<u8>, want: usize) -> io::Result<usize> {
         let (text, pos): (&[u8], &mut usize) = match &mut self.text {
-            Source::File(file) => {
+            Source::File { file, pos } => {
                 // `take` + `read_to_end` reads into spare capacity without
                 // zeroing it.
                 buf.reserve(want);
-                return file.take(want as u64).read_to_end(buf);
+                let n = file.take(want as u64).read_to_end(buf)?;
+                *pos += n as u64;
+                return Ok(n);
             }
             Source::Held { held, pos } => (held, pos),
             Source::Decoding(d) => {
@@ -238,9 +245,10 @@ impl Input {
     pub fn rewind(&mut self, offset: u64) -> io::Result<()> {
         let to = usize::try_from(offset).unwrap_or(usize::MAX);
         match &mut self.text {
-            Source::File(file) => {
+            Source::File { file, pos } => {
                 use std::io::Seek;
                 file.seek(io::SeekFrom::Start(offset))?;
+                *pos = offset;
             }
             Source::Held { pos, .. } => *pos = to,
             Source::Decoding(d) => d.pos = to,
@@ -248,9 +256,10 @@ impl Input {
         Ok(())
     }
 
-    /// The text in memory (decoding what is left of a UTF-16 file), read
-    /// from here on where it is; `None` for a file read from disk.
-    pub fn hold(&mut self) -> io::Result<Option<(Held, usize)>> {
+    /// All the text in memory (decoding what is left of a UTF-16 file),
+    /// for the caller to read where it is: reading is then over. `None`
+    /// for a file read from disk.
+    pub fn hold(&mut self) -> io::Result<Option<Held>> {
         if let Source::Decoding(d) = &mut self.text {
             // A read error leaves what was decoded where it was.
             d.fill(usize::MAX)?;
@@ -260,17 +269,34 @@ impl Input {
                 pos,
             };
         }
-        Ok(match &self.text {
-            Source::Held { held, pos } => Some((held.clone(), *pos)),
+        Ok(match &mut self.text {
+            Source::Held { held, pos } => {
+                *pos = held.len();
+                Some(held.clone())
+            }
             _ => None,
         })
+    }
+
+    /// How far through the source reading is, in its own bytes (a UTF-16
+    /// file's, not its text's), for showing progress: it goes back when
+    /// reading goes back over a file on disk.
+    pub fn consumed(&self) -> u64 {
+        match &self.text {
+            Source::File { pos, .. } => *pos,
+            Source::Held { held, pos } => {
+                let part = *pos.min(&held.len()) as u128 * u128::from(self.file_len);
+                u64::try_from(part / held.len().max(1) as u128).unwrap_or(self.file_len)
+            }
+            Source::Decoding(d) => d.decoded,
+        }
     }
 
     /// The text held in memory once loading is over (what a stream or a
     /// UTF-16 file holds), for reading records again.
     pub fn into_held(self) -> Option<Held> {
         match self.text {
-            Source::File(_) => None,
+            Source::File { .. } => None,
             Source::Held { held, .. } => Some(held),
             Source::Decoding(d) => Some(Arc::new(d.text.into_bytes())),
         }
@@ -280,7 +306,7 @@ impl Input {
     pub fn read_rest(&mut self, buf: &mut Vec<u8>) -> io::Result<()> {
         // Room for the whole file at once: growing by doubling would copy
         // a large export several times and hold two copies at the end.
-        if let Source::File(_) = self.text {
+        if let Source::File { .. } = self.text {
             let left = usize::try_from(self.file_len.saturating_sub(self.start))
                 .unwrap_or(0)
                 .saturating_sub(buf.len());

@@ -121,14 +121,15 @@ fn load_file(
         Err(InputError::Io(e)) => return Ok(Err(format!("cannot read: {e}"))),
         Err(e) => return Ok(Err(e.to_string())),
     };
-    let mut head = Vec::new();
-    // Enough to see the header or the first JSON line in any real export.
-    if let Err(e) = input.read_into(&mut head, 256 << 10) {
-        return Ok(Err(format!("cannot read: {e}")));
-    }
+    // What opening read (a byte-order mark, the start of a UTF-16 file).
     progress
         .bytes_read
-        .fetch_add(head.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        .fetch_add(input.consumed(), std::sync::atomic::Ordering::Relaxed);
+    let mut head = Vec::new();
+    // Enough to see the header or the first JSON line in any real export.
+    if let Err(e) = progress.track(&mut input, |i| i.read_into(&mut head, 256 << 10)) {
+        return Ok(Err(format!("cannot read: {e}")));
+    }
     let source = SourceFile {
         path: path.to_path_buf(),
         shape: "",
@@ -248,7 +249,7 @@ fn load_shape(
                 Some(pipeline::Ended::Eof) | None => return Ok(Ok(())),
             };
             let inside = Some(order.inside());
-            if let Err(e) = input.rewind(offset) {
+            if let Err(e) = progress.track(input, |i| i.rewind(offset)) {
                 return Ok(Err(format!("cannot read: {e}")));
             }
             let at = Start {
@@ -273,7 +274,8 @@ fn load_shape(
             }
         }
         Some(_) => {
-            let Some((layout, header_end, header_lines)) = csv_header(input, &mut head) else {
+            let header = progress.track(input, |i| csv_header(i, &mut head));
+            let Some((layout, header_end, header_lines)) = header else {
                 return Ok(Err(format!(
                     "not an audit export: no AuditData column in the header; {}",
                     accepted()
@@ -334,27 +336,18 @@ fn whole_text(
         offset,
         line,
     } = at;
-    let before = text.len();
     // Text in memory (read from a stream, decoded from UTF-16) is read
     // where it is, not copied.
-    let held = input.hold().map_err(|e| format!("cannot read: {e}"))?;
+    let cannot = |e: std::io::Error| format!("cannot read: {e}");
+    let held = progress.track(input, Input::hold).map_err(cannot)?;
     let text: &[u8] = match &held {
-        Some((held, read)) => {
-            progress.bytes_read.fetch_add(
-                held.len().saturating_sub(*read) as u64,
-                std::sync::atomic::Ordering::Relaxed,
-            );
-            held.get(usize::try_from(offset).unwrap_or(usize::MAX)..)
-                .unwrap_or_default()
-        }
+        Some(held) => held
+            .get(usize::try_from(offset).unwrap_or(usize::MAX)..)
+            .unwrap_or_default(),
         None => {
-            input
-                .read_rest(&mut text)
-                .map_err(|e| format!("cannot read: {e}"))?;
-            progress.bytes_read.fetch_add(
-                text.len().saturating_sub(before) as u64,
-                std::sync::atomic::Ordering::Relaxed,
-            );
+            progress
+                .track(input, |i| i.read_rest(&mut text))
+                .map_err(cannot)?;
             &text
         }
     };

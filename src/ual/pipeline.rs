@@ -30,6 +30,20 @@ impl Progress {
     pub fn cancelled(&self) -> bool {
         self.cancel.load(Ordering::Relaxed)
     }
+
+    /// Does `step` on `input`, counting how far it moved through the file
+    /// (back, too: reading a file again from an earlier place).
+    pub(super) fn track<T>(&self, input: &mut Input, step: impl FnOnce(&mut Input) -> T) -> T {
+        let before = input.consumed();
+        let out = step(input);
+        let after = input.consumed();
+        if after >= before {
+            self.bytes_read.fetch_add(after - before, Ordering::Relaxed);
+        } else {
+            self.bytes_read.fetch_sub(before - after, Ordering::Relaxed);
+        }
+        out
+    }
 }
 
 /// Where the text read so far is cut.
@@ -179,10 +193,7 @@ struct Reader<'a> {
 
 impl Reader<'_> {
     fn read(&self, input: &mut Input, buf: &mut Vec<u8>, want: usize) -> std::io::Result<bool> {
-        let n = input.read_into(buf, want)?;
-        self.progress
-            .bytes_read
-            .fetch_add(n as u64, Ordering::Relaxed);
+        let n = self.progress.track(input, |i| i.read_into(buf, want))?;
         Ok(n == 0)
     }
 
