@@ -765,8 +765,8 @@ fn array_close(b: &[u8], from: usize) -> Option<usize> {
 /// broken element's tail).
 fn scalar_before(b: &[u8], floor: usize, end: usize) -> Option<usize> {
     let start = if b[end - 1] == b']' {
-        // An array: the nearest `[` after a `,` from which it runs to
-        // `end` (a few tried: the rest would be a member's).
+        // An array: the nearest `[` from which a value runs to `end` (a
+        // few tried, nearest first: past them it is no element's).
         let mut tried = 0;
         (floor + 1..end - 1).rev().find(|&j| {
             if b[j] != b'[' || tried > 8 {
