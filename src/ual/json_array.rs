@@ -17,13 +17,13 @@ use super::dataset::Dataset;
 use super::json_scan;
 use super::json_values::{Inside, Took, first_key, take_element};
 use super::parsed::{ArrayPiece, Parsed};
-use super::pipeline::Split;
+use super::pipeline::{Piece, Split};
 
 /// Where to cut text that starts inside the array between two elements:
 /// after its last whole object or array element, or the first one that
-/// ends past `want` bytes. Anything else at the array's level stops the
-/// streaming there.
-pub fn split(b: &[u8], want: usize) -> Split {
+/// ends past `want` bytes; the elements go to `spans`. Anything else at
+/// the array's level stops the streaming there.
+pub fn split(b: &[u8], want: usize, spans: &mut Vec<(usize, usize)>) -> Split {
     let mut i = 0;
     let mut last = 0;
     while last < want {
@@ -36,6 +36,7 @@ pub fn split(b: &[u8], want: usize) -> Split {
         }
         match json_scan::value_end(b, i) {
             Some(end) => {
+                spans.push((i, end));
                 i = end;
                 last = end;
             }
@@ -49,15 +50,13 @@ pub fn split(b: &[u8], want: usize) -> Split {
     }
 }
 
-/// Parses a piece cut by [`split`] (`b` is at `offset` of the file, on
-/// `line`): its elements are numbered from 1 within it. At a broken
-/// element it stops, reporting nothing of that element: the rest of the
-/// file is read again from it.
-pub fn parse_piece(b: &[u8], offset: u64, line: u64, file: u32, out: &mut Parsed) {
-    let mut spans = Vec::with_capacity(b.len() / 1024 + 16);
-    json_scan::elements(b, 0, usize::MAX, &mut spans);
+/// Parses a piece cut by [`split`], whose elements the cut found: they are
+/// numbered from 1 within it. At a broken element it stops, reporting
+/// nothing of that element: the rest of the file is read again from it.
+pub fn parse_piece(piece: &Piece, file: u32, out: &mut Parsed) {
+    let (b, offset, spans) = (&piece.bytes[..], piece.offset, &piece.spans);
     let mut info = ArrayPiece::default();
-    let (mut line, mut seen) = (line, 0);
+    let (mut line, mut seen) = (piece.line, 0);
     let mut last_taken = None;
     for (i, &(s, e)) in spans.iter().enumerate() {
         line += bytecount::count(&b[seen..s], b'\n') as u64;
@@ -122,27 +121,47 @@ mod tests {
     #[test]
     fn cuts_after_the_last_whole_element() {
         let b = br#" {"a":"},{"}, [1,{"b":2}] ,{"c":"#;
-        assert_eq!(split(b, 100), Split::At(25));
+        let mut spans = Vec::new();
+        assert_eq!(split(b, 100, &mut spans), Split::At(25));
         assert_eq!(&b[..25], br#" {"a":"},{"}, [1,{"b":2}]"#);
-        assert_eq!(split(b, 12), Split::At(12));
-        assert_eq!(split(b, 13), Split::At(25));
-        assert_eq!(split(br#",{"c":"#, 100), Split::Need);
-        assert_eq!(split(b"", 100), Split::Need);
+        assert_eq!(spans, [(1, 12), (14, 25)]);
+        assert_eq!(split(b, 12, &mut Vec::new()), Split::At(12));
+        assert_eq!(split(b, 13, &mut Vec::new()), Split::At(25));
+        assert_eq!(split(br#",{"c":"#, 100, &mut Vec::new()), Split::Need);
+        assert_eq!(split(b"", 100, &mut Vec::new()), Split::Need);
     }
 
     #[test]
     fn stops_at_what_it_does_not_stream() {
-        assert_eq!(split(br#"{"a":1},{"b":2}]"#, 100), Split::Stop(15));
-        assert_eq!(split(br#"{"a":1}, 7, {"b":2}"#, 100), Split::Stop(9));
-        assert_eq!(split(br#"{"a":1}}{"b":2}"#, 100), Split::Stop(7));
-        assert_eq!(split(b"\n]\n", 100), Split::Stop(1));
+        assert_eq!(
+            split(br#"{"a":1},{"b":2}]"#, 100, &mut Vec::new()),
+            Split::Stop(15)
+        );
+        assert_eq!(
+            split(br#"{"a":1}, 7, {"b":2}"#, 100, &mut Vec::new()),
+            Split::Stop(9)
+        );
+        assert_eq!(
+            split(br#"{"a":1}}{"b":2}"#, 100, &mut Vec::new()),
+            Split::Stop(7)
+        );
+        assert_eq!(split(b"\n]\n", 100, &mut Vec::new()), Split::Stop(1));
     }
 
     #[test]
     fn a_broken_element_is_left_for_the_whole_text_parser() {
         let b = br#"{"Id":"1","x":nope},{"Id":"2"}"#;
+        let mut spans = Vec::new();
+        split(b, 100, &mut spans);
+        let piece = Piece {
+            seq: 0,
+            offset: 100,
+            line: 7,
+            bytes: b.to_vec(),
+            spans,
+        };
         let mut out = Parsed::new();
-        parse_piece(b, 100, 7, 0, &mut out);
+        parse_piece(&piece, 0, &mut out);
         let info = out.array.unwrap();
         assert_eq!(info.elements, 0);
         assert_eq!(info.broken, Some((100, 7)));

@@ -203,8 +203,9 @@ fn load_shape(
                 offset: base,
                 line: 1,
             };
-            let rows =
-                |b: &[u8], _| memchr::memrchr(b'\n', b).map_or(Split::Need, |n| Split::At(n + 1));
+            let rows = |b: &[u8], _, _: &mut _| {
+                memchr::memrchr(b'\n', b).map_or(Split::Need, |n| Split::At(n + 1))
+            };
             run_rows(
                 ds,
                 input,
@@ -221,7 +222,7 @@ fn load_shape(
             let file = ds.add_source(source);
             let ids = ds.id_hasher();
             let parse = move |p: &pipeline::Piece, out: &mut Parsed| {
-                json_array::parse_piece(&p.bytes, p.offset, p.line, file, out);
+                json_array::parse_piece(p, file, out);
                 out.hash_ids(&ids);
             };
             let cut = pipeline::Cut {
@@ -294,7 +295,8 @@ fn load_shape(
                 offset: base + header_end as u64,
                 line: 1 + header_lines,
             };
-            let rows = |b: &[u8], _| csv_rows::last_row_end(b).map_or(Split::Need, Split::At);
+            let rows =
+                |b: &[u8], _, _: &mut _| csv_rows::last_row_end(b).map_or(Split::Need, Split::At);
             run_rows(
                 ds,
                 input,
@@ -370,7 +372,7 @@ fn run_rows(
     ds: &mut Dataset,
     input: &mut Input,
     at: Start,
-    rows: fn(&[u8], usize) -> Split,
+    rows: pipeline::SplitAt,
     parse: &(dyn Fn(&pipeline::Piece, &mut Parsed) + Sync),
     file: u32,
     (threads, block): (usize, usize),

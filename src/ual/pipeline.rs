@@ -59,13 +59,18 @@ pub enum Split {
     Stop(usize),
 }
 
+/// Where to cut what has been read (see [`Cut::split`]).
+pub type SplitAt = fn(&[u8], usize, &mut Vec<(usize, usize)>) -> Split;
+
 /// How the stream is cut into pieces.
 #[derive(Clone, Copy)]
 pub struct Cut {
     /// Where to cut what has been read (it starts where the last piece
     /// ended), given the size of piece wanted (a cut that scans forward
-    /// may stop once it has that much).
-    pub split: fn(&[u8], usize) -> Split,
+    /// may stop once it has that much). A cut that finds the records on
+    /// its way puts their spans in the vector (it comes empty), for the
+    /// piece to carry: parsing need not find them again.
+    pub split: SplitAt,
     /// Bytes read at a time.
     pub block: usize,
     /// At the end of the input, what no cut took is a last piece (a last
@@ -92,6 +97,8 @@ pub struct Piece {
     /// Line number of `bytes[0]`.
     pub line: u64,
     pub bytes: Vec<u8>,
+    /// The records' spans in `bytes`, when the cut found them.
+    pub spans: Vec<(usize, usize)>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -211,6 +218,7 @@ impl Reader<'_> {
     ) -> Result<Ended, PipelineError> {
         let mut seq = 0;
         let mut eof = false;
+        let mut spans = Vec::new();
         loop {
             if self.progress.cancelled() {
                 return Err(PipelineError::Cancelled);
@@ -231,10 +239,11 @@ impl Reader<'_> {
                     }
                 });
             }
+            spans.clear();
             let split = if eof && tail_is_a_piece {
                 Split::At(buf.len())
             } else {
-                split(&buf, block)
+                split(&buf, block, &mut spans)
             };
             let (cut, last) = match split {
                 Split::At(n) if n > 0 => (n, false),
@@ -258,11 +267,13 @@ impl Reader<'_> {
             let piece = std::mem::replace(&mut buf, next);
             let lines = bytecount::count(&piece, b'\n') as u64;
             let len = piece.len() as u64;
+            spans.retain(|&(_, end)| end <= cut);
             let piece = Piece {
                 seq,
                 offset: self.offset,
                 line: self.line,
                 bytes: piece,
+                spans: std::mem::take(&mut spans),
             };
             if len > 0 && tx.send(piece).is_err() {
                 return Ok(Ended::Eof);
