@@ -12,7 +12,6 @@ use std::sync::Arc;
 
 use super::dataset::{Dataset, SourceFile};
 use super::input::Encoding;
-use super::normalize;
 use super::parsed::Parsed;
 use super::record::{JsonEnvelope, RawKind, RawSpan, Source};
 
@@ -85,13 +84,8 @@ pub fn append_graph_records(ds: &mut Dataset, path: &Path, records: &[String]) -
                 kind: RawKind::Json(JsonEnvelope::Graph),
             },
         };
-        match normalize::from_json(r, &mut parsed.pool, source) {
-            Ok((mut rec, env)) => {
-                rec.source.raw.kind = RawKind::Json(env);
-                parsed.saw(env);
-                parsed.records.push(rec);
-            }
-            Err(e) => parsed.skip(line, e),
+        if let Err(e) = parsed.take_json(r, source) {
+            parsed.skip(line, e);
         }
     }
     parsed.bytes = records.iter().map(String::len).sum();

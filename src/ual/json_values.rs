@@ -21,20 +21,15 @@ fn utf8(b: &[u8]) -> Result<&str, Skip> {
     std::str::from_utf8(b).map_err(|_| Skip::Json("not UTF-8 text".into()))
 }
 
-fn source(
-    file: u32,
-    line: u64,
-    offset: u64,
-    len: usize,
-    env: super::record::JsonEnvelope,
-) -> Source {
+/// Where a JSON value's text is (its envelope is known once it parses).
+fn source(file: u32, line: u64, offset: u64, len: usize) -> Source {
     Source {
         file,
         line: u32::try_from(line).unwrap_or(u32::MAX),
         raw: RawSpan {
             offset,
             len: u32::try_from(len).unwrap_or(u32::MAX),
-            kind: RawKind::Json(env),
+            kind: RawKind::Json(super::record::JsonEnvelope::Bare),
         },
     }
 }
@@ -71,19 +66,9 @@ pub fn parse_ndjson_chunk(
         let body = raw[lead..].trim_ascii_end();
         if !body.is_empty() {
             let offset = base_offset + (pos + lead) as u64;
-            let src = source(
-                file,
-                line,
-                offset,
-                body.len(),
-                super::record::JsonEnvelope::Bare,
-            );
-            match utf8(body).and_then(|text| normalize::from_json(text, &mut out.pool, src)) {
-                Ok((mut rec, env)) => {
-                    rec.source.raw.kind = RawKind::Json(env);
-                    out.saw(env);
-                    out.records.push(rec);
-                }
+            let src = source(file, line, offset, body.len());
+            match utf8(body).and_then(|text| out.take_json(text, src)) {
+                Ok(()) => {}
                 // A Graph page on a line of its own: its records (a stray
                 // byte in one costs that record only).
                 Err(Skip::NotARecord | Skip::Json(_))
@@ -200,21 +185,9 @@ pub(super) fn take_element(
         out.skip_at(line, element, Skip::NotARecord);
         return Took::Broken;
     }
-    let src = source(
-        file,
-        line,
-        offset,
-        text.len(),
-        super::record::JsonEnvelope::Bare,
-    );
-    match normalize::from_json(text, &mut out.pool, src) {
-        Ok((mut rec, env)) => {
-            // The envelope is only known after parsing.
-            rec.source.raw.kind = RawKind::Json(env);
-            out.saw(env);
-            out.records.push(rec);
-            Took::Done
-        }
+    let src = source(file, line, offset, text.len());
+    match out.take_json(text, src) {
+        Ok(()) => Took::Done,
         Err(Skip::Json(e)) => {
             out.skip_at(line, element, Skip::Json(e));
             Took::Broken
@@ -408,21 +381,12 @@ impl<'a> Stream<'a, '_> {
         let mut out = Parsed::new();
         out.bytes = text.len();
         let offset = self.base_offset + pos as u64;
-        let src = source(
-            self.file,
-            line,
-            offset,
-            text.len(),
-            super::record::JsonEnvelope::Bare,
-        );
+        let src = source(self.file, line, offset, text.len());
         // A stray byte that is not UTF-8 leaves the scan in step.
         let valid = utf8(text);
         let in_step = valid.is_ok();
-        match valid.and_then(|text| normalize::from_json(text, &mut out.pool, src)) {
-            Ok((mut rec, env)) => {
-                rec.source.raw.kind = RawKind::Json(env);
-                out.saw(env);
-                out.records.push(rec);
+        match valid.and_then(|text| out.take_json(text, src)) {
+            Ok(()) => {
                 self.emit(out);
                 end.unwrap_or(b.len())
             }
@@ -659,7 +623,7 @@ fn next_record(
         };
         let end = json_scan::value_end(b, c).unwrap_or(b.len());
         let mut scratch = Parsed::new();
-        let src = source(0, 0, 0, end - c, super::record::JsonEnvelope::Bare);
+        let src = source(0, 0, 0, end - c);
         match utf8(&text[c..end]).and_then(|t| normalize::from_json(t, &mut scratch.pool, src)) {
             Err(Skip::NotARecord) => {
                 passed.push((c, end));

@@ -1,8 +1,8 @@
 //! What parsing one piece of an export yields, before it joins the dataset.
 
-use super::normalize::Skip;
+use super::normalize::{self, Skip};
 use super::pool::{Pool, block_pool};
-use super::record::{JsonEnvelope, Record};
+use super::record::{JsonEnvelope, RawKind, Record, Source};
 
 /// Records (with handles into their own pool) and the rows skipped.
 pub struct Parsed {
@@ -69,6 +69,16 @@ impl Parsed {
     /// A skipped element of a JSON array (`element` counts from 1).
     pub fn skip_at(&mut self, line: u64, element: Option<u64>, why: Skip) {
         self.skipped.push((line, element, why));
+    }
+
+    /// Parses `text` as a JSON record from `src` and takes it in, with
+    /// the envelope it came in (known only once it is parsed).
+    pub fn take_json(&mut self, text: &str, src: Source) -> Result<(), Skip> {
+        let (mut rec, env) = normalize::from_json(text, &mut self.pool, src)?;
+        rec.source.raw.kind = RawKind::Json(env);
+        self.saw(env);
+        self.records.push(rec);
+        Ok(())
     }
 
     pub fn saw(&mut self, env: JsonEnvelope) {
