@@ -136,12 +136,11 @@ mod arrays_cut_anywhere {
         ) {
             let mut bytes = std::fs::read(fixture(ARRAYS[which])).unwrap();
             if one_line {
-                // ConvertTo-Json -Compress: the same array on one line.
-                let v: serde_json::Value = match serde_json::from_slice(&bytes) {
-                    Ok(v) => v,
-                    Err(_) => return Ok(()),
-                };
-                bytes = v.to_string().into_bytes();
+                // ConvertTo-Json -Compress: the same array on one line (a
+                // fixture that does not parse, cut short, stays as it is).
+                if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&bytes) {
+                    bytes = v.to_string().into_bytes();
+                }
             }
             let bytes = apply(bytes, &muts);
             let dir = tempfile::tempdir().unwrap();
